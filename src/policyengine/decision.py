@@ -1,0 +1,112 @@
+"""The typed, JSON-serialisable results: clause results, package results, decisions, audit data."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["eligible", "ineligible", "undetermined", "excluded"]
+STATUS_VALUES: tuple[Status, ...] = ("eligible", "ineligible", "undetermined", "excluded")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FactValue(_Model):
+    fact: str
+    label: str
+    value: str
+
+
+class ConditionTrace(_Model):
+    """One condition of a clause: its text, its three-valued result and the facts it saw."""
+
+    condition: str
+    result: Literal["true", "false", "unknown"]
+    values: list[FactValue] = Field(default_factory=list)
+    deciding: str | None = Field(default=None, description="For a false condition: the part that is false")
+
+
+class ClauseResult(_Model):
+    clause: str
+    article: int
+    title: str
+    status: Status
+    amount: int = Field(description="Paid, in yuan, after settlement")
+    computed: int | None = Field(default=None, description="The clause's own amount, rounded, before settlement")
+    reason: str = ""
+    formula: str | None = None
+    unknown_facts: list[str] = Field(default_factory=list)
+    conditions: list[ConditionTrace] = Field(default_factory=list)
+    settlement: list[str] = Field(default_factory=list)
+
+
+class SettlementStep(_Model):
+    step: Literal["clause_cap", "group", "applicant_cap", "proration"]
+    clause: str | None = None
+    before: int
+    after: int
+    note: str
+
+
+class PackageResult(_Model):
+    package: str
+    version: str | None
+    document_number: str | None = None
+    content_hash: str | None = None
+    status: Literal["evaluated", "not_in_force", "undetermined"]
+    reason: str = ""
+    application_year: int | None = None
+    annual_fund: int | None = None
+    clauses: list[ClauseResult] = Field(default_factory=list)
+    total: int = 0
+    steps: list[SettlementStep] = Field(default_factory=list)
+
+    def clause(self, clause_id: str) -> ClauseResult:
+        for c in self.clauses:
+            if c.clause == clause_id:
+                return c
+        raise KeyError(f"{self.package}@{self.version} has no clause {clause_id!r}")
+
+
+class EngineFiring(_Model):
+    clause: str
+    rule: str
+    detail: str = ""
+
+
+class AuditInfo(_Model):
+    """How the decision was made: backend, library versions, what the engine reported."""
+
+    backend: str
+    library: dict[str, str]
+    sources: dict[str, str] = Field(default_factory=dict, description="package@version → folder it was loaded from")
+    firings: list[EngineFiring] = Field(default_factory=list)
+
+
+class Decision(_Model):
+    """One applicant's decision under one or more packages. `model_dump_json()` is its audit record."""
+
+    format: Literal["policyengine-decision/1"] = "policyengine-decision/1"
+    facts: dict[str, str | None] = Field(description="The applicant's known facts, canonical text")
+    facts_hash: str
+    application_year: int | None
+    packages: list[PackageResult]
+    total: int
+    audit: AuditInfo
+
+    def package(self, package_id: str) -> PackageResult:
+        for p in self.packages:
+            if p.package == package_id:
+                return p
+        raise KeyError(f"no package {package_id!r} in this decision")
+
+    def outcome(self) -> dict[str, object]:
+        """The decision without how it was made: equal across backends for the same rules and facts."""
+        return self.model_dump(mode="json", exclude={"audit"})
+
+    def audit_record(self) -> str:
+        """The audit record: plain JSON that `replay` re-evaluates."""
+        return self.model_dump_json()

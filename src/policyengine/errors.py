@@ -1,0 +1,60 @@
+"""The exceptions policyengine raises; each renders as one clear line."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class PolicyEngineError(Exception):
+    """Base class: every error the library raises on bad input derives from it."""
+
+
+class RuleError(PolicyEngineError):
+    """A rule file is malformed: names the file, line and key path."""
+
+    def __init__(self, message: str, *, file: Path | str | None = None, line: int | None = None,
+                 path: str = "") -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.path = path
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = self.file or "<rules>"
+        if self.line is not None:
+            where += f":{self.line}"
+        key = f" {self.path}:" if self.path else ""
+        return f"{where}:{key} {self.message}"
+
+
+class RuleErrors(PolicyEngineError):
+    """Several rule errors found in one load; each is one line."""
+
+    def __init__(self, errors: list[RuleError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(e.render() for e in errors))
+
+
+class FactError(PolicyEngineError):
+    """A fact value cannot be read as its declared type, or names no known fact."""
+
+    def __init__(self, fact: str, value: object, reason: str) -> None:
+        self.fact = fact
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{fact}: {reason} (value {value!r})" if value is not None else f"{fact}: {reason}")
+
+
+class InternalConsistencyError(PolicyEngineError):
+    """Two evaluators disagreed about a decision: never turned into a decision."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A ' (did you mean X?)' suffix for the closest candidates, or ''."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=2, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(close) + "?)"

@@ -1,0 +1,218 @@
+"""The expression AST: immutable nodes, and printing back to text that parses to the same tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..money import format_decimal
+
+
+@dataclass(frozen=True)
+class Num:
+    """A plain number (`500000`, `0.5`)."""
+
+    value: Fraction
+
+
+@dataclass(frozen=True)
+class Money:
+    """A money literal in yuan, written with a unit (`50万`, `300元`)."""
+
+    value: Fraction
+
+
+@dataclass(frozen=True)
+class Percent:
+    """A rate written as a percentage (`10%` is the rate 1/10)."""
+
+    value: Fraction
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+
+
+@dataclass(frozen=True)
+class Bool:
+    value: bool
+
+
+@dataclass(frozen=True)
+class Name:
+    """A fact or a named definition."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class Attr:
+    """`a05.amount`: a clause's result, in invariants."""
+
+    obj: str
+    attr: str
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """`L[carrier_level]`: a small table of the package, keyed by an enum value."""
+
+    table: str
+    key: Expr
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str  # + - * /
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # == != < <= > >=
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # and | or
+    operands: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class In:
+    item: Expr
+    options: tuple[Expr, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str  # min | max | count
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class IfElse:
+    cond: Expr
+    then: Expr
+    else_: Expr
+
+
+Expr = Num | Money | Percent | Str | Bool | Name | Attr | Lookup | Neg | Not | Arith | Compare | BoolOp | In \
+    | Call | IfElse
+
+# Binding strength, loosest first; a child binding more loosely than its slot needs parentheses.
+_IF, _OR, _AND, _NOT, _CMP, _ADD, _MUL, _NEG, _ATOM = range(9)
+
+
+def _prec(e: Expr) -> int:
+    if isinstance(e, IfElse):
+        return _IF
+    if isinstance(e, BoolOp):
+        return _OR if e.op == "or" else _AND
+    if isinstance(e, Not):
+        return _NOT
+    if isinstance(e, Compare | In):
+        return _CMP
+    if isinstance(e, Arith):
+        return _ADD if e.op in "+-" else _MUL
+    if isinstance(e, Neg):
+        return _NEG
+    return _ATOM
+
+
+def _wrap(e: Expr, min_prec: int) -> str:
+    text = to_text(e)
+    return f"({text})" if _prec(e) < min_prec else text
+
+
+def literal_text(e: Num | Money | Percent) -> str:
+    if isinstance(e, Percent):
+        return format_decimal(e.value * 100) + "%"
+    if isinstance(e, Money):
+        if e.value % 10_000 == 0 and e.value != 0:
+            return format_decimal(e.value / 10_000) + "万"
+        return format_decimal(e.value) + "元"
+    return format_decimal(e.value)
+
+
+def to_text(e: Expr) -> str:
+    """Canonical source text of `e`; `parse(to_text(e)) == e` for every tree the parser makes."""
+    if isinstance(e, Num | Money | Percent):
+        return literal_text(e)
+    if isinstance(e, Str):
+        return '"' + e.value + '"' if '"' not in e.value else "'" + e.value + "'"
+    if isinstance(e, Bool):
+        return "true" if e.value else "false"
+    if isinstance(e, Name):
+        return e.id
+    if isinstance(e, Attr):
+        return f"{e.obj}.{e.attr}"
+    if isinstance(e, Lookup):
+        return f"{e.table}[{to_text(e.key)}]"
+    if isinstance(e, Neg):
+        return "-" + _wrap(e.operand, _NEG)
+    if isinstance(e, Not):
+        return "not " + _wrap(e.operand, _NOT)
+    if isinstance(e, Arith):
+        p = _prec(e)
+        # left-associative: the right operand of the same strength needs parentheses
+        return f"{_wrap(e.left, p)} {e.op} {_wrap(e.right, p + 1)}"
+    if isinstance(e, Compare):
+        return f"{_wrap(e.left, _ADD)} {e.op} {_wrap(e.right, _ADD)}"
+    if isinstance(e, BoolOp):
+        p = _prec(e)
+        return f" {e.op} ".join(_wrap(x, p + 1) for x in e.operands)
+    if isinstance(e, In):
+        opts = ", ".join(to_text(o) for o in e.options)
+        return f"{_wrap(e.item, _ADD)} {'not in' if e.negated else 'in'} [{opts}]"
+    if isinstance(e, Call):
+        return f"{e.func}(" + ", ".join(to_text(a) for a in e.args) + ")"
+    if isinstance(e, IfElse):
+        return f"if {to_text(e.cond)} then {to_text(e.then)} else {_wrap(e.else_, _IF)}"
+    raise TypeError(f"not an expression node: {e!r}")
+
+
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of `e`."""
+    if isinstance(e, Lookup):
+        return (e.key,)
+    if isinstance(e, Neg | Not):
+        return (e.operand,)
+    if isinstance(e, Arith | Compare):
+        return (e.left, e.right)
+    if isinstance(e, BoolOp):
+        return e.operands
+    if isinstance(e, In):
+        return (e.item, *e.options)
+    if isinstance(e, Call):
+        return e.args
+    if isinstance(e, IfElse):
+        return (e.cond, e.then, e.else_)
+    return ()
+
+
+def names(e: Expr) -> set[str]:
+    """Every `Name` referenced anywhere in `e`."""
+    out: set[str] = set()
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Name):
+            out.add(x.id)
+        stack.extend(children(x))
+    return out
