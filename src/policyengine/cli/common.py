@@ -1,0 +1,53 @@
+"""What every command shares: the group, one-line errors, package arguments."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from .. import __version__
+from ..bundled import load_bundled
+from ..errors import PolicyEngineError, RuleErrors
+from ..loader import load_package
+from ..policy import Package
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Group(click.Group):
+    """Turns the library's errors into one clear line on stderr and exit status 2 (never a traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RuleErrors as exc:
+            for e in exc.errors:
+                click.echo(f"error: {e.render()}", err=True)
+            sys.exit(2)
+        except (PolicyEngineError, FileNotFoundError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="policyengine")
+def main() -> None:
+    """policyengine: subsidy policies as rule files, evaluated into audited payout decisions."""
+
+
+def load_packages(refs: Sequence[str]) -> list[Package]:
+    """Packages named by `DIR` or `DIR@VERSION`; every bundled package when none are named."""
+    if not refs:
+        return load_bundled()
+    return [load_package(r) for r in refs]
+
+
+def package_option() -> Callable[[F], F]:
+    return click.option("--package", "packages", multiple=True, metavar="DIR[@VERSION]",
+                        help="Rule package folder (repeatable); default: every bundled package.")

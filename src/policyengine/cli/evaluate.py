@@ -1,0 +1,51 @@
+"""`policyengine evaluate`: one applicant from a JSON or YAML facts file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import yaml
+
+from ..errors import PolicyEngineError
+from ..evaluate import evaluate
+from .common import load_packages, package_option
+
+
+def read_facts_file(path: Path) -> dict[str, object]:
+    """A mapping of fact names or Chinese labels to values, from a .json or .yaml file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyEngineError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise PolicyEngineError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
+                                f"{str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise PolicyEngineError(f"{path}: expected a mapping of facts to values")
+    return {str(k): v for k, v in data.items()}
+
+
+@click.command("evaluate")
+@click.argument("facts_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@package_option()
+@click.option("--version", "version", default=None, help="Force this version instead of the application year's.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision (its audit record) as JSON.")
+def evaluate_command(facts_file: Path, packages: tuple[str, ...], version: str | None, as_json: bool) -> None:
+    """Decide one applicant from a JSON/YAML file of facts (names or Chinese labels)."""
+    decision = evaluate(load_packages(packages), read_facts_file(facts_file), version=version)
+    if as_json:
+        click.echo(decision.model_dump_json(indent=2))
+        return
+    for p in decision.packages:
+        click.echo(f"{p.package}@{p.version or '-'}: {p.status}" + (f" — {p.reason}" if p.reason else ""))
+        for c in p.clauses:
+            detail = c.formula if c.status == "eligible" else c.reason
+            click.echo(f"  {c.clause} {c.title:<16} {c.status:<12} {c.amount:>9}  {detail or ''}")
+            for s in c.settlement:
+                click.echo(f"  {'':<3} {'':<16} {'':<12} {'':>9}  {s}")
+        click.echo(f"  total {p.total}")
+    click.echo(f"total {decision.total}")
