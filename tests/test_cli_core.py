@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from policyengine.cli import main
+
+from .support import FIXTURES, ROOT, VALID_USCC
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_schema_prints_json_schema() -> None:
+    code, out, _ = run("schema")
+    assert code == 0
+    assert "clauses" in json.loads(out)["properties"]
+
+
+def test_lint_clean_package() -> None:
+    code, out, _ = run("lint", str(FIXTURES / "mini"))
+    assert code == 0 and "mini@1.0: ok (4 clauses" in out
+
+
+def test_lint_broken_file_is_one_line_per_error_no_traceback(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "mini", tmp_path / "mini")
+    policy = tmp_path / "mini" / "1.0" / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("staff >= 1", "stafff >= 1"), encoding="utf-8")
+    # a real process, so that an uncaught exception would print a traceback
+    proc = subprocess.run([sys.executable, "-m", "policyengine", "lint", str(tmp_path / "mini")],
+                          capture_output=True, text=True, encoding="utf-8", check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "policy.yaml:" in lines[0] and "unknown name 'stafff'" in lines[0] and "did you mean staff" in lines[0]
+
+
+def test_evaluate_command(tmp_path: Path) -> None:
+    facts = tmp_path / "applicant.yaml"
+    text = f"统一社会信用代码: {VALID_USCC}\n申报年度: 2021\n所在区: 皇姑区\n诚信: 是\n级别: 省级\n认定年份: 2020\n"
+    facts.write_text(text, encoding="utf-8")
+    code, out, _ = run("evaluate", str(facts), "--package", str(FIXTURES / "mini"))
+    assert code == 0
+    assert "c01" in out and "300000" in out and out.strip().endswith("total 300000")
+    code, out, _ = run("evaluate", str(facts), "--package", str(FIXTURES / "mini"), "--json")
+    assert json.loads(out)["total"] == 300000
+
+
+def test_evaluate_malformed_cell_is_one_line(tmp_path: Path) -> None:
+    facts = tmp_path / "applicant.json"
+    facts.write_text(json.dumps({"申报年度": "2021", "研发费用": "12.x万"}, ensure_ascii=False), encoding="utf-8")
+    code, _, err = run("evaluate", str(facts), "--package", str(FIXTURES / "mini"))
+    assert code == 2
+    assert err.strip() == "error: spend (研发费用): cannot read '12.x万' as money (write 1234567, 1,234,567.00, " \
+                          "123.4567万 or 85万元) (value '12.x万')"
+
+
+def test_evaluate_uses_bundled_packages_by_default(tmp_path: Path) -> None:
+    facts = tmp_path / "a.yaml"
+    facts.write_text(f"uscc: {VALID_USCC}\napplication_year: 2021\nregistered_city: 沈阳市\nserious_dishonesty: 否\n"
+                     "hightech_status: 重新认定\nhightech_cert_year: 2020\n", encoding="utf-8")
+    code, out, _ = run("evaluate", str(facts))
+    assert code == 0 and "municipal@2019" in out and "huangzuan16@3.0" in out
+    assert (ROOT / "rules" / "municipal").is_dir()
