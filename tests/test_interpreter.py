@@ -92,7 +92,8 @@ def test_eligible_clause_traces_its_formula(mini: Package) -> None:
 
 
 def test_half_up_rounding_is_shown(mini: Package) -> None:
-    # 15% * 3.30 = 0.495 rounds to 0; 15% * 3.40 = 0.51 rounds to 1; 15% * 30 = 4.5 rounds half up to 5 (half-to-even would give 4)
+    # 15% * 3.30 = 0.495 rounds to 0; 15% * 3.40 = 0.51 rounds to 1;
+    # 15% * 30 = 4.5 rounds half up to 5 (half-to-even would give 4)
     c03 = evaluate(mini, mini_facts(spend="500003.30", spend_prev="500000")).package("mini").clause("c03")
     assert c03.amount == 0 and "0.495 → 0" in (c03.formula or "")
     c03 = evaluate(mini, mini_facts(spend="500003.40", spend_prev="500000")).package("mini").clause("c03")
