@@ -40,6 +40,8 @@ def blank_value(spec: FactSpec) -> Value:
 def read_value(spec: FactSpec, raw: object) -> Value:
     """The typed value of `raw` for `spec`; raises `FactError` naming the fact when it cannot be read."""
     if is_blank(raw):
+        if spec.required:
+            raise FactError(f"{spec.name} ({spec.label})", raw, "required: a row with this fact blank is rejected")
         return blank_value(spec)
     try:
         return _READERS[spec.type](spec, raw)
