@@ -81,3 +81,15 @@ def test_authoring_guide_snippets_are_valid_rule_syntax() -> None:
             Settlement.model_validate(data["settlement"])
             checked += 1
     assert checked == 3
+
+
+def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    (block,) = _blocks(ROOT / "README.md")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README.md", "exec"), {})  # runs our own documentation example
+    assert out.getvalue().splitlines() == [
+        "eligible 40000 10% * (rd_expense - rd_expense_prev) = 10% * (1200000 - 800000) = 40000",
+        "340000",
+    ]
