@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 from collections.abc import Mapping, Sequence
@@ -40,17 +41,28 @@ def _as_packages(packages: Packages) -> list[Package]:
 
 def fact_index(packages: Sequence[Package]) -> FactIndex:
     """One index over the facts of every version of every package."""
+    return _fact_index(tuple(packages))
+
+
+@functools.lru_cache(maxsize=64)
+def _fact_index(packages: tuple[Package, ...]) -> FactIndex:
     return FactIndex(spec for p in packages for v in p.versions for spec in v.facts.values())
 
 
-def library_versions() -> dict[str, str]:
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> tuple[tuple[str, str], ...]:
     out = {"python": platform.python_version()}
     for dist in ("policyengine-subsidy", "pydantic", "lark", "durable-rules"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             continue
-    return out
+    return tuple(out.items())
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of Python and of the libraries that make a decision (read once per process)."""
+    return dict(_library_versions())
 
 
 def _pick_version(package: Package, year: int | None, version: VersionChoice) -> PolicyVersion | str:

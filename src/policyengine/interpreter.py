@@ -155,8 +155,11 @@ def evaluate_expr(e: A.Expr, env: Env) -> Value:
 
 # -- traces ---------------------------------------------------------------------------------------
 
-def referenced_facts(e: A.Expr, version: PolicyVersion) -> list[str]:
+def referenced_facts(e: A.Expr, version: PolicyVersion) -> tuple[str, ...]:
     """Facts `e` reads, through definitions, in first-use order."""
+    cached = version.reads_cache.get(id(e))
+    if cached is not None and cached[0] is e:  # the node is kept alive by the cache, so its id is not reused
+        return cached[1]
     out: list[str] = []
 
     def walk(x: A.Expr) -> None:
@@ -170,7 +173,9 @@ def referenced_facts(e: A.Expr, version: PolicyVersion) -> list[str]:
             walk(c)
 
     walk(e)
-    return out
+    result = tuple(out)
+    version.reads_cache[id(e)] = (e, result)
+    return result
 
 
 def _fact_values(e: A.Expr, env: Env) -> list[FactValue]:

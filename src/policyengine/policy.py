@@ -30,10 +30,10 @@ class ConditionDef:
     expr: A.Expr
     reason: str | None
     loc: Loc
+    text: str = field(init=False)
 
-    @property
-    def text(self) -> str:
-        return A.to_text(self.expr)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", A.to_text(self.expr))
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,8 @@ class PolicyVersion:
     content_hash: str
     source: Path
     invariant_exprs: dict[str, A.Expr] = field(default_factory=dict)
+    # facts read by each expression node (through definitions), filled on first use by the interpreter
+    reads_cache: dict[int, tuple[A.Expr, tuple[str, ...]]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def package_id(self) -> str:
@@ -111,9 +113,9 @@ class PolicyVersion:
         return f"{eff.from_year}–{eff.to_year if eff.to_year is not None else ''}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Package:
-    """A policy and its versions, ordered by the first application year they govern."""
+    """A policy and its versions, ordered by the first application year they govern (hashed by identity)."""
 
     id: str
     versions: tuple[PolicyVersion, ...]

@@ -15,7 +15,7 @@ from .policy import PolicyVersion
 
 def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[list[ClauseResult], list[SettlementStep]]:
     """Apply clause caps, exclusive groups and the per-applicant cap to one applicant's clause results."""
-    out = [r.model_copy(deep=True) for r in results]
+    out = [r.model_copy(update={"settlement": list(r.settlement)}) for r in results]
     by_id = {r.clause: r for r in out}
     steps: list[SettlementStep] = []
 
