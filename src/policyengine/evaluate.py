@@ -16,7 +16,7 @@ from .decision import AuditInfo, Decision, EngineFiring, PackageResult
 from .errors import FactError, PolicyEngineError
 from .facts import FactIndex, Facts, read_facts
 from .policy import Package, PolicyVersion
-from .settlement import settle
+from .settlement import prorate_decision, recorded_proration, settle
 from .values import UNKNOWN
 
 Packages = Package | PolicyVersion | Sequence[Package | PolicyVersion]
@@ -205,5 +205,8 @@ def replay(record: str | Mapping[str, Any] | Decision, packages: Packages | None
         new = evaluate(pkgs, old.facts, version=versions or None, backend=backend_name)
     except FactError as exc:
         return ReplayResult(False, [f"the recorded facts cannot be read: {exc}"])
+    prorated = recorded_proration(old)
+    if prorated:  # a batch record: its fund was over-subscribed by the population, as its steps record
+        new = prorate_decision(new, prorated)
     _diff(old.outcome(), new.outcome(), "", differences)
     return ReplayResult(not differences, differences, new)

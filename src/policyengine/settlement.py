@@ -5,8 +5,9 @@ The first three apply to one applicant (`settle`); proration applies to a popula
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .decision import ClauseResult, Decision, PackageResult, SettlementStep
 from .money import prorate as prorate_amount
@@ -64,6 +65,12 @@ def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[lis
     return out, steps
 
 
+FundKey = tuple[str, str, int]
+"""(package, version, application year): the unit a fund is paid from."""
+
+_PRORATION_NOTE = re.compile(r"^annual fund (\d+) over-subscribed \((\d+)\)")
+
+
 def prorate(decisions: Sequence[Decision]) -> list[Decision]:
     """Scale every award so no package's annual fund is over-subscribed.
 
@@ -71,37 +78,55 @@ def prorate(decisions: Sequence[Decision]) -> list[Decision]:
     `amount * fund // demand` (rounded down to the yuan), so the total never exceeds the fund. The result does
     not depend on the order of `decisions`.
     """
-    demand: dict[tuple[str, str, int], int] = defaultdict(int)
-    funds: dict[tuple[str, str, int], int] = {}
+    demand: dict[FundKey, int] = defaultdict(int)
+    funds: dict[FundKey, int] = {}
     for d in decisions:
         for p in d.packages:
             key = _fund_key(p)
             if key is not None and p.annual_fund is not None:
                 demand[key] += p.total
                 funds[key] = p.annual_fund
-    over = {k for k, fund in funds.items() if demand[k] > fund}
+    over = {k: (fund, demand[k]) for k, fund in funds.items() if demand[k] > fund}
     if not over:
         return list(decisions)
-    out = []
-    for d in decisions:
-        d2 = d.model_copy(deep=True)
-        for p in d2.packages:
-            key = _fund_key(p)
-            if key is None or key not in over:
+    return [prorate_decision(d, over) for d in decisions]
+
+
+def prorate_decision(decision: Decision, over: Mapping[FundKey, tuple[int, int]]) -> Decision:
+    """One decision with proration applied: `over` maps each over-subscribed key to (fund, demand).
+
+    This is `prorate` for one member of a population whose demand is already known (a batch scores millions
+    of applicants and cannot hold their decisions at once).
+    """
+    d2 = decision.model_copy(deep=True)
+    for p in d2.packages:
+        key = _fund_key(p)
+        if key is None or key not in over:
+            continue
+        fund, want = over[key]
+        for r in p.clauses:
+            if r.amount == 0:
                 continue
-            fund, want = funds[key], demand[key]
-            for r in p.clauses:
-                if r.amount == 0:
-                    continue
-                after = prorate_amount(r.amount, fund, want)
-                note = f"annual fund {fund} over-subscribed ({want}): × {fund}/{want}, rounded down"
-                p.steps.append(SettlementStep(step="proration", clause=r.clause, before=r.amount, after=after,
-                                              note=note))
-                r.settlement.append(f"{r.amount} → {after}: {note}")
-                r.amount = after
-            p.total = sum(r.amount for r in p.clauses)
-        d2.total = sum(p.total for p in d2.packages)
-        out.append(d2)
+            after = prorate_amount(r.amount, fund, want)
+            note = f"annual fund {fund} over-subscribed ({want}): × {fund}/{want}, rounded down"
+            p.steps.append(SettlementStep(step="proration", clause=r.clause, before=r.amount, after=after,
+                                          note=note))
+            r.settlement.append(f"{r.amount} → {after}: {note}")
+            r.amount = after
+        p.total = sum(r.amount for r in p.clauses)
+    d2.total = sum(p.total for p in d2.packages)
+    return d2
+
+
+def recorded_proration(decision: Decision) -> dict[FundKey, tuple[int, int]]:
+    """The (fund, demand) of every proration a decision records, read back from its proration steps."""
+    out: dict[FundKey, tuple[int, int]] = {}
+    for p in decision.packages:
+        key = _fund_key(p)
+        for step in p.steps:
+            m = _PRORATION_NOTE.match(step.note) if step.step == "proration" else None
+            if key is not None and m is not None:
+                out[key] = (int(m.group(1)), int(m.group(2)))
     return out
 
 
