@@ -10,5 +10,6 @@ main.add_command(schema_command)
 main.add_command(lint_command)
 main.add_command(test_command)
 main.add_command(evaluate_command)
+main.add_command(__import__(f"{__name__}.doc", fromlist=["doc_command"]).doc_command)
 
 __all__ = ["main"]

@@ -1,0 +1,38 @@
+"""`policyengine doc`: a package's clause table as Markdown, generated from its rule files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..clausetable import clause_table_markdown
+from ..loader import load_package
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.command("doc")
+@click.argument("package_dir", metavar="PACKAGE_DIR")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the page to this file (UTF-8) instead of printing it.")
+def doc_command(package_dir: str, output: Path | None) -> None:
+    """Print PACKAGE_DIR's clauses as a Markdown page: metadata, provenance, clause table, settlement."""
+    text = clause_table_markdown(load_package(package_dir))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_atomically(output, text)
+        click.echo(f"wrote {output}", err=True)
