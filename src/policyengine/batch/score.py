@@ -1,0 +1,368 @@
+"""Scoring a population: read → type → decide (columnar, or row by row) → settle → prorate → output columns.
+
+The columnar backend decides every row it can; rows holding a value it cannot represent exactly, and every
+row of a version it cannot compile, are decided by `evaluate()` (the reference interpreter) instead, so the
+result is the same either way. `--backend interpreter|rete` decides every row through `evaluate()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from ..decision import Decision
+from ..errors import PolicyEngineError
+from ..evaluate import evaluate, fact_index
+from ..policy import Package, PolicyVersion
+from ..rulefile import FactSpec
+from . import reasons as R
+from .columnar import EXCLUDED, FAILED, I128, STATUS_NAMES, ClauseExprs, NotCompilable, compile_version
+from .parse import FALLBACK, Parsed, parse_table, value_col
+from .read import ROW, HeaderMap, Reject, Table, map_headers
+from .settle import (
+    YEAR,
+    Budget,
+    a_col,
+    budgets,
+    prorate_population,
+    r_col,
+    s_col,
+    settle_applicants,
+    total_col,
+    ver_col,
+    why_col,
+)
+
+VersionChoice = str | Mapping[str, str] | None
+Progress = Callable[[int], None]
+STATUS_CODE = {name: i for i, name in enumerate(STATUS_NAMES)}
+
+
+@dataclass
+class Scored:
+    """The outcome of scoring one table."""
+
+    output: pl.DataFrame
+    """The contract columns, one row per accepted input row, in input order."""
+    rejects: list[Reject]
+    rows_in: int
+    budgets: list[Budget]
+    packages: list[Package]
+    backend: str
+    interpreted_rows: int
+    not_compiled: dict[str, str]
+    header_map: HeaderMap
+    table: Table
+    accepted: pl.DataFrame
+    """Internal: the accepted rows with their raw cells and per-clause columns (after proration)."""
+    specs: dict[str, FactSpec] = field(default_factory=dict)
+    version: VersionChoice = None
+
+    @property
+    def rows_out(self) -> int:
+        return self.output.height
+
+    @property
+    def rows_rejected(self) -> int:
+        return len({r.row for r in self.rejects})
+
+
+def clause_ids(package: Package) -> list[str]:
+    """Every clause id of any version of the package, in first-seen order (the output's column order)."""
+    out: list[str] = []
+    for v in package.versions:
+        out.extend(c.id for c in v.clauses if c.id not in out)
+    return out
+
+
+def clause_labels(packages: Sequence[Package]) -> dict[tuple[str, str], str]:
+    """How the `reasons` column names a clause: its id, or `package.id` when two packages share the id."""
+    seen: dict[str, int] = {}
+    for p in packages:
+        for cid in clause_ids(p):
+            seen[cid] = seen.get(cid, 0) + 1
+    return {(p.id, cid): cid if seen[cid] == 1 else f"{p.id}.{cid}" for p in packages for cid in clause_ids(p)}
+
+
+def _wanted(package: Package, version: VersionChoice) -> PolicyVersion | None:
+    name = version.get(package.id) if isinstance(version, Mapping) else version
+    if name is None:
+        return None
+    try:
+        return package.version(name)
+    except KeyError as exc:
+        raise PolicyEngineError(str(exc.args[0])) from None
+
+
+def _choose_versions(frame: pl.DataFrame, packages: Sequence[Package], version: VersionChoice) -> pl.DataFrame:
+    """`ver:p` (the version each row is decided under) and `pr:p` (why none applies), as `evaluate` picks."""
+    cols = []
+    year = pl.col(YEAR)
+    for p in packages:
+        forced = _wanted(p, version)
+        if forced is not None:
+            cols += [pl.lit(forced.version, dtype=pl.String).alias(ver_col(p.id)),
+                     pl.lit(None, dtype=pl.String).alias(why_col(p.id))]
+            continue
+        chain: Any = None
+        for v in p.versions:
+            eff = v.meta.effective
+            cond = year >= eff.from_year
+            if eff.to_year is not None:
+                cond = cond & (year <= eff.to_year)
+            chain = pl.when(cond).then(pl.lit(v.version)) if chain is None else chain.when(cond).then(
+                pl.lit(v.version))
+        ver = chain.otherwise(pl.lit(None, dtype=pl.String))
+        why = pl.when(ver.is_null()).then(pl.concat_str([
+            pl.lit(f"no version of {p.id} covers application year "), year.cast(pl.String),
+            pl.lit(f" (versions: {p.describe_versions()})")]))
+        cols += [ver.alias(ver_col(p.id)), why.alias(why_col(p.id))]
+    return frame.with_columns(cols)
+
+
+def _result_schema(package: Package) -> dict[str, pl.DataType]:
+    schema: dict[str, pl.DataType] = {ROW: pl.Int64(), ver_col(package.id): pl.String(),
+                                      why_col(package.id): pl.String()}
+    for cid in clause_ids(package):
+        schema[s_col(package.id, cid)] = pl.UInt8()
+        schema[a_col(package.id, cid)] = pl.Int128()
+        schema[r_col(package.id, cid)] = pl.String()
+    schema[total_col(package.id)] = pl.Int128()
+    return schema
+
+
+def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[str, dict[str, ClauseExprs]]
+                      ) -> pl.DataFrame:
+    """One package's result columns for rows that the columnar backend decides."""
+    schema = _result_schema(package)
+    parts = []
+    ver = pl.col(ver_col(package.id))
+    for v in package.versions:
+        exprs = compiled[v.key]
+        lazy = frame.lazy().filter(ver == v.version)
+        lazy = lazy.with_columns([x for cid, e in exprs.items() for x in (
+            e.status.alias(s_col(package.id, cid)), e.amount.alias(a_col(package.id, cid)),
+            e.reason.alias(r_col(package.id, cid)))])
+        lazy = settle_applicants(lazy, v)
+        parts.append(lazy.select([c for c in schema if c in {ROW, ver_col(package.id), why_col(package.id)}
+                                  or c.split(":", 1)[1].rsplit(".", 1)[-1] in exprs or c == total_col(package.id)]))
+    parts.append(frame.lazy().filter(ver.is_null()).select(ROW, ver_col(package.id), why_col(package.id)))
+    out = pl.concat(parts, how="diagonal").sort(ROW).collect()
+    return _conform(out, schema)
+
+
+def _conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """Add missing result columns (a clause another version lacks: no status, amount 0) in schema order."""
+    cols = []
+    for name, dtype in schema.items():
+        col = pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype)
+        if name.startswith(("a:", "t:")):
+            col = col.fill_null(0)
+        cols.append(col.alias(name))
+    return frame.select(cols)
+
+
+def decision_row(decision: Decision, row: int, packages: Sequence[Package]) -> dict[str, dict[str, Any]]:
+    """One interpreted decision as result columns, per package."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in packages:
+        res = decision.package(p.id)
+        cols: dict[str, Any] = {ROW: row, ver_col(p.id): res.version,
+                                why_col(p.id): res.reason if res.status != "evaluated" else None}
+        version = p.version(res.version) if res.version is not None else None
+        for c in res.clauses:
+            cols[s_col(p.id, c.clause)] = STATUS_CODE[c.status]
+            cols[a_col(p.id, c.clause)] = c.amount
+            listed = version is not None and R.is_listed(version, c)
+            cols[r_col(p.id, c.clause)] = c.reason if listed else None
+        cols[total_col(p.id)] = res.total
+        out[p.id] = cols
+    return out
+
+
+def row_facts(frame: pl.DataFrame, header_map: HeaderMap) -> list[tuple[int, dict[str, object]]]:
+    """Each row's raw cells by fact name, as `evaluate()` takes them (a blank cell is None)."""
+    names = list(header_map.facts)
+    cols = [ROW, *(Table.column_name(header_map.facts[n]) for n in names)]
+    return [(r[0], dict(zip(names, r[1:], strict=True))) for r in frame.select(cols).iter_rows()]
+
+
+def _interpret(frame: pl.DataFrame, packages: Sequence[Package], header_map: HeaderMap, version: VersionChoice,
+               backend: str | None, progress: Progress | None
+               ) -> tuple[dict[str, pl.DataFrame], list[Reject]]:
+    rows: dict[str, list[dict[str, Any]]] = {p.id: [] for p in packages}
+    rejects: list[Reject] = []
+    for row, facts in row_facts(frame, header_map):
+        try:
+            decision = evaluate(packages, facts, version=version, backend=backend)
+        except PolicyEngineError as exc:
+            rejects.append(Reject(row, "", "", f"cannot be decided: {exc}"))
+            continue
+        finally:
+            if progress is not None:
+                progress(1)
+        for pid, cols in decision_row(decision, row, packages).items():
+            rows[pid].append(cols)
+    out = {}
+    for p in packages:
+        schema = _result_schema(p)
+        df = pl.DataFrame(rows[p.id], schema={k: v for k, v in schema.items()}, orient="row") if rows[p.id] \
+            else pl.DataFrame(schema=schema)
+        out[p.id] = _conform(df, schema)
+    return out, rejects
+
+
+def _failed_rows(results: Mapping[str, pl.DataFrame], packages: Sequence[Package]) -> list[Reject]:
+    """Rows where a clause's amount has no value: `evaluate()` raises there, so the row is rejected."""
+    rejects: dict[int, Reject] = {}
+    for p in packages:
+        df = results[p.id]
+        for v in p.versions:
+            for c in v.clauses:
+                col = s_col(p.id, c.id)
+                hit = df.filter((pl.col(ver_col(p.id)) == v.version) & (pl.col(col) == FAILED))
+                for row in hit.get_column(ROW).to_list():
+                    rejects.setdefault(row, Reject(row, "", "", f"cannot be decided: {v.key} {c.id}: "
+                                                              "the amount has no value (none)"))
+    return list(rejects.values())
+
+
+def score_table(table: Table, packages: Sequence[Package], *, version: VersionChoice = None,
+                backend: str = "columnar", progress: Progress | None = None) -> Scored:
+    """Decide every row of `table` under `packages`, settle, and prorate each over-subscribed fund."""
+    packages = list(packages)
+    if not packages:
+        raise PolicyEngineError("no rule packages to score with")
+    index = fact_index(packages)
+    specs = dict(index.specs)
+    required = [s for s in specs.values() if s.required]
+    hmap = map_headers(table.headers, index, required, specs)
+    for p in packages:
+        _wanted(p, version)  # an unknown forced version is an error before any work
+    parsed: Parsed = parse_table(table, hmap.facts, specs)
+    frame = _choose_versions(parsed.frame, packages, version)
+    rejects = list(parsed.rejects)
+
+    not_compiled: dict[str, str] = {}
+    interpreted = 0
+    if backend == "columnar":
+        compiled: dict[str, dict[str, ClauseExprs]] = {}
+        for p in packages:
+            for v in p.versions:
+                try:
+                    compiled[v.key] = compile_version(v)
+                except NotCompilable as exc:
+                    not_compiled[v.key] = str(exc)
+        slow = pl.col(FALLBACK)
+        for p in packages:
+            for v in p.versions:
+                if v.key in not_compiled:
+                    slow = slow | (pl.col(ver_col(p.id)) == v.version).fill_null(False)
+        fast_rows = frame.filter(~slow)
+        slow_rows = frame.filter(slow)
+        interpreted = slow_rows.height
+        results = {p.id: _columnar_package(fast_rows, p, compiled) for p in packages}
+        if progress is not None:
+            progress(fast_rows.height)
+        if slow_rows.height:
+            extra, bad = _interpret(slow_rows, packages, hmap, version, None, progress)
+            rejects += bad
+            results = {pid: pl.concat([results[pid], extra[pid]]).sort(ROW) for pid in results}
+        rejects += _failed_rows(results, packages)
+    else:
+        results, bad = _interpret(frame, packages, hmap, version, backend, progress)
+        interpreted = frame.height
+        rejects += bad
+
+    failed = {r.row for r in rejects}
+    keep = frame.filter(~pl.col(ROW).is_in(sorted(failed))) if failed else frame
+    wide = keep
+    for p in packages:
+        res = results[p.id]
+        if failed:
+            res = res.filter(~pl.col(ROW).is_in(sorted(failed)))
+        wide = wide.drop(ver_col(p.id), why_col(p.id)).join(res, on=ROW, how="left", maintain_order="left")
+    before = wide
+    all_budgets: list[Budget] = []
+    for p in packages:
+        wide = prorate_population(wide, p, clause_ids(p))
+        all_budgets += budgets(before, wide, p)
+    rejects.sort(key=lambda r: (r.row, r.column))
+    output = build_output(wide, packages, hmap, table, specs)
+    return Scored(output, rejects, table.rows_in, all_budgets, packages, backend, interpreted, not_compiled, hmap,
+                  table, wide, specs, version)
+
+
+def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMap, table: Table,
+                 specs: Mapping[str, FactSpec]) -> pl.DataFrame:
+    """The output contract: uscc, name, per clause status and amount, package totals, total, reasons, then the
+    input's unrecognised columns untouched."""
+    names = {i: s for i, s in enumerate(STATUS_NAMES)}
+    cols: list[pl.Expr] = []
+    for fact in ("uscc", "name"):
+        cols.append((pl.col(value_col(fact)) if fact in specs else pl.lit(None, dtype=pl.String)).alias(fact))
+    for p in packages:
+        for cid in clause_ids(p):
+            cols.append(pl.col(s_col(p.id, cid)).replace_strict(names, default=None, return_dtype=pl.String)
+                        .alias(f"{p.id}.{cid}.status"))
+            cols.append(pl.col(a_col(p.id, cid)).cast(pl.Int64).alias(f"{p.id}.{cid}.amount"))
+    for p in packages:
+        cols.append(pl.col(total_col(p.id)).cast(pl.Int64).alias(f"{p.id}.total"))
+    cols.append(pl.sum_horizontal([pl.col(total_col(p.id)) for p in packages]).cast(pl.Int64).alias("total"))
+    cols.append(_reasons(wide, packages).alias("reasons"))
+    taken = {"uscc", "name", "total", "reasons"} | {f"{p.id}.total" for p in packages} | {
+        f"{p.id}.{cid}.{k}" for p in packages for cid in clause_ids(p) for k in ("status", "amount")}
+    for i in hmap.passthrough:
+        header = table.headers[i]
+        name = header if header and header not in taken else f"input.{header or i + 1}"
+        taken.add(name)
+        cols.append(pl.col(Table.column_name(i)).alias(name))
+    return wide.select(cols)
+
+
+def _reasons(wide: pl.DataFrame, packages: Sequence[Package]) -> pl.Expr:
+    labels_by = clause_labels(packages)
+    cols: list[str] = []
+    labels: list[str] = []
+    for p in packages:
+        cols.append(why_col(p.id))
+        labels.append(p.id)
+        for cid in clause_ids(p):
+            cols.append(r_col(p.id, cid))
+            labels.append(labels_by[(p.id, cid)])
+    if wide.height == 0:
+        return pl.lit("", dtype=pl.String)
+    sep, null = "\x1f", "\x00"
+    key = pl.concat_str([pl.col(c).fill_null(null) for c in cols], separator=sep)
+    uniques = wide.select(key.unique().alias("k")).get_column("k").to_list()
+    rendered = [R.render([None if x == null else x for x in k.split(sep)], labels) for k in uniques]
+    return key.replace_strict(uniques, rendered, return_dtype=pl.String)
+
+
+def status_counts(output: pl.DataFrame, packages: Sequence[Package]) -> dict[str, Any]:
+    """Per package and clause: how many rows have each status, and the amount paid."""
+    exprs = []
+    for p in packages:
+        for cid in clause_ids(p):
+            sc = f"{p.id}.{cid}.status"
+            exprs += [(pl.col(sc) == s).sum().alias(f"{sc}={s}") for s in STATUS_NAMES]
+            exprs.append(pl.col(f"{p.id}.{cid}.amount").sum().alias(f"{p.id}.{cid}.amount"))
+        exprs.append(pl.col(f"{p.id}.total").sum().alias(f"{p.id}.total"))
+    exprs.append(pl.col("total").sum().alias("total"))
+    row = output.select(exprs).row(0, named=True) if output.height else {}
+    out: dict[str, Any] = {}
+    for p in packages:
+        clauses = {}
+        for cid in clause_ids(p):
+            sc = f"{p.id}.{cid}.status"
+            clauses[cid] = {s: int(row.get(f"{sc}={s}") or 0) for s in STATUS_NAMES}
+            clauses[cid]["amount"] = int(row.get(f"{p.id}.{cid}.amount") or 0)
+        out[p.id] = {"clauses": clauses, "total": int(row.get(f"{p.id}.total") or 0)}
+    out["total"] = int(row.get("total") or 0)
+    return out
+
+
+__all__ = ["EXCLUDED", "I128", "Scored", "clause_ids", "score_table"]

@@ -1,0 +1,153 @@
+"""Settlement on columns, in the order `policyengine.settlement` fixes: clause cap → exclusive group →
+per-applicant cap (one applicant at a time, here every applicant at once) → budget proration (the population).
+
+Column names for a package `p` and clause `c`: `s:p.c` (status code, null = no result), `a:p.c` (amount, yuan),
+`r:p.c` (reason listed in `reasons`), `ver:p` (version applied), `pr:p` (why no version applies), `t:p` (total).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import reduce
+from typing import Any
+
+import polars as pl
+
+from ..policy import Package, PolicyVersion
+from .columnar import ELIGIBLE, EXCLUDED, I128
+from .parse import value_col
+
+
+def s_col(pkg: str, clause: str) -> str:
+    return f"s:{pkg}.{clause}"
+
+
+def a_col(pkg: str, clause: str) -> str:
+    return f"a:{pkg}.{clause}"
+
+
+def r_col(pkg: str, clause: str) -> str:
+    return f"r:{pkg}.{clause}"
+
+
+def ver_col(pkg: str) -> str:
+    return f"ver:{pkg}"
+
+
+def why_col(pkg: str) -> str:
+    return f"pr:{pkg}"
+
+
+def total_col(pkg: str) -> str:
+    return f"t:{pkg}"
+
+
+YEAR = value_col("application_year")
+
+
+def settle_applicants(frame: pl.LazyFrame, version: PolicyVersion) -> pl.LazyFrame:
+    """Clause caps, exclusive groups and the per-applicant cap, for rows all decided under `version`."""
+    pkg = version.package_id
+
+    def s(cid: str) -> pl.Expr:
+        return pl.col(s_col(pkg, cid))
+
+    def a(cid: str) -> pl.Expr:
+        return pl.col(a_col(pkg, cid))
+
+    capped = [pl.when((s(c.id) == ELIGIBLE) & (a(c.id) > c.cap)).then(pl.lit(c.cap, dtype=I128))
+              .otherwise(a(c.id)).alias(a_col(pkg, c.id)) for c in version.clauses if c.cap is not None]
+    if capped:
+        frame = frame.with_columns(capped)
+
+    for group in version.groups.values():
+        members = sorted((version.clause(m) for m in group.members), key=lambda c: c.article)
+        eligible = [s(m.id) == ELIGIBLE for m in members]
+        best = pl.max_horizontal([pl.when(e).then(a(m.id)) for e, m in zip(eligible, members, strict=True)])
+        several = pl.sum_horizontal([e.cast(pl.Int32) for e in eligible]) >= 2
+        winners: list[pl.Expr] = []
+        for e, m in zip(eligible, members, strict=True):
+            w = e & (a(m.id) == best)
+            for prev in winners:
+                w = w & ~prev
+            winners.append(w)
+        winner_id: Any = pl.when(winners[0]).then(pl.lit(members[0].id))
+        for w, m in zip(winners[1:], members[1:], strict=True):
+            winner_id = winner_id.when(w).then(pl.lit(m.id))
+        updates = []
+        for e, w, m in zip(eligible, winners, members, strict=True):
+            out = e & ~w & several
+            reason = pl.concat_str([pl.lit("excluded by "), winner_id, pl.lit(f" ({group.id} 就高不重复)")])
+            updates += [
+                pl.when(out).then(pl.lit(EXCLUDED, dtype=pl.UInt8)).otherwise(s(m.id)).alias(s_col(pkg, m.id)),
+                pl.when(out).then(pl.lit(0, dtype=I128)).otherwise(a(m.id)).alias(a_col(pkg, m.id)),
+                pl.when(out).then(reason).otherwise(pl.col(r_col(pkg, m.id))).alias(r_col(pkg, m.id)),
+            ]
+        frame = frame.with_columns(updates)
+
+    if version.applicant_cap is not None:
+        # reduce from the highest article down, one clause per step (as `settlement.settle` loops)
+        cap = version.applicant_cap
+        total = pl.sum_horizontal([a(c.id) for c in version.clauses])
+        excess = pl.col("__excess")
+        frame = frame.with_columns(pl.when(total > cap).then(total - cap).otherwise(pl.lit(0, dtype=I128))
+                                   .alias("__excess"))
+        for c in sorted(version.clauses, key=lambda c: c.article, reverse=True):
+            cut = pl.when((excess != 0) & (a(c.id) != 0)).then(pl.min_horizontal(a(c.id), excess)) \
+                .otherwise(pl.lit(0, dtype=I128))
+            frame = frame.with_columns(cut.alias("__cut")).with_columns(
+                (a(c.id) - pl.col("__cut")).alias(a_col(pkg, c.id)), (excess - pl.col("__cut")).alias("__excess"))
+        frame = frame.drop("__excess", "__cut")
+    return frame.with_columns(pl.sum_horizontal([a(c.id) for c in version.clauses]).alias(total_col(pkg)))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One package's fund for one version and application year, and what the batch asked of it and paid."""
+
+    package: str
+    version: str
+    application_year: int
+    fund: int | None
+    demand: int
+    paid: int
+
+    @property
+    def prorated(self) -> bool:
+        return self.fund is not None and self.demand > self.fund
+
+    @property
+    def factor(self) -> Fraction:
+        return Fraction(self.fund, self.demand) if self.prorated and self.fund is not None else Fraction(1)
+
+
+def prorate_population(frame: pl.DataFrame, package: Package, clause_ids: list[str]) -> pl.DataFrame:
+    """Scale every award of an over-subscribed (version, application year): `amount * fund // demand`."""
+    pkg = package.id
+    funds = {v.version: v.annual_fund for v in package.versions if v.annual_fund is not None}
+    if not funds or frame.height == 0:
+        return frame
+    ver = pl.col(ver_col(pkg))
+    fund = ver.replace_strict(list(funds), list(funds.values()), default=None, return_dtype=I128)
+    demand = pl.col(total_col(pkg)).sum().over([ver_col(pkg), YEAR])
+    over = (ver.is_not_null() & (demand > fund)).fill_null(False)
+    scaled = []
+    for cid in clause_ids:
+        amt = pl.col(a_col(pkg, cid))
+        scaled.append(pl.when(over & (amt != 0)).then(amt * fund // demand).otherwise(amt).alias(a_col(pkg, cid)))
+    out = frame.with_columns(scaled)
+    return out.with_columns(reduce(lambda x, y: x + y, [pl.col(a_col(pkg, c)) for c in clause_ids])
+                            .alias(total_col(pkg)))
+
+
+def budgets(before: pl.DataFrame, after: pl.DataFrame, package: Package) -> list[Budget]:
+    """Fund, demand (settled totals before proration) and paid, per version and application year."""
+    pkg = package.id
+    funds = {v.version: v.annual_fund for v in package.versions}
+    keys = [ver_col(pkg), YEAR]
+    demand = before.filter(pl.col(ver_col(pkg)).is_not_null()).group_by(keys).agg(pl.col(total_col(pkg)).sum())
+    paid = after.filter(pl.col(ver_col(pkg)).is_not_null()).group_by(keys).agg(pl.col(total_col(pkg)).sum()
+                                                                                .alias("paid"))
+    joined = demand.join(paid, on=keys).sort(keys)
+    return [Budget(pkg, v, int(y), funds.get(v), int(d), int(p)) for v, y, d, p in joined.iter_rows()]

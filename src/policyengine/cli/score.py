@@ -1,0 +1,59 @@
+"""`policyengine score`: a whole spreadsheet of applicants in, one row of decisions per applicant out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..batch import Job, run
+from ..batch.summary import table_text
+from ..errors import PolicyEngineError
+from .common import load_packages, package_option
+
+
+def _version_choice(values: tuple[str, ...]) -> str | dict[str, str] | None:
+    if not values:
+        return None
+    if len(values) == 1 and "=" not in values[0]:
+        return values[0]
+    choice: dict[str, str] = {}
+    for v in values:
+        pkg, sep, name = v.partition("=")
+        if not sep or not pkg or not name:
+            raise PolicyEngineError(f"--version {v!r}: write VERSION, or PACKAGE=VERSION once per package")
+        choice[pkg] = name
+    return choice
+
+
+@click.command("score")
+@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
+@package_option()
+@click.option("--version", "versions", multiple=True, metavar="V|PACKAGE=V",
+              help="Force a version (for every package, or PACKAGE=V per package) instead of each row's "
+                   "application year.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file: .csv (UTF-8 with BOM) or .xlsx, by extension.")
+@click.option("--rejects", "rejects", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rejected rows (row, column, value, reason); default: <out stem>.rejects.csv beside --out.")
+@click.option("--audit", "audit", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one audit record (JSON Lines) per accepted row, as evaluate() gives it.")
+@click.option("--summary", "summary_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the run summary as JSON.")
+@click.option("--backend", type=click.Choice(["columnar", "interpreter", "rete"]), default="columnar",
+              show_default=True, help="columnar: vectorised; interpreter/rete: evaluate() row by row.")
+@click.option("--encoding", default=None, help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK/GB18030).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
+def score_command(input_file: Path, packages: tuple[str, ...], versions: tuple[str, ...], out: Path,
+                  rejects: Path | None, audit: Path | None, summary_file: Path | None, backend: str,
+                  encoding: str | None, quiet: bool) -> None:
+    """Score a spreadsheet of applicants (CSV or .xlsx) under one or more rule packages."""
+    job = Job(input=input_file, out=out, packages=load_packages(packages), rejects=rejects, audit=audit,
+              summary=summary_file, version=_version_choice(versions), backend=backend, encoding=encoding,
+              progress=not quiet)
+    _, data = run(job)
+    if not quiet:
+        click.echo(table_text(data))
+    elif summary_file is None:
+        click.echo(json.dumps(data["rows"]))
