@@ -9,6 +9,7 @@ from .errors import PolicyEngineError
 from .facts import Facts
 from .interpreter import evaluate_clauses
 from .policy import PolicyVersion
+from .rete import ReteBackend, ReteUnavailable, unavailable_reason
 
 
 class Backend(Protocol):
@@ -30,14 +31,17 @@ class InterpreterBackend:
 
 
 _INTERPRETER = InterpreterBackend()
+_RETE = ReteBackend()
 
 
 def available_backends() -> list[str]:
-    return ["interpreter"]
+    """The backends that can run in this process: `rete` only where durable_rules imports (Python < 3.13)."""
+    return ["interpreter"] if unavailable_reason() else ["interpreter", "rete"]
 
 
 def default_backend() -> Backend:
-    return _INTERPRETER
+    """`rete` where durable_rules imports, the reference interpreter otherwise."""
+    return _INTERPRETER if unavailable_reason() else _RETE
 
 
 def get_backend(backend: str | Backend | None) -> Backend:
@@ -48,4 +52,9 @@ def get_backend(backend: str | Backend | None) -> Backend:
         return backend
     if backend == "interpreter":
         return _INTERPRETER
+    if backend == "rete":
+        reason = unavailable_reason()
+        if reason:
+            raise ReteUnavailable(reason)
+        return _RETE
     raise PolicyEngineError(f"unknown backend {backend!r} (available: {', '.join(available_backends())})")
