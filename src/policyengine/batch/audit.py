@@ -43,8 +43,11 @@ def _check(decision: Decision, row: Mapping[str, Any], scored: Scored, number: i
                     f"by evaluate(); this is a bug in policyengine, please report it with this row")
 
 
-def records(scored: Scored, backend: str | None = None, progress: Progress | None = None) -> Iterator[str]:
-    """One audit record (JSON) per accepted row, in row order."""
+def records(scored: Scored, backend: str = "interpreter", progress: Progress | None = None) -> Iterator[str]:
+    """One audit record (JSON) per accepted row, in row order: `evaluate(..., backend=backend)`'s record.
+
+    The columnar backend's records are the reference interpreter's (the audit record is the interpreter's
+    trace, as DESIGN.md has it); `--backend rete` records are the Rete backend's."""
     over = _over(scored)
     outputs = scored.output.iter_rows(named=True)
     for (number, cells), out_row in zip(row_facts(scored.accepted, scored.header_map), outputs, strict=True):

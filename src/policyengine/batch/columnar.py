@@ -66,6 +66,11 @@ class Col:
         return self.none if self.none is not None else pl.lit(False)
 
 
+def negate(x: pl.Expr) -> pl.Expr:
+    """-x (polars has no unary minus for Int128)."""
+    return pl.lit(0, dtype=I128) - x
+
+
 def _lit_bool(v: bool | None) -> pl.Expr:
     return pl.lit(v, dtype=pl.Boolean)
 
@@ -154,7 +159,7 @@ class Compiler:
             return self._lookup(e)
         if isinstance(e, A.Neg):
             c = self.expr(e.operand)
-            return replace(c, val=-c.val, const=-c.const if c.const is not None else None)
+            return replace(c, val=negate(c.val), const=-c.const if c.const is not None else None)
         if isinstance(e, A.Not):
             c = self.expr(e.operand)
             return Col("bool", ~c.val)
@@ -303,7 +308,7 @@ def round_exact(c: Col, unit_yuan: int, mode: str) -> pl.Expr:
     else:
         q = mag // big
     q = q * unit_yuan
-    return pl.when(c.val < 0).then(-q).otherwise(q)
+    return pl.when(c.val < 0).then(negate(q)).otherwise(q)
 
 
 @dataclass(frozen=True)
@@ -421,8 +426,18 @@ class ClauseCompiler(Compiler):
         return ClauseExprs(status, paid, reason.otherwise(pl.lit(None, dtype=pl.String)), bound)
 
 
+_CACHE: dict[tuple[str, str], dict[str, ClauseExprs]] = {}
+
+
 def compile_version(version: PolicyVersion) -> dict[str, ClauseExprs]:
-    """Every clause of `version` compiled; raises `NotCompilable`."""
+    """Every clause of `version` compiled (once per content hash); raises `NotCompilable`."""
+    key = (version.key, version.content_hash)
+    if key not in _CACHE:
+        _CACHE[key] = _compile(version)
+    return _CACHE[key]
+
+
+def _compile(version: PolicyVersion) -> dict[str, ClauseExprs]:
     c = ClauseCompiler(version)
     out = {clause.id: c.clause(clause) for clause in version.clauses}
     if sum(x.amount_bound for x in out.values()) >= 2**62:

@@ -50,7 +50,7 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
         write_table(scored.output, job.out)
         write_rejects(scored.rejects, rejects)
         if job.audit is not None:
-            backend = None if job.backend == "columnar" else job.backend
+            backend = "interpreter" if job.backend == "columnar" else job.backend
             write_lines(audit_records.records(scored, backend, tick), job.audit)
     finally:
         if bar is not None:

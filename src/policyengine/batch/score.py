@@ -140,15 +140,19 @@ def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[s
     schema = _result_schema(package)
     parts = []
     ver = pl.col(ver_col(package.id))
+    present = set(frame.get_column(ver_col(package.id)).unique().drop_nulls().to_list())
     for v in package.versions:
+        if v.version not in present:
+            continue
         exprs = compiled[v.key]
         lazy = frame.lazy().filter(ver == v.version)
         lazy = lazy.with_columns([x for cid, e in exprs.items() for x in (
             e.status.alias(s_col(package.id, cid)), e.amount.alias(a_col(package.id, cid)),
             e.reason.alias(r_col(package.id, cid)))])
         lazy = settle_applicants(lazy, v)
-        parts.append(lazy.select([c for c in schema if c in {ROW, ver_col(package.id), why_col(package.id)}
-                                  or c.split(":", 1)[1].rsplit(".", 1)[-1] in exprs or c == total_col(package.id)]))
+        keep = [ROW, ver_col(package.id), why_col(package.id), total_col(package.id)]
+        keep += [f(package.id, cid) for cid in exprs for f in (s_col, a_col, r_col)]
+        parts.append(lazy.select(keep))
     parts.append(frame.lazy().filter(ver.is_null()).select(ROW, ver_col(package.id), why_col(package.id)))
     out = pl.concat(parts, how="diagonal").sort(ROW).collect()
     return _conform(out, schema)
@@ -191,7 +195,7 @@ def row_facts(frame: pl.DataFrame, header_map: HeaderMap) -> list[tuple[int, dic
 
 
 def _interpret(frame: pl.DataFrame, packages: Sequence[Package], header_map: HeaderMap, version: VersionChoice,
-               backend: str | None, progress: Progress | None
+               backend: str, progress: Progress | None
                ) -> tuple[dict[str, pl.DataFrame], list[Reject]]:
     rows: dict[str, list[dict[str, Any]]] = {p.id: [] for p in packages}
     rejects: list[Reject] = []
@@ -268,7 +272,7 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
         if progress is not None:
             progress(fast_rows.height)
         if slow_rows.height:
-            extra, bad = _interpret(slow_rows, packages, hmap, version, None, progress)
+            extra, bad = _interpret(slow_rows, packages, hmap, version, "interpreter", progress)
             rejects += bad
             results = {pid: pl.concat([results[pid], extra[pid]]).sort(ROW) for pid in results}
         rejects += _failed_rows(results, packages)
