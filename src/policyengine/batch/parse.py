@@ -136,6 +136,20 @@ def _fast_uscc(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return s, shape & (check == last).fill_null(False)
 
 
+def plain_path(spec: FactSpec, s: pl.Expr) -> tuple[pl.Expr, pl.Expr] | None:
+    """The cheapest spelling of a numeric fact (plain digits), or None: a first pass over every row; the other
+    spellings go through `fast_path` on the remaining rows only."""
+    if spec.type == "money":
+        return _digits(s) * 100, s.str.contains(r"^[0-9]{1,13}$").fill_null(False)
+    if spec.type == "integer":
+        return _fast_integer(s)
+    if spec.type == "year":
+        return _fast_year(s)
+    if spec.type == "rate":
+        return _digits(s.str.strip_suffix("%")) * 10_000, s.str.contains(r"^(?:[0-9]{1,2}|100)%$").fill_null(False)
+    return None
+
+
 def fast_path(spec: FactSpec, s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """The value of each cell the fast path accepts, and where it accepts (never a blank cell)."""
     if spec.type == "money":
@@ -209,61 +223,79 @@ class Parsed:
 def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, FactSpec]) -> Parsed:
     """Type every fact column of `table` (fact name → column index); facts without a column read as blank."""
     frame = table.frame
-    typed: list[pl.Expr] = []
-    flags: list[pl.Expr] = []
+    typed: list[pl.Series] = []
     rejects: list[Reject] = list(table.rejects)
-    fallback: list[pl.Expr] = []
+    fallback = pl.Series(FALLBACK, [False] * frame.height, dtype=pl.Boolean)
+    required_blank: list[tuple[FactSpec, str, pl.Series]] = []
     for name, spec in specs.items():
         if name not in columns:
             cell = blank_cell(spec)
-            typed.append(pl.lit(cell.value, dtype=dtype_of(spec)).alias(value_col(name)))
+            typed.append(pl.repeat(cell.value, frame.height, dtype=dtype_of(spec), eager=True).alias(value_col(name)))
             if has_none(spec):
-                typed.append(pl.lit(cell.none).alias(none_col(name)))
+                typed.append(pl.repeat(cell.none, frame.height, dtype=pl.Boolean, eager=True).alias(none_col(name)))
             continue
-        raw = Table.column_name(columns[name])
-        s = pl.col(raw)
-        value, ok = fast_path(spec, s)
-        blank = is_blank(s)
-        slow = frame.lazy().filter(~blank & ~ok).select(s.unique()).collect().get_column(raw).to_list()
-        cells: dict[str, Cell] = {}
-        errors: dict[str, str] = {}
-        for text in slow:
-            try:
-                cells[text] = to_cell(spec, read_value(spec, text))
-            except FactError as exc:
-                errors[text] = exc.reason
-        if errors:
-            header = table.headers[columns[name]]
-            hits = frame.filter(s.is_in(list(errors))).select(ROW, raw)
-            rejects.extend(Reject(r, header, t, errors[t]) for r, t in hits.iter_rows())
-        bc = blank_cell(spec)
-        dtype = dtype_of(spec)
-        v: pl.Expr = pl.when(blank).then(pl.lit(bc.value, dtype=dtype)).when(ok).then(value.cast(dtype))
-        if cells:
-            keys = list(cells)
-            slow_value = s.replace_strict(keys, [cells[k].value for k in keys], default=None, return_dtype=dtype)
-            v = pl.when(blank).then(pl.lit(bc.value, dtype=dtype)).when(ok).then(value.cast(dtype)) \
-                .otherwise(slow_value)
-            misfits = [k for k in keys if not cells[k].fits]
-            if misfits:
-                fallback.append(s.is_in(misfits).fill_null(False))
-        typed.append(v.alias(value_col(name)))
+        header = table.headers[columns[name]]
+        column = _parse_column(frame, Table.column_name(columns[name]), spec, header, rejects)
+        typed.append(column.get_column("v").alias(value_col(name)))
         if has_none(spec):
-            nones = [k for k in cells if cells[k].none]
-            n = blank if bc.none else pl.lit(False)
-            typed.append((n | s.is_in(nones).fill_null(False) if nones else n).alias(none_col(name)))
+            typed.append(column.get_column("n").alias(none_col(name)))
+        fallback = fallback | column.get_column("f")
         if spec.required:
-            flags.append(blank.alias(f"blank:{name}"))
-    fb = pl.any_horizontal(fallback) if fallback else pl.lit(False)
-    out = frame.with_columns(*typed, fb.alias(FALLBACK), *flags)
-    for name, spec in specs.items():
-        if spec.required and name in columns:
-            header = table.headers[columns[name]]
-            rows = out.filter(pl.col(f"blank:{name}")).get_column(ROW).to_list()
-            rejects.extend(Reject(r, header, "", _blank_reason(spec)) for r in rows)
-    out = out.drop([c for c in out.columns if c.startswith("blank:")])
+            required_blank.append((spec, header, column.get_column("b")))
+    out = frame.with_columns(*typed, fallback.alias(FALLBACK))
+    for spec, header, blank in required_blank:
+        rows = out.get_column(ROW).filter(blank).to_list()
+        rejects.extend(Reject(r, header, "", _blank_reason(spec)) for r in rows)
     if rejects:
         bad = sorted({r.row for r in rejects})
         out = out.filter(~pl.col(ROW).is_in(bad))
     rejects.sort(key=lambda r: (r.row, r.column))
     return Parsed(out, rejects)
+
+
+def _parse_column(frame: pl.DataFrame, raw: str, spec: FactSpec, header: str, rejects: list[Reject]
+                  ) -> pl.DataFrame:
+    """Columns v (value), n (did not happen), f (needs the interpreter), b (blank) for one fact column."""
+    s = pl.col(raw)
+    dtype = dtype_of(spec)
+    bc = blank_cell(spec)
+    blank = is_blank(s)
+    first = plain_path(spec, s) or fast_path(spec, s)
+    base = frame.select(
+        ROW, raw, blank.alias("b"),
+        pl.when(blank).then(pl.lit(bc.value, dtype=dtype)).when(first[1]).then(first[0].cast(dtype)).alias("v"),
+        (~blank & ~first[1]).alias("rest"))
+    rest = base.filter(pl.col("rest")).select(ROW, raw)
+    none_value = pl.col("b") if bc.none else pl.lit(False)
+    if rest.height == 0:
+        return base.select("v", none_value.alias("n"), pl.lit(False).alias("f"), "b")
+    if plain_path(spec, s) is not None:
+        value, ok = fast_path(spec, s)
+        rest = rest.with_columns(value.cast(dtype).alias("v2"), ok.alias("ok2"))
+    else:
+        rest = rest.with_columns(pl.lit(None, dtype=dtype).alias("v2"), pl.lit(False).alias("ok2"))
+    slow = rest.filter(~pl.col("ok2")).get_column(raw).unique().to_list()
+    cells: dict[str, Cell] = {}
+    errors: dict[str, str] = {}
+    for text in slow:
+        try:
+            cells[text] = to_cell(spec, read_value(spec, text))
+        except FactError as exc:
+            errors[text] = exc.reason
+    if errors:
+        hits = rest.filter(s.is_in(list(errors)))
+        rejects.extend(Reject(r, header, t, errors[t]) for r, t in hits.select(ROW, raw).iter_rows())
+    keys = list(cells)
+    rest = rest.select(
+        ROW,
+        pl.when(pl.col("ok2")).then(pl.col("v2"))
+        .otherwise(s.replace_strict(keys, [cells[k].value for k in keys], default=None, return_dtype=dtype))
+        .alias("v3"),
+        s.is_in([k for k in keys if cells[k].none]).alias("n3"),
+        s.is_in([k for k in keys if not cells[k].fits]).alias("f"))
+    merged = base.join(rest, on=ROW, how="left", maintain_order="left")
+    return merged.select(
+        pl.coalesce("v", "v3").alias("v"),
+        (none_value | pl.col("n3").fill_null(False)).alias("n"),
+        pl.col("f").fill_null(False),
+        "b")
