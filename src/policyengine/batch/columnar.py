@@ -317,6 +317,7 @@ class ClauseExprs:
     amount: pl.Expr  # Int128 yuan, rounded, before settlement
     reason: pl.Expr  # String: the interpreter's reason where the clause is listed in `reasons`, else null
     amount_bound: int
+    needs_reason: pl.Expr  # Boolean: where `reason` is not null (cheap: reasons are computed only there)
 
 
 def shared_conditions(version: PolicyVersion) -> frozenset[str]:
@@ -413,6 +414,7 @@ class ClauseCompiler(Compiler):
         undetermined = pl.when(any_unknown).then(unknown_conds).otherwise(unknown_amount)
         reason: Any = pl.when(status == UNDETERMINED).then(undetermined)
         listed = listed_conditions(self.version, clause)
+        needs = status == UNDETERMINED
         for i, cond in enumerate(clause.conditions):
             first = false[i]
             for j in range(i):
@@ -420,10 +422,11 @@ class ClauseCompiler(Compiler):
             if i in listed:
                 text = self._template(cond.reason) if cond.reason else self._false_text(cond.expr)
                 reason = reason.when(first).then(text)
+                needs = needs | first
             else:
                 reason = reason.when(first).then(pl.lit(None, dtype=pl.String))
         bound = (amount.bound // amount.den + 1) * step
-        return ClauseExprs(status, paid, reason.otherwise(pl.lit(None, dtype=pl.String)), bound)
+        return ClauseExprs(status, paid, reason.otherwise(pl.lit(None, dtype=pl.String)), bound, needs)
 
 
 _CACHE: dict[tuple[str, str], dict[str, ClauseExprs]] = {}

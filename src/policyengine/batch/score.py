@@ -145,10 +145,15 @@ def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[s
         if v.version not in present:
             continue
         exprs = compiled[v.key]
-        lazy = frame.lazy().filter(ver == v.version)
-        lazy = lazy.with_columns([x for cid, e in exprs.items() for x in (
+        rows = frame.lazy().filter(ver == v.version).with_columns([x for cid, e in exprs.items() for x in (
             e.status.alias(s_col(package.id, cid)), e.amount.alias(a_col(package.id, cid)),
-            e.reason.alias(r_col(package.id, cid)))])
+            e.needs_reason.alias(f"need:{cid}"))]).collect()
+        # reasons are long strings: build them only on the rows that list one
+        need = pl.any_horizontal([pl.col(f"need:{cid}") for cid in exprs])
+        texts = rows.lazy().filter(need).select(ROW, *(e.reason.alias(r_col(package.id, cid))
+                                                       for cid, e in exprs.items())).collect()
+        lazy = rows.lazy().drop([f"need:{cid}" for cid in exprs]).join(texts.lazy(), on=ROW, how="left",
+                                                                        maintain_order="left")
         lazy = settle_applicants(lazy, v)
         keep = [ROW, ver_col(package.id), why_col(package.id), total_col(package.id)]
         keep += [f(package.id, cid) for cid in exprs for f in (s_col, a_col, r_col)]
