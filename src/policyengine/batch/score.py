@@ -19,7 +19,7 @@ from ..evaluate import evaluate, fact_index
 from ..policy import Package, PolicyVersion
 from ..rulefile import FactSpec
 from . import reasons as R
-from .columnar import EXCLUDED, FAILED, I128, STATUS_NAMES, ClauseExprs, NotCompilable, compile_version
+from .columnar import FAILED, STATUS_NAMES, ClauseExprs, NotCompilable, compile_version
 from .parse import FALLBACK, Parsed, parse_table, value_col
 from .read import ROW, HeaderMap, Reject, Table, map_headers
 from .settle import (
@@ -374,4 +374,4 @@ def status_counts(output: pl.DataFrame, packages: Sequence[Package]) -> dict[str
     return out
 
 
-__all__ = ["EXCLUDED", "I128", "Scored", "clause_ids", "score_table"]
+__all__ = ["Scored", "clause_ids", "score_table"]
