@@ -1,0 +1,415 @@
+"""`check`: search a version's declared invariants for counterexamples with hypothesis.
+
+Three searches, each seeded, bounded and without an example database, so a run is deterministic:
+
+- applicant statements (`a14.amount <= 200000`): one applicant, evaluated and settled;
+- monotonic invariants: two applicants that differ only in the increasing fact;
+- batch statements (`year_total <= 30000000`): a population of one application year, every applicant
+  evaluated and settled, then prorated with `settlement.prorate`; the year's total is what was paid.
+
+A search stops at the first violating example and hypothesis shrinks it to the smallest one; the search
+then runs again for the invariants not yet violated, so every broken invariant gets its own counterexample.
+An expression that cannot be computed (a division by zero) is reported as a finding too.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import partial
+from random import Random
+from typing import Literal, TypeVar
+
+from hypothesis import HealthCheck, Phase, find
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+from hypothesis.strategies import SearchStrategy
+
+from ..decision import AuditInfo, ClauseResult, Decision, EngineFiring, PackageResult
+from ..errors import PolicyEngineError
+from ..evaluate import evaluate_version
+from ..expr import ast as A
+from ..facts import FactIndex, Facts, read_facts
+from ..interpreter import Env, evaluate_clause, evaluate_expr, referenced_facts
+from ..invariants import Violation, applicant_violations, batch_violations, statement_text
+from ..policy import PolicyVersion
+from ..rulefile import InvariantSpec
+from ..settlement import prorate
+from ..values import UNKNOWN, Value
+from .analysis import YEAR_FACT, walk
+from .strategies import (
+    NUMERIC_FACT_TYPES,
+    Plan,
+    Row,
+    applicant_pairs,
+    applicants,
+    around,
+    cell_text,
+    ladder,
+    plan,
+    populations,
+    sweep,
+)
+
+T = TypeVar("T")
+Kind = Literal["applicant", "monotonic", "batch", "error"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How hard to search: examples per search, and the seed that makes the run repeatable."""
+
+    applicants: int = 400
+    pairs: int = 200
+    populations: int = 100
+    seed: int = 0
+
+    @classmethod
+    def scaled(cls, max_examples: int, seed: int = 0) -> Budget:
+        """`max_examples` applicants; half as many pairs and a quarter as many populations."""
+        return cls(max_examples, max(1, max_examples // 2), max(1, max_examples // 4), seed)
+
+
+@dataclass
+class Finding:
+    """A violated invariant (or an evaluation error) and its smallest counterexample."""
+
+    kind: Kind
+    invariant: InvariantSpec | None
+    message: str
+    rows: list[Row]
+    copies: list[int] = field(default_factory=list)
+    year_total: int | None = None
+
+    @property
+    def title(self) -> str:
+        if self.invariant is None:
+            return "evaluation error"
+        return self.invariant.id + (f" — {self.invariant.description}" if self.invariant.description else "")
+
+
+@dataclass
+class CheckReport:
+    version: PolicyVersion
+    budget: Budget
+    findings: list[Finding]
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def counts(self) -> dict[str, int]:
+        out = {"applicant": 0, "monotonic": 0, "batch": 0}
+        for inv in self.version.invariants:
+            out[inv.kind] += 1
+        return out
+
+
+class MemoInterpreter:
+    """The reference interpreter, remembering each clause's result for the facts that clause reads.
+
+    A clause's outcome depends only on the facts its conditions and amount read (through definitions), so
+    two applicants who agree on those get the same result; settlement still runs for every applicant.
+    """
+
+    name = "interpreter"
+
+    def __init__(self, version: PolicyVersion) -> None:
+        self.reads = {c.id: tuple(sorted({n for e in (*(d.expr for d in c.conditions), c.amount)
+                                          for n in referenced_facts(e, version)}))
+                      for c in version.clauses}
+        self._cache: dict[tuple[object, ...], ClauseResult] = {}
+
+    def evaluate(self, version: PolicyVersion, facts: Facts) -> tuple[list[ClauseResult], list[EngineFiring]]:
+        env = Env(version, facts)
+        out = []
+        for clause in version.clauses:
+            key = (clause.id, *(facts.get(n, version.facts[n]) for n in self.reads[clause.id]))
+            hit = self._cache.get(key)
+            if hit is None:
+                if len(self._cache) > 50_000:
+                    self._cache.clear()
+                hit = self._cache[key] = evaluate_clause(clause, env)
+            out.append(hit)  # settle() works on copies, so the remembered result is never changed
+        return out, []
+
+
+class Evaluator:
+    """Evaluates and settles rows under one version, remembering each row's result (shrinking repeats rows)."""
+
+    def __init__(self, version: PolicyVersion) -> None:
+        self.version = version
+        self.index = FactIndex(version.facts.values())
+        self.backend = MemoInterpreter(version)
+        self._cache: dict[tuple[tuple[str, str], ...], tuple[Facts, PackageResult]] = {}
+
+    def __call__(self, row: Mapping[str, str]) -> tuple[Facts, PackageResult]:
+        key = tuple(sorted(row.items()))
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        facts = read_facts(self.index, row)
+        year = facts.values.get("application_year", UNKNOWN)
+        result, _ = evaluate_version(self.version, facts, int(year) if isinstance(year, Fraction) else None,
+                                     self.backend)
+        if len(self._cache) > 20_000:
+            self._cache.clear()
+        self._cache[key] = (facts, result)
+        return facts, result
+
+
+def result_env(version: PolicyVersion, result: PackageResult, facts: Facts) -> Env:
+    """Where an applicant statement is evaluated: the facts, `total`, and `aNN.amount` / `aNN.status`."""
+    def attrs(clause: str, attr: str) -> Value:
+        r = result.clause(clause)
+        return Fraction(r.amount) if attr == "amount" else r.status
+
+    return Env(version, facts, extra={"total": Fraction(result.total)}, attrs=attrs)
+
+
+def _settings(examples: int) -> hsettings:
+    return hsettings(max_examples=examples, derandomize=True, database=None, deadline=None,
+                     phases=(Phase.generate, Phase.shrink), print_blob=False,
+                     suppress_health_check=list(HealthCheck))
+
+
+def _search(strategy: SearchStrategy[T], predicate: Callable[[T], bool], examples: int, seed: int) -> T | None:
+    """The smallest example of `strategy` that satisfies `predicate`, or None when none is found."""
+    try:
+        return find(strategy, predicate, settings=_settings(examples), random=Random(seed))
+    except NoSuchExample:
+        return None
+
+
+SHRINK_EXAMPLES = 300
+"""Examples hypothesis may spend shrinking a counterexample the sweep found."""
+
+
+class _Checker:
+    def __init__(self, version: PolicyVersion, budget: Budget) -> None:
+        self.version = version
+        self.budget = budget
+        self.evaluate = Evaluator(version)
+        self.plan: Plan = plan(version)
+        self.findings: list[Finding] = []
+        self.skipped: list[str] = []
+        self.errors_found = False
+
+    def _shrink(self, strategy: SearchStrategy[T], predicate: Callable[[T], bool], found: T) -> T:
+        """`found`, made as small as hypothesis can while `predicate` still holds."""
+        smaller = _search(strategy, predicate, SHRINK_EXAMPLES, self.budget.seed)
+        return smaller if smaller is not None else found
+
+    # -- applicant statements ---------------------------------------------------------------------
+
+    def _applicant_broken(self, row: Row, pending: Sequence[InvariantSpec]) -> list[Violation] | str:
+        """The pending invariants `row` violates, or the message of an evaluation error."""
+        try:
+            facts, result = self.evaluate(row)
+        except PolicyEngineError as exc:
+            return str(exc)
+        ids = {inv.id for inv in pending}
+        return [v for v in applicant_violations(self.version, result, facts) if v.invariant.id in ids]
+
+    def _breaks(self, wanted: Sequence[InvariantSpec], row: Row) -> bool:
+        got = self._applicant_broken(row, wanted)
+        return not isinstance(got, str) and bool(got)
+
+    def _raises(self, row: Row) -> bool:
+        return isinstance(self._applicant_broken(row, ()), str)
+
+    def _record_applicant(self, row: Row, pending: list[InvariantSpec]) -> None:
+        """Record what `row` breaks (or the evaluation error it raises) and take it off `pending`."""
+        got = self._applicant_broken(row, pending)
+        if isinstance(got, str):
+            if not self.errors_found:
+                self.findings.append(Finding("error", None, got, [row]))
+            self.errors_found = True
+            return
+        for v in got:
+            self.findings.append(Finding("applicant", v.invariant, v.message, [row]))
+        done = {v.invariant.id for v in got}
+        pending[:] = [inv for inv in pending if inv.id not in done]
+
+    def applicant(self) -> None:
+        pending = [inv for inv in self.version.invariants if inv.kind == "applicant"]
+        # 1. the sweep: every clause's corners; a hit is shrunk by hypothesis
+        for row in sweep(self.plan):
+            if not pending and self.errors_found:
+                return
+            got = self._applicant_broken(row, pending)
+            if isinstance(got, str):
+                if self.errors_found:
+                    continue
+                small = self._shrink(around(self.plan, row), self._raises, row)
+            elif got:
+                small = self._shrink(around(self.plan, row), partial(self._breaks, [v.invariant for v in got]), row)
+            else:
+                continue
+            self._record_applicant(small, pending)
+        # 2. the random search, again for whatever is still unbroken
+        strategy = applicants(self.plan)
+        while pending or not self.errors_found:
+            found = _search(strategy, partial(self._breaks_or_raises, list(pending), not self.errors_found),
+                            self.budget.applicants, self.budget.seed)
+            if found is None:
+                return
+            self._record_applicant(found, pending)
+
+    def _breaks_or_raises(self, wanted: Sequence[InvariantSpec], errors: bool, row: Row) -> bool:
+        got = self._applicant_broken(row, wanted)
+        return errors if isinstance(got, str) else bool(got)
+
+    # -- monotonic invariants ---------------------------------------------------------------------
+
+    def _output(self, row: Row, inv: InvariantSpec) -> Value:
+        facts, result = self.evaluate(row)
+        return evaluate_expr(self.version.invariant_exprs[inv.id], result_env(self.version, result, facts))
+
+    def _falls(self, pair: tuple[Row, Row], inv: InvariantSpec) -> tuple[Value, Value] | None:
+        try:
+            low, high = self._output(pair[0], inv), self._output(pair[1], inv)
+        except PolicyEngineError:
+            return None  # reported by the applicant search
+        if isinstance(low, Fraction) and isinstance(high, Fraction) and high < low:
+            return low, high
+        return None
+
+    def _monotonic_sweep(self, inv: InvariantSpec, fact: str, reads: Sequence[str]) -> tuple[Row, Row] | None:
+        spec = self.version.facts[fact]
+        for low, high in itertools.pairwise(ladder(self.plan, fact, reads)):
+            for row in sweep(self.plan, fixed={fact: low}, only=reads):
+                pair = (row, {**row, fact: cell_text(spec, high)})
+                if self._falls(pair, inv) is not None:
+                    return pair
+        return None
+
+    def _shrink_pair(self, inv: InvariantSpec, fact: str, pair: tuple[Row, Row]) -> tuple[Row, Row]:
+        """The pair with the other facts made as simple as hypothesis can (the two values of `fact` kept)."""
+        high = pair[1][fact]
+
+        def raised(row: Row) -> tuple[Row, Row]:
+            return row, {**row, fact: high}
+
+        def falls(p: tuple[Row, Row]) -> bool:
+            return self._falls(p, inv) is not None
+
+        return self._shrink(around(self.plan, pair[0], keep=(YEAR_FACT, fact)).map(raised), falls, pair)
+
+    def monotonic(self) -> None:
+        for inv in self.version.invariants:
+            mono = inv.monotonic
+            if inv.kind != "monotonic" or mono is None:
+                continue
+            fact = mono.increasing_in
+            spec = self.version.facts[fact]
+            if spec.type not in NUMERIC_FACT_TYPES:
+                self.skipped.append(f"{inv.id}: {fact} is {spec.type}, not a number; it cannot rise")
+                continue
+            reads = sorted({n.obj for n in walk(self.version.invariant_exprs[inv.id]) if isinstance(n, A.Attr)})
+            found = self._monotonic_sweep(inv, fact, reads)
+            if found is not None:
+                found = self._shrink_pair(inv, fact, found)
+            else:
+                found = _search(applicant_pairs(self.plan, fact, reads), partial(self._pair_falls, inv),
+                                self.budget.pairs, self.budget.seed)
+            values = self._falls(found, inv) if found is not None else None
+            if found is None or values is None:
+                continue
+            msg = (f"{mono.output} fell from {values[0]} to {values[1]} when {spec.label} ({fact}) rose from "
+                   f"{found[0].get(fact)} to {found[1].get(fact)}")
+            self.findings.append(Finding("monotonic", inv, msg, [found[0], found[1]]))
+
+    def _pair_falls(self, inv: InvariantSpec, pair: tuple[Row, Row]) -> bool:
+        return self._falls(pair, inv) is not None
+
+    # -- batch statements -------------------------------------------------------------------------
+
+    def year_total(self, population: Sequence[tuple[Row, int]]) -> int | None:
+        """The population's settled and prorated total, or None when a row cannot be evaluated."""
+        decisions: list[Decision] = []
+        for row, copies in population:
+            try:
+                _, result = self.evaluate(row)
+            except PolicyEngineError:
+                return None  # reported by the applicant search
+            # only what proration reads: the awards that pay (a zero award stays zero)
+            slim = result.model_copy(update={"steps": [], "clauses": [
+                c.model_copy(update={"conditions": [], "settlement": [], "formula": None, "reason": ""})
+                for c in result.clauses if c.amount != 0]})
+            decision = Decision(facts={}, facts_hash="", application_year=result.application_year,
+                                packages=[slim], total=slim.total,
+                                audit=AuditInfo(backend=self.evaluate.backend.name, library={}))
+            decisions.extend([decision] * copies)
+        return sum(d.total for d in prorate(decisions))
+
+    def _batch_broken(self, population: Sequence[tuple[Row, int]], pending: Sequence[InvariantSpec]
+                      ) -> tuple[list[Violation], int | None]:
+        total = self.year_total(population)
+        if total is None:
+            return [], None
+        ids = {inv.id for inv in pending}
+        return [v for v in batch_violations(self.version, total) if v.invariant.id in ids], total
+
+    def _batch_sweep(self, pending: Sequence[InvariantSpec]) -> list[tuple[Row, int]] | None:
+        """The richest swept applicants, alone and repeated until their demand passes the fund."""
+        totals = []
+        for row in sweep(self.plan):
+            try:
+                totals.append((self.evaluate(row)[1].total, row))
+            except PolicyEngineError:
+                continue
+        fund = self.version.annual_fund or 0
+        for total, row in sorted(totals, key=lambda t: -t[0])[:3]:
+            for copies in sorted({1, fund // total + 1 if total > 0 else 1}):
+                population = [(row, copies)]
+                if self._batch_broken(population, pending)[0]:
+                    return population
+        return None
+
+    def batch(self) -> None:
+        pending = [inv for inv in self.version.invariants if inv.kind == "batch"]
+        if not pending:
+            return
+        found = self._batch_sweep(pending)
+        if found is not None:
+            (row, copies), = found
+            wanted = [v.invariant for v in self._batch_broken(found, pending)[0]]
+            members = st.tuples(around(self.plan, row), st.integers(1, copies)).map(lambda m: [m])
+            found = self._shrink(members, partial(self._population_breaks, wanted), found)
+            self._record_batch(found, pending)
+        strategy = populations(self.plan)
+        while pending:
+            found = _search(strategy, partial(self._population_breaks, list(pending)), self.budget.populations,
+                            self.budget.seed)
+            if found is None:
+                return
+            self._record_batch(found, pending)
+
+    def _population_breaks(self, wanted: Sequence[InvariantSpec], population: Sequence[tuple[Row, int]]) -> bool:
+        return bool(self._batch_broken(population, wanted)[0])
+
+    def _record_batch(self, population: list[tuple[Row, int]], pending: list[InvariantSpec]) -> None:
+        broken, total = self._batch_broken(population, pending)
+        for v in broken:
+            self.findings.append(Finding("batch", v.invariant, v.message, [r for r, _ in population],
+                                         [n for _, n in population], total))
+        done = {v.invariant.id for v in broken}
+        pending[:] = [inv for inv in pending if inv.id not in done]
+
+
+def check_version(version: PolicyVersion, budget: Budget | None = None) -> CheckReport:
+    """Search every invariant `version` declares; the report lists each violation with its counterexample."""
+    b = budget or Budget()
+    checker = _Checker(version, b)
+    checker.applicant()
+    checker.monotonic()
+    checker.batch()
+    return CheckReport(version, b, checker.findings, checker.skipped)
+
+
+__all__ = ["Budget", "CheckReport", "Evaluator", "Finding", "check_version", "result_env", "statement_text"]

@@ -1,0 +1,135 @@
+"""Text for drafters: expressions with Chinese labels, applicant rows, and the trace of one clause.
+
+`test`, `check` and `explain` print clause outcomes the same way, from the reference interpreter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+
+from ..decision import ClauseResult
+from ..expr import ast as A
+from ..facts import Facts
+from ..interpreter import Env, deciding_part, evaluate_expr, referenced_facts, substituted
+from ..money import format_decimal
+from ..policy import Clause, PolicyVersion
+from ..values import UNKNOWN, display
+
+STATUS_ZH = {"eligible": "符合", "ineligible": "不符合", "undetermined": "待补充", "excluded": "就高不重复"}
+MARK = {True: "✓", False: "✗"}
+
+
+def relabel(e: A.Expr, version: PolicyVersion) -> A.Expr:
+    """`e` with every fact name replaced by the fact's Chinese label (for printing only)."""
+    if isinstance(e, A.Name):
+        spec = version.facts.get(e.id)
+        return A.Name(spec.label) if spec is not None else e
+    if isinstance(e, A.Lookup):
+        return A.Lookup(e.table, relabel(e.key, version))
+    if isinstance(e, A.Neg):
+        return A.Neg(relabel(e.operand, version))
+    if isinstance(e, A.Not):
+        return A.Not(relabel(e.operand, version))
+    if isinstance(e, A.Arith):
+        return A.Arith(e.op, relabel(e.left, version), relabel(e.right, version))
+    if isinstance(e, A.Compare):
+        return A.Compare(e.op, relabel(e.left, version), relabel(e.right, version))
+    if isinstance(e, A.BoolOp):
+        return A.BoolOp(e.op, tuple(relabel(x, version) for x in e.operands))
+    if isinstance(e, A.In):
+        return A.In(relabel(e.item, version), tuple(relabel(o, version) for o in e.options), e.negated)
+    if isinstance(e, A.Call):
+        return A.Call(e.func, tuple(relabel(x, version) for x in e.args))
+    if isinstance(e, A.IfElse):
+        return A.IfElse(relabel(e.cond, version), relabel(e.then, version), relabel(e.else_, version))
+    return e
+
+
+def labelled(e: A.Expr, version: PolicyVersion) -> str:
+    """Expression text with Chinese labels: `上年度研发费用 >= 50万`."""
+    return A.to_text(relabel(e, version))
+
+
+def money(amount: int | Fraction) -> str:
+    """`1,234,567` (yuan, exact)."""
+    value = Fraction(amount)
+    return f"{int(value):,}" if value.denominator == 1 else format_decimal(value)
+
+
+def wan(amount: int | Fraction) -> str:
+    """`123.4567万` (exact: yuan / 10,000, no rounding)."""
+    return format_decimal(Fraction(amount) / 10_000) + "万"
+
+
+def row_lines(version: PolicyVersion, row: Mapping[str, str], indent: str = "  ") -> list[str]:
+    """An applicant as a two-line spreadsheet row (header = Chinese labels), blank cells left out."""
+    names = [n for n in version.facts if n in row] + [n for n in row if n not in version.facts]
+    header = [version.facts[n].label if n in version.facts else n for n in names]
+    cells = [_csv_cell(row[n]) for n in names]
+    return [indent + ",".join(header), indent + ",".join(cells)]
+
+
+def _csv_cell(text: str) -> str:
+    return f'"{text}"' if any(c in text for c in ',"\n') else text
+
+
+def fact_list(version: PolicyVersion, row: Mapping[str, str]) -> str:
+    """`申报年度=2021, 注册地所在区=皇姑区` for the facts present in `row`."""
+    return ", ".join(f"{version.facts[n].label}={row[n]}" for n in version.facts if n in row)
+
+
+def _values(e: A.Expr, env: Env) -> str:
+    seen = [f"{env.version.facts[n].label}={display(env.name(n))}" for n in referenced_facts(e, env.version)]
+    return "[" + ", ".join(seen) + "]" if seen else ""
+
+
+def condition_lines(clause: Clause, env: Env, indent: str = "    ") -> list[str]:
+    """Each condition with its three-valued result, the facts it read and, if false, the deciding part."""
+    out = []
+    for cond in clause.conditions:
+        v = evaluate_expr(cond.expr, env)
+        mark = "?" if v is UNKNOWN else MARK[bool(v)]
+        line = f"{indent}{mark} {labelled(cond.expr, env.version)}  {_values(cond.expr, env)}".rstrip()
+        out.append(line)
+        if v is False:
+            part = deciding_part(cond.expr, env)
+            out.append(f"{indent}    deciding 决定性条件: {labelled(part, env.version)}  →  "
+                       f"{A.to_text(substituted(part, env))} is false")
+    return out
+
+
+def amount_line(clause: Clause, env: Env, result: ClauseResult) -> str:
+    """`10% * (上年度研发费用 - 前年度研发费用) = 10% * (3000万 - 2200万) = 800000`."""
+    written = labelled(clause.amount, env.version)
+    filled = A.to_text(substituted(clause.amount, env))
+    value = evaluate_expr(clause.amount, env)
+    text = written if filled == A.to_text(clause.amount) or filled == written else f"{written} = {filled}"
+    if isinstance(value, Fraction) and result.computed is not None and value != result.computed:
+        return f"{text} = {display(value)} → {result.computed} ({clause.rounding.mode} to {clause.rounding.unit})"
+    return f"{text} = {result.computed if result.computed is not None else display(value)}"
+
+
+def clause_trace(version: PolicyVersion, facts: Facts, result: ClauseResult, indent: str = "    ",
+                 env: Env | None = None) -> list[str]:
+    """The trace behind one clause result: conditions and values, the amount with numbers, settlement steps."""
+    env = env or Env(version, facts)
+    clause = version.clause(result.clause)
+    out = [f"{indent}conditions 条件:"] if clause.conditions else []
+    out += condition_lines(clause, env, indent + "  ")
+    if result.status in ("eligible", "excluded") and result.computed is not None:
+        out.append(f"{indent}amount 金额: {amount_line(clause, env, result)}")
+        if clause.cap is not None:
+            out.append(f"{indent}cap 上限: {clause.cap}")
+    if result.status == "undetermined" and result.unknown_facts:
+        missing = ", ".join(f"{version.facts[n].label} ({n})" for n in result.unknown_facts)
+        out.append(f"{indent}missing 需补充: {missing}")
+    for step in result.settlement:
+        out.append(f"{indent}settlement 结算: {step}")
+    return out
+
+
+def clause_heading(clause: Clause, result: ClauseResult) -> str:
+    """`第5条 a05 研发投入增量补助: eligible 符合, 500000`."""
+    return (f"第{clause.article}条 {clause.id} {clause.title}: {result.status} {STATUS_ZH[result.status]}, "
+            f"{result.amount}")
