@@ -40,6 +40,7 @@ from ..rulefile import InvariantSpec
 from ..settlement import prorate
 from ..values import UNKNOWN, Value
 from .analysis import YEAR_FACT, walk
+from .render import clause_heading, clause_trace, row_lines
 from .strategies import (
     NUMERIC_FACT_TYPES,
     Plan,
@@ -412,4 +413,86 @@ def check_version(version: PolicyVersion, budget: Budget | None = None) -> Check
     return CheckReport(version, b, checker.findings, checker.skipped)
 
 
-__all__ = ["Budget", "CheckReport", "Evaluator", "Finding", "check_version", "result_env", "statement_text"]
+
+
+# -- the text a drafter reads -------------------------------------------------------------------------
+
+def _clauses_read(version: PolicyVersion, inv: InvariantSpec) -> list[str]:
+    expr = version.invariant_exprs.get(inv.id)
+    if expr is None:
+        return []
+    nodes = walk(expr)
+    named = [c.id for c in version.clauses if any(isinstance(n, A.Attr) and n.obj == c.id for n in nodes)]
+    if any(isinstance(n, A.Name) and n.id == "total" for n in nodes):
+        return [c.id for c in version.clauses]
+    return named
+
+
+def _trace(version: PolicyVersion, evaluate: Evaluator, row: Row, clause_ids: Sequence[str],
+           indent: str) -> list[str]:
+    facts, result = evaluate(row)
+    out = []
+    for cid in clause_ids:
+        r = result.clause(cid)
+        if len(clause_ids) > 3 and r.status not in ("eligible", "excluded"):
+            continue  # for `total`, only the clauses that pay (or were excluded)
+        out.append(indent + clause_heading(version.clause(cid), r))
+        out += clause_trace(version, facts, r, indent=indent + "  ")
+    out.append(f"{indent}total 合计: {result.total}")
+    return out
+
+
+def finding_lines(report: CheckReport, finding: Finding) -> list[str]:
+    """One violation: the invariant, what was false, the smallest counterexample as a row, and the trace."""
+    v = report.version
+    evaluate = Evaluator(v)
+    inv = finding.invariant
+    out = [f"VIOLATED {v.key} :: {finding.title}"]
+    if inv is not None:
+        out.append(f"  invariant: {statement_text(inv)}")
+    out.append(f"  found: {finding.message}")
+    if finding.kind in ("applicant", "error"):
+        out.append("  smallest counterexample (applicant row; blank cells left out):")
+        out += row_lines(v, finding.rows[0], indent="    ")
+        if finding.kind == "applicant" and inv is not None:
+            out.append("  trace:")
+            out += _trace(v, evaluate, finding.rows[0], _clauses_read(v, inv), "    ")
+    elif finding.kind == "monotonic" and inv is not None:
+        for label, row in zip(("lower", "higher"), finding.rows, strict=True):
+            out.append(f"  applicant with the {label} value:")
+            out += row_lines(v, row, indent="    ")
+            out.append("  trace:")
+            out += _trace(v, evaluate, row, _clauses_read(v, inv), "    ")
+    elif finding.kind == "batch":
+        out.append(f"  smallest counterexample (a population of application year "
+                   f"{finding.rows[0].get('application_year', '?')}):")
+        demand = 0
+        for row, copies in zip(finding.rows, finding.copies, strict=True):
+            total = evaluate(row)[1].total
+            demand += total * copies
+            out.append(f"    {copies} × this applicant, each settled at {total} before proration:")
+            out += row_lines(v, row, indent="      ")
+        fund = v.annual_fund
+        out.append(f"  settled demand {demand}; annual fund {fund if fund is not None else 'none'}; paid after "
+                   f"proration (settlement.prorate) {finding.year_total}")
+    return out
+
+
+def report_lines(report: CheckReport) -> list[str]:
+    """The whole report of one version: what was searched, then every violation."""
+    v = report.version
+    counts = report.counts()
+    n = sum(counts.values())
+    kinds = ", ".join(f"{k} {c}" for k, c in counts.items() if c)
+    b = report.budget
+    out = [f"{v.key}: {n} invariant{'s' if n != 1 else ''}" + (f" ({kinds})" if kinds else "")]
+    out.append(f"  searched: every clause's corners (sweep); then hypothesis with seed {b.seed}: up to "
+               f"{b.applicants} applicants, {b.pairs} pairs, {b.populations} populations")
+    out += [f"  skipped {s}" for s in report.skipped]
+    if not n:
+        out.append("  no invariants declared: only evaluation errors were searched for")
+    for finding in report.findings:
+        out += finding_lines(report, finding)
+    if report.ok:
+        out.append(f"  ok: {'every invariant holds' if n else 'no evaluation errors'} on every applicant tried")
+    return out

@@ -129,7 +129,11 @@ def clause_trace(version: PolicyVersion, facts: Facts, result: ClauseResult, ind
     return out
 
 
+def clause_name(clause: Clause) -> str:
+    """`第5条 a05 研发投入增量补助`."""
+    return f"第{clause.article}条 {clause.id} {clause.title}"
+
+
 def clause_heading(clause: Clause, result: ClauseResult) -> str:
     """`第5条 a05 研发投入增量补助: eligible 符合, 500000`."""
-    return (f"第{clause.article}条 {clause.id} {clause.title}: {result.status} {STATUS_ZH[result.status]}, "
-            f"{result.amount}")
+    return f"{clause_name(clause)}: {result.status} {STATUS_ZH[result.status]}, {result.amount}"
