@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from .common import main
 from .evaluate import evaluate_command
-from .rules import lint_command, schema_command, test_command
+from .rules import schema_command
 
 main.add_command(schema_command)
-main.add_command(lint_command)
-main.add_command(test_command)
 main.add_command(evaluate_command)
 main.add_command(__import__(f"{__name__}.score", fromlist=["score_command"]).score_command)
 main.add_command(__import__(f"{__name__}.doc", fromlist=["doc_command"]).doc_command)
+for _name in ("lint_command", "test_command", "check_command"):  # the drafter's loop
+    main.add_command(getattr(__import__(f"{__name__}.drafting", fromlist=[_name]), _name))
 
 __all__ = ["main"]
