@@ -61,7 +61,7 @@ def test_wrong_declared_encoding(tmp_path: Path) -> None:
     assert run_cli(path)[0] == 0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=400))
 def test_random_bytes(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "fuzz.csv"
@@ -73,7 +73,7 @@ _cell = st.one_of(st.text(max_size=12), st.sampled_from(["", "2021", "120万", "
                                                          '"', "\n", ",", "=1+1", "1e9", "-5", "NaN"]))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(_cell, max_size=9), max_size=8))
 def test_ragged_random_rows(tmp_path: Path, rows: list[list[str]]) -> None:
     path = tmp_path / "rows.csv"

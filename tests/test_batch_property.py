@@ -156,7 +156,7 @@ def check_agreement(package: Package, version: PolicyVersion, rows: list[dict[st
 
 @pytest.mark.parametrize(("package", "version"), VERSIONS, ids=[v.key for _, v in VERSIONS])
 def test_columnar_agrees_with_interpreter(package: Package, version: PolicyVersion) -> None:
-    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+    @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                       HealthCheck.data_too_large])
     @given(populations(version))
     def run(rows: list[dict[str, str | None]]) -> None:
