@@ -35,10 +35,12 @@ _PREPARE_LOCK = threading.Lock()
 def prepare(version: PolicyVersion) -> PreparedVersion:
     """The compiled ruleset of `version`, created once per process; raises `ReteCompileError` if it cannot be."""
     found = _PREPARED.get(version.content_hash)
-    if found is None:
+    if found is None or (isinstance(found, PreparedVersion) and found.engine.poisoned):
         with _PREPARE_LOCK:
             found = _PREPARED.get(version.content_hash)
-            if found is None:
+            if found is None or (isinstance(found, PreparedVersion) and found.engine.poisoned):
+                # first use, or the engine failed beyond recovery: a new ruleset (the old one is never
+                # deleted: deleting state and then creating a ruleset can corrupt the heap)
                 try:
                     compiled = compile_version(version)
                     found = PreparedVersion(compiled, EngineRuleset(compiled.ruleset_name, compiled.definition))

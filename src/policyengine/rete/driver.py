@@ -9,8 +9,9 @@ whose exceptions it swallows. This driver calls the extension `durable_rules_eng
   both by a 32-bit hash, so two applicants' own ids could collide; with one of each, one live state, and
   the 1,024-sessions limit, cannot bite), drain the action queue (the names of the rules that matched are
   the keys of each action batch; no Python code runs), and retract the fact in `finally`;
-- an error while draining abandons the leased action (otherwise the session stays leased and the next
-  applicant's matches are never delivered) and is raised, never swallowed;
+- an error while draining is raised, never swallowed, after the queue is emptied: the leased action is
+  abandoned and every queued action taken and completed (a leased action keeps the next applicant's
+  matches from being delivered; an abandoned one, retracted, makes the next completion segfault);
 - the engine answering "already observed" means a fact was left from an earlier applicant: an error.
 
 One lock serialises every engine call in the process.
@@ -32,6 +33,7 @@ ENGINE_LOCK = threading.Lock()
 
 _RC_HANDLED, _RC_NOT_HANDLED, _RC_OBSERVED = 0, 1, 2
 _RETRACT = json.dumps({"sid": SID, "id": FACT_ID})
+_MAX_QUEUED = 100_000
 
 _engine: Any = None
 _import_error: str | None = None
@@ -73,6 +75,7 @@ class EngineRuleset:
         self._dre = engine()
         self.name = name
         self.rule_names = frozenset(definition)
+        self.poisoned: str | None = None
         text = json.dumps(definition, ensure_ascii=False, allow_nan=False)
         with ENGINE_LOCK:
             try:
@@ -85,6 +88,8 @@ class EngineRuleset:
         dre, handle = self._dre, self._handle
         fired: Counter[str] = Counter()
         with ENGINE_LOCK:
+            if self.poisoned:
+                raise ReteEngineError(f"{self.name}: unusable since an earlier failure ({self.poisoned})")
             try:
                 try:
                     rc, offset = dre.assert_fact(handle, message)
@@ -105,19 +110,39 @@ class EngineRuleset:
 
     def _drain(self, offset: int, fired: Counter[str]) -> None:
         dre, handle = self._dre, self._handle
-        started = dre.start_action_for_state(handle, offset)
-        batch = started[1] if started else None
+        batch = None
         try:
+            started = dre.start_action_for_state(handle, offset)
+            batch = started[1] if started else None
             while batch is not None:
                 fired.update(json.loads(batch).keys())  # {"rule": {"m": fact}}: one matched path
                 batch = dre.complete_and_start_action(handle, offset)
         except BaseException as exc:
-            if batch is not None:
-                try:
-                    dre.abandon_action(handle, offset)
-                except Exception as abandon_exc:
-                    raise ReteEngineError(f"{self.name}: abandon_action failed after {exc!r}") from abandon_exc
+            self._recover(offset, leased=batch is not None, cause=exc)
             raise
+
+    def _recover(self, offset: int, leased: bool, cause: BaseException) -> None:
+        """Leave no action pending after a failure while draining, so the next applicant is safe.
+
+        Measured on 2.0.28: an action left leased keeps the session's later matches from being delivered;
+        `abandon_action` followed by the retraction makes the next `complete_and_start_action` segfault. So:
+        abandon the leased action, then take and complete every queued action (discarding them). If that
+        fails too, the ruleset is marked unusable and never called again.
+        """
+        dre, handle = self._dre, self._handle
+        try:
+            if leased:
+                dre.abandon_action(handle, offset)
+            started = dre.start_action_for_state(handle, offset)
+            batch = started[1] if started else None
+            for _ in range(_MAX_QUEUED):
+                if batch is None:
+                    return
+                batch = dre.complete_and_start_action(handle, offset)
+            raise ReteEngineError(f"more than {_MAX_QUEUED} queued actions")
+        except BaseException as exc:
+            self.poisoned = f"recovery after {cause!r} failed: {exc!r}"
+            raise ReteEngineError(f"{self.name}: {self.poisoned}") from cause
 
     def live_facts(self) -> list[dict[str, Any]]:
         """The facts the engine holds for the session: [] between applicants."""
