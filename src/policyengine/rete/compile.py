@@ -153,9 +153,11 @@ class _Compiler:
     def num_cmp(self, op: str, v: NumV) -> ir.Cond:
         """The leaf for `v OP 0`, in encoded integers."""
         coefs: dict[str, Fraction] = {}
+        bounds: dict[str, int] = {}
         for fact, c in v.terms:
             fs = self.fact(fact)
             coefs[fs.value_field] = c / fs.scale
+            bounds[fs.value_field] = fs.bound
         # A rate that is not a multiple of the resolution is encoded between two even neighbours (an odd
         # number); that is exact only for a comparison of the rate alone with a threshold on the grid.
         rates = [f for f, _ in v.terms if self.fact(f).kind == "rate"]
@@ -163,7 +165,7 @@ class _Compiler:
             threshold = -v.const / v.terms[0][1] * self.fact(v.terms[0][0]).scale if len(v.terms) == 1 else None
             if threshold is None or threshold.denominator != 1 or threshold.numerator % 2:
                 self.interval_unsafe.update(rates)
-        return ir.num_cmp(op, coefs, v.const)
+        return ir.num_cmp(op, coefs, v.const, bounds)
 
     def text_eq(self, a: TextV, b: TextV) -> tuple[ir.Cond, ir.Cond]:
         if a.fact is None and b.fact is None:

@@ -10,7 +10,8 @@ value is checked against its fact's type and encoded exactly:
   threshold on the grid. That is exact only where the rules compare the rate alone with such a threshold,
   which the compiler records (`CompiledVersion.interval_rates`); elsewhere such a rate is refused;
 - unknown → the field is absent; none ("did not happen") → the flag field `n_<fact>` instead;
-- every integer within ±10^16, so that no comparison or arithmetic in the engine can overflow.
+- every number within its kind's bound (fields.BOUNDS: money ±10^14 yuan, counts ±10^12, years ±10^6,
+  rates ±1000), so that no comparison or arithmetic in the engine can overflow.
 
 The message is serialised with `ensure_ascii=False` (as the rulesets are) and `allow_nan=False`.
 """
@@ -28,7 +29,6 @@ from ..values import UNKNOWN
 from .compile import CompiledVersion
 from .errors import ReteUnsupportedValue
 from .fields import FACT_ID, RATE_RESOLUTION, SID, TAG_FIELD, TAG_VALUE, FieldSpec
-from .ir import MAX_ENCODED
 
 
 def _number(fs: FieldSpec, value: object, interval_ok: bool) -> int:
@@ -52,9 +52,10 @@ def _number(fs: FieldSpec, value: object, interval_ok: bool) -> int:
         if rest:
             unit = "fen" if fs.kind == "money" else "number"
             raise FactError(fs.fact, value, f"a {fs.kind} must be a whole {unit}")
-    if abs(encoded) > MAX_ENCODED:
-        raise ReteUnsupportedValue(f"{fs.fact}: {value} is beyond what the Rete backend holds exactly "
-                                   f"(±10^16 {'fen' if fs.kind == 'money' else 'units'}); use backend='interpreter'")
+    if abs(encoded) > fs.bound:
+        limit = Fraction(fs.bound, fs.scale)
+        raise ReteUnsupportedValue(f"{fs.fact}: {value} is beyond what the Rete backend holds exactly (±{limit} "
+                                   f"for a {fs.kind}); use backend='interpreter'")
     return encoded
 
 

@@ -25,6 +25,10 @@ MAX_FIELDS = 254 - 3        # the engine takes at most 254 properties per fact; 
 
 RATE_RESOLUTION = 10**9     # rates exactly on a multiple of 10^-9 are encoded exactly (as even integers)
 
+# The largest magnitude each kind may hold in the engine (encoded units), so that no comparison overflows:
+# money ±10^14 yuan, counts ±10^12, years ±10^6, rates ±1000 (100000%).
+BOUNDS: dict[str, int] = {"money": 10**16, "integer": 10**12, "year": 10**6, "rate": 2 * RATE_RESOLUTION * 1000}
+
 _KINDS: dict[str, Kind] = {"money": "money", "integer": "integer", "year": "year", "rate": "rate", "bool": "bool",
                            "text": "text", "uscc": "text", "enum": "text"}
 
@@ -36,6 +40,7 @@ class FieldSpec:
     value_field: str
     none_field: str | None
     scale: int                          # encoded integer = scale × value (numbers only)
+    bound: int                          # the largest magnitude it may hold, encoded (numbers only)
     enum_values: tuple[str, ...] | None
 
     @property
@@ -48,7 +53,7 @@ def field_spec(spec: FactSpec) -> FieldSpec:
     scale = {"money": 100, "rate": 2 * RATE_RESOLUTION}.get(kind, 1)
     noneable = spec.blank == "none" and spec.type != "enum"  # a blank enum reads as its none_value
     return FieldSpec(fact=spec.name, kind=kind, value_field=f"v_{spec.name}",
-                     none_field=f"n_{spec.name}" if noneable else None, scale=scale,
+                     none_field=f"n_{spec.name}" if noneable else None, scale=scale, bound=BOUNDS.get(kind, 0),
                      enum_values=tuple(spec.values) if spec.type == "enum" and spec.values else None)
 
 

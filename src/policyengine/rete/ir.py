@@ -22,8 +22,8 @@ from typing import Any
 Json = Any
 
 # Every comparison or arithmetic step must stay far inside int64: the engine saturates values outside it
-# silently and wraps on overflow. Facts are bounded by MAX_ENCODED (see encode.py); arithmetic by _LIMIT.
-MAX_ENCODED = 10**16
+# silently and wraps on overflow. Each fact's encoded magnitude is bounded (FieldSpec.bound, enforced by
+# encode.py), and a comparison whose arithmetic could exceed _LIMIT with facts at those bounds is refused.
 _LIMIT = 2**62
 
 NEGATE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
@@ -151,8 +151,9 @@ def _sign_ok(op: str, value: int) -> bool:
             ">=": value >= 0}[op]
 
 
-def num_cmp(op: str, coefs: dict[str, Fraction], const: Fraction) -> Cond:
-    """The leaf for `sum(coefs[f] * f) + const OP 0` over encoded integer fields (all present).
+def num_cmp(op: str, coefs: dict[str, Fraction], const: Fraction, bounds: dict[str, int]) -> Cond:
+    """The leaf for `sum(coefs[f] * f) + const OP 0` over encoded integer fields (all present), where
+    `|f| <= bounds[f]`.
 
     Coefficients are made integers (multiplied by the positive lcm of denominators); a single field is
     normalised to `f OP t` with an integer t, using that fields hold integers (`f > 2.5` is `f > 2`).
@@ -174,7 +175,7 @@ def num_cmp(op: str, coefs: dict[str, Fraction], const: Fraction) -> Cond:
             k = floor(t)
         else:
             k = ceil(t)
-        if abs(k) > MAX_ENCODED:  # beyond any value a fact can hold: decided here
+        if abs(k) > bounds[field]:  # beyond any value the fact can hold: decided here
             holds = _sign_ok(op, -1 if k > 0 else 1)  # compare a value in range against k
             return present if holds else FALSE
         return NumCmp(op, ((field, 1),), -k)
@@ -189,7 +190,8 @@ def num_cmp(op: str, coefs: dict[str, Fraction], const: Fraction) -> Cond:
         g = gcd(g, v)
     ints = {f: v // g for f, v in ints.items()}
     k //= g
-    bound = sum(abs(v) for v in ints.values()) * MAX_ENCODED * 2 + abs(k)
+    # the engine computes `pivot OP rhs` with rhs = pivot - (the form): both within twice the form's bound
+    bound = 2 * sum(abs(v) * bounds[f] for f, v in ints.items()) + max(bounds[f] for f in ints) + abs(k)
     if bound > _LIMIT:
         raise CompileError("the comparison could overflow the engine's 64-bit integers")
     return NumCmp(op, tuple(sorted(ints.items())), k)
