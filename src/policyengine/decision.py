@@ -49,6 +49,8 @@ class SettlementStep(_Model):
     before: int
     after: int
     note: str
+    fund: int | None = Field(default=None, description="proration: the annual fund")
+    demand: int | None = Field(default=None, description="proration: the settled total the population asked for")
 
 
 class PackageResult(_Model):

@@ -5,7 +5,6 @@ The first three apply to one applicant (`settle`); proration applies to a popula
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -68,9 +67,6 @@ def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[lis
 FundKey = tuple[str, str, int]
 """(package, version, application year): the unit a fund is paid from."""
 
-_PRORATION_NOTE = re.compile(r"^annual fund (\d+) over-subscribed \((\d+)\)")
-
-
 def prorate(decisions: Sequence[Decision]) -> list[Decision]:
     """Scale every award so no package's annual fund is over-subscribed.
 
@@ -110,7 +106,7 @@ def prorate_decision(decision: Decision, over: Mapping[FundKey, tuple[int, int]]
             after = prorate_amount(r.amount, fund, want)
             note = f"annual fund {fund} over-subscribed ({want}): × {fund}/{want}, rounded down"
             p.steps.append(SettlementStep(step="proration", clause=r.clause, before=r.amount, after=after,
-                                          note=note))
+                                          note=note, fund=fund, demand=want))
             r.settlement.append(f"{r.amount} → {after}: {note}")
             r.amount = after
         p.total = sum(r.amount for r in p.clauses)
@@ -124,9 +120,8 @@ def recorded_proration(decision: Decision) -> dict[FundKey, tuple[int, int]]:
     for p in decision.packages:
         key = _fund_key(p)
         for step in p.steps:
-            m = _PRORATION_NOTE.match(step.note) if step.step == "proration" else None
-            if key is not None and m is not None:
-                out[key] = (int(m.group(1)), int(m.group(2)))
+            if key is not None and step.step == "proration" and step.fund is not None and step.demand is not None:
+                out[key] = (step.fund, step.demand)
     return out
 
 
