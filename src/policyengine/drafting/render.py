@@ -84,6 +84,28 @@ def _values(e: A.Expr, env: Env) -> str:
     return "[" + ", ".join(seen) + "]" if seen else ""
 
 
+def filled(e: A.Expr, env: Env) -> str:
+    """`e` with the numbers put in; a fact that did not happen reads `none`, a missing one `unknown`."""
+    def blanks(x: A.Expr) -> A.Expr:
+        if isinstance(x, A.Name) and x.id in env.version.facts:
+            return A.Name(display(env.name(x.id)))
+        if isinstance(x, A.Compare):
+            return A.Compare(x.op, blanks(x.left), blanks(x.right))
+        if isinstance(x, A.Arith):
+            return A.Arith(x.op, blanks(x.left), blanks(x.right))
+        if isinstance(x, A.BoolOp):
+            return A.BoolOp(x.op, tuple(blanks(o) for o in x.operands))
+        if isinstance(x, A.Call):
+            return A.Call(x.func, tuple(blanks(o) for o in x.args))
+        if isinstance(x, A.Not | A.Neg):
+            return type(x)(blanks(x.operand))
+        if isinstance(x, A.IfElse):
+            return A.IfElse(blanks(x.cond), blanks(x.then), blanks(x.else_))
+        return x
+
+    return A.to_text(blanks(substituted(e, env)))
+
+
 def condition_lines(clause: Clause, env: Env, indent: str = "    ") -> list[str]:
     """Each condition with its three-valued result, the facts it read and, if false, the deciding part."""
     out = []
@@ -95,19 +117,21 @@ def condition_lines(clause: Clause, env: Env, indent: str = "    ") -> list[str]
         if v is False:
             part = deciding_part(cond.expr, env)
             out.append(f"{indent}    deciding 决定性条件: {labelled(part, env.version)}  →  "
-                       f"{A.to_text(substituted(part, env))} is false")
+                       f"{filled(part, env)} is false")
     return out
 
 
 def amount_line(clause: Clause, env: Env, result: ClauseResult) -> str:
     """`10% * (上年度研发费用 - 前年度研发费用) = 10% * (3000万 - 2200万) = 800000`."""
     written = labelled(clause.amount, env.version)
-    filled = A.to_text(substituted(clause.amount, env))
+    numbers = filled(clause.amount, env)
     value = evaluate_expr(clause.amount, env)
-    text = written if filled == A.to_text(clause.amount) or filled == written else f"{written} = {filled}"
+    shown = result.computed if result.computed is not None else display(value)
+    steps = [written] + [t for t in (numbers,) if t not in (written, A.to_text(clause.amount), str(shown))]
     if isinstance(value, Fraction) and result.computed is not None and value != result.computed:
-        return f"{text} = {display(value)} → {result.computed} ({clause.rounding.mode} to {clause.rounding.unit})"
-    return f"{text} = {result.computed if result.computed is not None else display(value)}"
+        return f"{' = '.join(steps)} = {display(value)} → {result.computed} ({clause.rounding.mode} to " \
+               f"{clause.rounding.unit})"
+    return " = ".join([*steps, str(shown)]) if written != str(shown) else written
 
 
 def clause_trace(version: PolicyVersion, facts: Facts, result: ClauseResult, indent: str = "    ",
