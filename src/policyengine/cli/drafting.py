@@ -6,15 +6,27 @@ The work is done in `policyengine.drafting`; these commands parse arguments, pri
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
+from ..batch.read import map_headers
+from ..batch.write import atomic_text, write_json
 from ..drafting.check import Budget, check_version, report_lines
+from ..drafting.diff import structural_diff, structural_lines
+from ..drafting.explain import explain_lines
+from ..drafting.impact import impact_lines
+from ..drafting.impact import report as impact_report
 from ..drafting.lint_rules import lint_version, lint_windows
+from ..drafting.population import read_sheet
+from ..drafting.report_html import render as render_html
 from ..drafting.testrun import failure_lines, run_version
-from ..errors import RuleError, RuleErrors
+from ..errors import FactError, PolicyEngineError, RuleError, RuleErrors
+from ..evaluate import fact_index
 from ..loader import RULE_SUFFIXES, load_package, split_ref
 from ..policy import PolicyVersion
+from .common import load_packages, package_option
+from .evaluate import read_facts_file
 
 
 @click.command("test")
@@ -125,3 +137,79 @@ def lint_command(packages: tuple[str, ...]) -> None:
     click.echo(", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items()))
     if counts["error"]:
         sys.exit(1)
+
+
+def _one_version(ref: str, what: str) -> PolicyVersion:
+    versions = load_package(ref).versions
+    if len(versions) != 1:
+        names = ", ".join(v.version for v in versions)
+        raise PolicyEngineError(f"{what} {ref} holds versions {names}: name one, as DIR@VERSION")
+    return versions[0]
+
+
+@click.command("diff")
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option("--population", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Applicants (CSV or .xlsx) to measure the impact on; both versions apply to every row.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a self-contained HTML report (charts inline, no network).")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the same numbers as JSON.")
+@click.option("--encoding", default=None, help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK/GB18030).")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="How many of the largest changes per applicant to list.")
+def diff_command(old: str, new: str, population: Path | None, report_file: Path | None, json_file: Path | None,
+                 encoding: str | None, top: int) -> None:
+    """Compare two versions: OLD and NEW are DIR@VERSION or two version folders.
+
+    Prints the clauses added, removed and changed, each changed parameter old → new; with --population, what
+    each version pays that population (total, per clause, winners and losers, the largest changes per
+    applicant and their cause, the effect of the annual fund).
+    """
+    structural = structural_diff(_one_version(old, "OLD"), _one_version(new, "NEW"))
+    sheet = read_sheet(population, encoding) if population is not None else None
+    data = impact_report(structural, sheet, top=top)
+    for line in [*structural_lines(structural), *impact_lines(data)]:
+        click.echo(line)
+    if json_file is not None:
+        write_json(data, json_file)
+        click.echo(f"wrote {json_file}")
+    if report_file is not None:
+        with atomic_text(report_file) as fh:
+            fh.write(render_html(data))
+        click.echo(f"wrote {report_file}")
+
+
+@click.command("explain")
+@click.argument("facts_file", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--row", type=click.IntRange(min=2), default=None,
+              help="The spreadsheet row to explain (the header is row 1); FILE is then a CSV or .xlsx.")
+@package_option()
+@click.option("--version", "version", default=None, help="Force this version instead of the application year's.")
+@click.option("--encoding", default=None, help="CSV encoding (default: detect).")
+def explain_command(facts_file: Path, row: int | None, packages: tuple[str, ...], version: str | None,
+                    encoding: str | None) -> None:
+    """Explain one applicant: every clause's outcome with its text, the deciding conditions and their values,
+    and the amount computed with numbers. FILE is a spreadsheet with --row N, or a JSON/YAML facts file."""
+    pkgs = load_packages(packages)
+    if row is None:
+        if facts_file.suffix.lower() in (".csv", ".xlsx"):
+            raise PolicyEngineError(f"{facts_file}: a spreadsheet needs --row N (the header is row 1)")
+        raw = read_facts_file(facts_file)
+        where = str(facts_file)
+    else:
+        sheet = read_sheet(facts_file, encoding)
+        try:
+            line = sheet.row(row)
+        except LookupError as exc:
+            raise PolicyEngineError(str(exc.args[0])) from None
+        columns = map_headers(sheet.headers, fact_index(pkgs), [], []).facts
+        raw = {name: line.values[i] for name, i in columns.items()}
+        where = f"{facts_file.name} row {row}"
+    try:
+        lines = explain_lines(pkgs, raw, version, where)
+    except FactError as exc:
+        raise PolicyEngineError(f"{where}: cannot be read: {exc}") from None
+    for text in lines:
+        click.echo(text)
