@@ -360,6 +360,19 @@ def test_field_name_hash_collisions_are_refused(tmp_path: Path) -> None:
     assert compile_version(alone).fields.keys() == {"fact42009"}
 
 
+def test_too_many_fields_are_refused(tmp_path: Path) -> None:
+    """Hazard: the engine takes at most 254 properties per fact (error 302). Fence: the compiler counts the
+    fields the rules read (a none-able fact takes two) and refuses beyond 251 (sid, id and tag are ours)."""
+    facts = [{"name": f"y{i}", "type": "year", "blank": "none"} for i in range(126)]
+    ok = build_version(tmp_path, [{"id": "c1", "conditions": [" and ".join(f"y{i} >= 2020" for i in range(125))]}],
+                       facts)
+    assert len(compile_version(ok).fields) == 125            # 250 engine fields
+    too_many = build_version(tmp_path, [{"id": "c1", "conditions": [" and ".join(f"y{i} >= 2020"
+                                                                             for i in range(126))]}], facts)
+    with pytest.raises(ReteCompileError, match="at most 251"):
+        compile_version(too_many)
+
+
 def test_division_by_a_fact_is_refused(tmp_path: Path) -> None:
     """Hazard: an integer division by zero kills the process (SIGFPE). Fence: only division by a non-zero
     constant is compiled."""
