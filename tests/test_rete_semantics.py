@@ -164,3 +164,20 @@ def test_rete_is_the_default_where_durable_rules_imports() -> None:
     assert available_backends() == ["interpreter", "rete"]
     assert default_backend().name == "rete" and get_backend("rete").name == "rete"
     assert get_backend(None) is get_backend("rete")
+
+
+AWKWARD_TEXTS = ['a"b', "a\\b", "\\", "x\ny", "\u0000", "e\u0301", "é", "甲", "甲 ", "", "😀",
+                 "true", "1", "1.0", "null"]
+
+
+def test_texts_compare_exactly_whatever_they_hold(tmp_path: Path) -> None:
+    """Quotes, backslashes, control characters, combining marks, numbers and JSON words as text: the engine
+    compares the serialised bytes, so equal texts must serialise alike and unequal ones differently."""
+    version = build_version(tmp_path, [{"id": "eq", "conditions": ["t == u"]}, {"id": "ne", "conditions": ["t != u"]},
+                                       {"id": "lit", "conditions": ['t == "甲"']}],
+                            [{"name": "t", "type": "text", "blank": "unknown"},
+                             {"name": "u", "type": "text", "blank": "unknown"}])
+    for a in AWKWARD_TEXTS:
+        for b in AWKWARD_TEXTS:
+            rete, _ = both(version, Facts({"application_year": Fraction(2021), "t": a, "u": b}))
+            assert status(rete, "eq") == ("eligible" if a == b else "ineligible")
