@@ -46,6 +46,7 @@ _TRUE_SPELLINGS = ("是", "true", "True", "TRUE", "1", "yes", "Yes", "YES", "y",
 _FALSE_SPELLINGS = ("否", "false", "False", "FALSE", "0", "no", "No", "NO", "n", "N", "f", "F")
 _USCC_VALUE = {c: i for i, c in enumerate(CHARSET)}
 _USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
+_USCC_BYTE_VALUE = pl.Series("uscc_value", [_USCC_VALUE.get(chr(b), -1) for b in range(256)], dtype=pl.Int32)
 
 
 def value_col(fact: str) -> str:
@@ -127,13 +128,17 @@ def _fast_bool(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _fast_uscc(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The GB 32100 check on the bytes: each character's value by a 256-entry lookup, weighted sum mod 31."""
     shape = s.str.contains(r"^[0-9A-HJ-NP-RTUW-Y]{18}$").fill_null(False)
-    total: pl.Expr = pl.lit(0, pl.Int64)
-    for i, w in enumerate(_USCC_WEIGHTS):
-        total = total + s.str.slice(i, 1).replace_strict(_USCC_VALUE, default=0, return_dtype=pl.Int64) * w
+    b = s.cast(pl.Binary)
+    lookup = pl.lit(_USCC_BYTE_VALUE)
+
+    def value(i: int) -> pl.Expr:
+        return lookup.gather(b.bin.get(i, null_on_oob=True).cast(pl.Int32))
+
+    total = pl.sum_horizontal([value(i) * w for i, w in enumerate(_USCC_WEIGHTS)])
     check = (31 - total % 31) % 31
-    last = s.str.slice(17, 1).replace_strict(_USCC_VALUE, default=-1, return_dtype=pl.Int64)
-    return s, shape & (check == last).fill_null(False)
+    return s, shape & (check == value(17)).fill_null(False)
 
 
 def plain_path(spec: FactSpec, s: pl.Expr) -> tuple[pl.Expr, pl.Expr] | None:
@@ -221,31 +226,65 @@ class Parsed:
 
 
 def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, FactSpec]) -> Parsed:
-    """Type every fact column of `table` (fact name → column index); facts without a column read as blank."""
+    """Type every fact column of `table` (fact name → column index); facts without a column read as blank.
+
+    One vectorised pass types every column by its plainest spellings (all columns at once, in parallel); the
+    few cells it leaves (other spellings, whitespace-only cells, errors) are then read per column, on those
+    rows only, and written back in place."""
     frame = table.frame
-    typed: list[pl.Series] = []
+    height = frame.height
     rejects: list[Reject] = list(table.rejects)
-    fallback = pl.Series(FALLBACK, [False] * frame.height, dtype=pl.Boolean)
-    required_blank: list[tuple[FactSpec, str, pl.Series]] = []
+    exprs: list[pl.Expr] = []
+    read: list[tuple[str, FactSpec, str]] = []
     for name, spec in specs.items():
+        dtype = dtype_of(spec)
+        bc = blank_cell(spec)
         if name not in columns:
-            cell = blank_cell(spec)
-            typed.append(pl.repeat(cell.value, frame.height, dtype=dtype_of(spec), eager=True).alias(value_col(name)))
+            exprs.append(pl.lit(bc.value, dtype=dtype).alias(value_col(name)))
             if has_none(spec):
-                typed.append(pl.repeat(cell.none, frame.height, dtype=pl.Boolean, eager=True).alias(none_col(name)))
+                exprs.append(pl.lit(bc.none, dtype=pl.Boolean).alias(none_col(name)))
             continue
-        header = table.headers[columns[name]]
-        column = _parse_column(frame, Table.column_name(columns[name]), spec, header, rejects)
-        typed.append(column.get_column("v").alias(value_col(name)))
+        raw = Table.column_name(columns[name])
+        s = pl.col(raw)
+        value, ok = plain_path(spec, s) or fast_path(spec, s)
+        exprs.append(pl.when(ok).then(value.cast(dtype)).when(s.is_null()).then(pl.lit(bc.value, dtype=dtype))
+                     .otherwise(pl.lit(None, dtype=dtype)).alias(value_col(name)))
         if has_none(spec):
-            typed.append(column.get_column("n").alias(none_col(name)))
-        fallback = fallback | column.get_column("f")
+            exprs.append((s.is_null() if bc.none else pl.lit(False)).alias(none_col(name)))
+        exprs.append((s.is_not_null() & ~ok).alias(f"rest:{name}"))
+        read.append((name, spec, raw))
+    typed = frame.lazy().select(ROW, *exprs).collect().drop(ROW)
+    rest_cols = [f"rest:{name}" for name, _, _ in read]
+    counts = typed.select(pl.col(rest_cols).sum()).row(0, named=True) if rest_cols and height else {}
+    fallback: pl.Series | None = None
+    blank_rows: list[tuple[FactSpec, str, pl.Series]] = []
+    updates: list[pl.Series] = []
+    for name, spec, raw in read:
+        header = table.headers[columns[name]]
+        blank_mask = frame.get_column(raw).is_null()
+        if counts.get(f"rest:{name}"):
+            idx = typed.get_column(f"rest:{name}").arg_true()
+            value = typed.get_column(value_col(name)).clone()
+            none = typed.get_column(none_col(name)).clone() if has_none(spec) else None
+            fits, blank = _read_rest(frame, idx, raw, spec, header, value, none, rejects)
+            updates.append(value)
+            if none is not None:
+                updates.append(none)
+            if fits is not None:
+                fallback = fits if fallback is None else fallback | fits
+            if blank is not None:
+                blank_mask = blank_mask | blank
         if spec.required:
-            required_blank.append((spec, header, column.get_column("b")))
-    out = frame.with_columns(*typed, fallback.alias(FALLBACK))
-    for spec, header, blank in required_blank:
-        rows = out.get_column(ROW).filter(blank).to_list()
-        rejects.extend(Reject(r, header, "", _blank_reason(spec)) for r in rows)
+            blank_rows.append((spec, header, blank_mask))
+    typed = typed.drop(rest_cols)
+    if updates:
+        typed = typed.with_columns(updates)
+    fb = fallback if fallback is not None else pl.repeat(False, height, dtype=pl.Boolean, eager=True)
+    out = frame.hstack([*typed.get_columns(), fb.alias(FALLBACK)])
+    rows = frame.get_column(ROW)
+    for spec, header, mask in blank_rows:
+        if mask.any():
+            rejects.extend(Reject(r, header, "", _blank_reason(spec)) for r in rows.filter(mask).to_list())
     if rejects:
         bad = sorted({r.row for r in rejects})
         out = out.filter(~pl.col(ROW).is_in(bad))
@@ -253,49 +292,52 @@ def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, Fa
     return Parsed(out, rejects)
 
 
-def _parse_column(frame: pl.DataFrame, raw: str, spec: FactSpec, header: str, rejects: list[Reject]
-                  ) -> pl.DataFrame:
-    """Columns v (value), n (did not happen), f (needs the interpreter), b (blank) for one fact column."""
-    s = pl.col(raw)
+def _read_rest(frame: pl.DataFrame, idx: pl.Series, raw: str, spec: FactSpec, header: str, value: pl.Series,
+               none: pl.Series | None, rejects: list[Reject]) -> tuple[pl.Series | None, pl.Series | None]:
+    """Read the cells at rows `idx` that the first pass left (neither null nor of the plainest spelling):
+    whitespace-only cells are blank, the full fast path reads more spellings, `read_value` the rest (once per
+    distinct text). Writes into `value` and `none` in place; returns the full-length masks of values the columnar
+    backend cannot hold (None: no such value) and of blank cells (None: no such cell)."""
     dtype = dtype_of(spec)
     bc = blank_cell(spec)
+    s = pl.col(raw)
+    sub = frame.select(pl.col(ROW, raw).gather(idx))
     blank = is_blank(s)
-    first = plain_path(spec, s) or fast_path(spec, s)
-    base = frame.select(
-        ROW, raw, blank.alias("b"),
-        pl.when(blank).then(pl.lit(bc.value, dtype=dtype)).when(first[1]).then(first[0].cast(dtype)).alias("v"),
-        (~blank & ~first[1]).alias("rest"))
-    rest = base.filter(pl.col("rest")).select(ROW, raw)
-    none_value = pl.col("b") if bc.none else pl.lit(False)
-    if rest.height == 0:
-        return base.select("v", none_value.alias("n"), pl.lit(False).alias("f"), "b")
     if plain_path(spec, s) is not None:
-        value, ok = fast_path(spec, s)
-        rest = rest.with_columns(value.cast(dtype).alias("v2"), ok.alias("ok2"))
+        v2, ok2 = fast_path(spec, s)
     else:
-        rest = rest.with_columns(pl.lit(None, dtype=dtype).alias("v2"), pl.lit(False).alias("ok2"))
-    slow = rest.filter(~pl.col("ok2")).get_column(raw).unique().to_list()
+        v2, ok2 = pl.lit(None, dtype=dtype), pl.lit(False)
+    sub = sub.with_columns(blank.alias("b"), v2.cast(dtype).alias("v2"), (ok2 & ~blank).alias("ok2"))
+    slow_texts = sub.filter(~pl.col("b") & ~pl.col("ok2")).get_column(raw).unique().to_list()
     cells: dict[str, Cell] = {}
     errors: dict[str, str] = {}
-    for text in slow:
+    for text in slow_texts:
         try:
             cells[text] = to_cell(spec, read_value(spec, text))
         except FactError as exc:
             errors[text] = exc.reason
     if errors:
-        hits = rest.filter(s.is_in(list(errors)))
+        hits = sub.filter(~pl.col("b") & ~pl.col("ok2") & s.is_in(list(errors)))
         rejects.extend(Reject(r, header, t, errors[t]) for r, t in hits.select(ROW, raw).iter_rows())
     keys = list(cells)
-    rest = rest.select(
-        ROW,
-        pl.when(pl.col("ok2")).then(pl.col("v2"))
+    sub = sub.select(
+        pl.when(pl.col("b")).then(pl.lit(bc.value, dtype=dtype)).when(pl.col("ok2")).then(pl.col("v2"))
         .otherwise(s.replace_strict(keys, [cells[k].value for k in keys], default=None, return_dtype=dtype))
-        .alias("v3"),
-        s.is_in([k for k in keys if cells[k].none]).alias("n3"),
-        s.is_in([k for k in keys if not cells[k].fits]).alias("f"))
-    merged = base.join(rest, on=ROW, how="left", maintain_order="left")
-    return merged.select(
-        pl.coalesce("v", "v3").alias("v"),
-        (none_value | pl.col("n3").fill_null(False)).alias("n"),
-        pl.col("f").fill_null(False),
-        "b")
+        .alias("v"),
+        (pl.col("b") if bc.none else pl.lit(False)).alias("b_none"),
+        (~pl.col("b") & ~pl.col("ok2") & s.is_in([k for k in keys if cells[k].none])).alias("n"),
+        (~pl.col("b") & ~pl.col("ok2") & s.is_in([k for k in keys if not cells[k].fits])).alias("f"),
+        pl.col("b"))
+    value.scatter(idx, sub.get_column("v"))
+    if none is not None:
+        none.scatter(idx, sub.get_column("b_none") | sub.get_column("n"))
+    height = frame.height
+    fits = None
+    if sub.get_column("f").any():
+        fits = pl.repeat(False, height, dtype=pl.Boolean, eager=True)
+        fits.scatter(idx.filter(sub.get_column("f")), True)
+    blanks = None
+    if sub.get_column("b").any():
+        blanks = pl.repeat(False, height, dtype=pl.Boolean, eager=True)
+        blanks.scatter(idx.filter(sub.get_column("b")), True)
+    return fits, blanks
