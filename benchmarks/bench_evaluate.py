@@ -9,10 +9,11 @@ Populations, both decided under the two bundled packages (皇钻十六条 and mu
 - `synthetic`: `--synthetic` deterministic random applicants (cell text, some blanks), each decided once.
 
 For every backend available in this process it times one `evaluate()` call per applicant (facts read from
-cell text, the package version chosen by year, clause outcomes, settlement, the audit record). For `rete` it
-also times the engine's own share — encoding the applicant and one assert/collect/retract per version —
-which is what the Rete backend adds on top of the interpreter it checks against. Rulesets are created before
-timing starts (once per version per process, as in production).
+cell text, the package version chosen by year, clause outcomes, settlement, the audit record); the backends
+take turns on each applicant, so that a loaded machine slows them alike. For `rete` it also times the
+engine's own share (encoding the applicant and one assert/collect/retract per version), which is what the
+Rete backend adds on top of the interpreter it checks against. Rulesets are created before timing starts
+(once per version per process, as in production).
 """
 
 from __future__ import annotations
@@ -85,14 +86,16 @@ def synthetic_rows(packages: Sequence[Package], n: int, seed: int) -> list[Row]:
     return rows
 
 
-def timed(fn: Callable[[Row], object], rows: Sequence[Row]) -> list[float]:
-    """Seconds per call, one call per row."""
-    out = []
+def timed(cases: Sequence[Callable[[Row], object]], rows: Sequence[Row]) -> list[list[float]]:
+    """Seconds per call for each case, one call per row; the cases take turns on each row, so that a
+    shared machine's changing load falls on all of them alike."""
+    out: list[list[float]] = [[] for _ in cases]
     clock = time.perf_counter
     for row in rows:
-        t0 = clock()
-        fn(row)
-        out.append(clock() - t0)
+        for fn, samples in zip(cases, out, strict=True):
+            t0 = clock()
+            fn(row)
+            samples.append(clock() - t0)
     return out
 
 
@@ -156,10 +159,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             cases.append((f"evaluate(), {backend}", decide(packages, backend)))
         if "rete" in backends:
             cases.append(("rete engine share", engine_share(packages, rows)))
-        for label, fn in cases:
+        for _, fn in cases:
             for r in rows[:20]:      # warm-up: rulesets, caches
                 fn(r)
-            samples = timed(fn, rows)
+        for (label, _), samples in zip(cases, timed([fn for _, fn in cases], rows), strict=True):
             print(f"{pop_name:<10} {label:<26} {len(samples):>6} {statistics.median(samples) * 1e3:>10.3f} "
                   f"{percentile(samples, 99) * 1e3:>8.3f} {statistics.fmean(samples) * 1e3:>8.3f}")
     sys.stdout.flush()
