@@ -278,7 +278,7 @@ def _ref(field: str) -> Json:
 def _linear(terms: list[tuple[str, int]], const: int) -> Json:
     """`sum(coef * field) + const` as engine arithmetic ($add/$sub/$mul of `$m` references)."""
     expr: Json = None
-    for field, coef in terms:
+    for field, coef in sorted(terms, key=lambda t: t[1] < 0):   # a positive term first, where there is one
         term: Json = _ref(field) if abs(coef) == 1 else {"$mul": {"$l": _ref(field), "$r": abs(coef)}}
         if expr is None:
             expr = term if coef > 0 else {"$sub": {"$l": 0, "$r": term}}
@@ -381,10 +381,3 @@ def stack_bound(chains: list[list[Json]]) -> int:
         return max([base + k, *(bound(child, base + k - 1) for child in node.values())])
 
     return bound(trie, 0)
-
-
-def leaf_fields(leaf: Leaf) -> tuple[str, ...]:
-    """Every field a leaf mentions."""
-    if isinstance(leaf, Absent):
-        return (leaf.field,)
-    return present_fields(leaf)
