@@ -207,6 +207,28 @@ class _Checker:
         smaller = _search(strategy, predicate, SHRINK_EXAMPLES, self.budget.seed)
         return smaller if smaller is not None else found
 
+    def _tighten(self, row: Row, holds: Callable[[Row], bool], keep: Sequence[str] = (YEAR_FACT,)) -> Row:
+        """Each whole-number amount or count of `row` lowered to the smallest value (by bisection) for which
+        `holds` is still true: the boundary where the counterexample begins."""
+        out = dict(row)
+        for name in list(out):
+            spec = self.version.facts.get(name)
+            if name in keep or spec is None or spec.type not in ("money", "integer"):
+                continue
+            value = Fraction(out[name].replace(",", "")) if out[name].replace(",", "").isdigit() else None
+            if value is None or value < 1:
+                continue
+            lo, hi = 0, int(value)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if holds({**out, name: cell_text(spec, Fraction(mid))}):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            if holds({**out, name: cell_text(spec, Fraction(hi))}):
+                out[name] = cell_text(spec, Fraction(hi))
+        return out
+
     # -- applicant statements ---------------------------------------------------------------------
 
     def _applicant_broken(self, row: Row, pending: Sequence[InvariantSpec]) -> list[Violation] | str:
@@ -248,20 +270,20 @@ class _Checker:
             if isinstance(got, str):
                 if self.errors_found:
                     continue
-                small = self._shrink(around(self.plan, row), self._raises, row)
+                holds: Callable[[Row], bool] = self._raises
             elif got:
-                small = self._shrink(around(self.plan, row), partial(self._breaks, [v.invariant for v in got]), row)
+                holds = partial(self._breaks, [v.invariant for v in got])
             else:
                 continue
-            self._record_applicant(small, pending)
+            self._record_applicant(self._tighten(self._shrink(around(self.plan, row), holds, row), holds), pending)
         # 2. the random search, again for whatever is still unbroken
         strategy = applicants(self.plan)
         while pending or not self.errors_found:
-            found = _search(strategy, partial(self._breaks_or_raises, list(pending), not self.errors_found),
-                            self.budget.applicants, self.budget.seed)
+            holds = partial(self._breaks_or_raises, list(pending), not self.errors_found)
+            found = _search(strategy, holds, self.budget.applicants, self.budget.seed)
             if found is None:
                 return
-            self._record_applicant(found, pending)
+            self._record_applicant(self._tighten(found, holds), pending)
 
     def _breaks_or_raises(self, wanted: Sequence[InvariantSpec], errors: bool, row: Row) -> bool:
         got = self._applicant_broken(row, wanted)
@@ -301,7 +323,9 @@ class _Checker:
         def falls(p: tuple[Row, Row]) -> bool:
             return self._falls(p, inv) is not None
 
-        return self._shrink(around(self.plan, pair[0], keep=(YEAR_FACT, fact)).map(raised), falls, pair)
+        low, _ = self._shrink(around(self.plan, pair[0], keep=(YEAR_FACT, fact)).map(raised), falls, pair)
+        low = self._tighten(low, lambda r: falls(raised(r)), keep=(YEAR_FACT, fact))
+        return raised(low)
 
     def monotonic(self) -> None:
         for inv in self.version.invariants:
@@ -384,6 +408,8 @@ class _Checker:
             wanted = [v.invariant for v in self._batch_broken(found, pending)[0]]
             members = st.tuples(around(self.plan, row), st.integers(1, copies)).map(lambda m: [m])
             found = self._shrink(members, partial(self._population_breaks, wanted), found)
+            (row, copies), = found
+            found = [(self._tighten(row, lambda r: self._population_breaks(wanted, [(r, copies)])), copies)]
             self._record_batch(found, pending)
         strategy = populations(self.plan)
         while pending:
