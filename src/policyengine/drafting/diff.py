@@ -79,6 +79,12 @@ class StructuralDiff:
     package: list[Change]
     clauses: list[ClauseDiff]
 
+    def labels(self) -> tuple[str, str]:
+        """How to name the two sides: `pkg@version`, with the folder when both have the same key."""
+        if self.old.key != self.new.key:
+            return self.old.key, self.new.key
+        return f"{self.old.key} ({self.old.source})", f"{self.new.key} ({self.new.source})"
+
     def of(self, state: ClauseState) -> list[ClauseDiff]:
         return [c for c in self.clauses if c.state == state]
 
@@ -310,7 +316,8 @@ def _clause_summary(c: Clause, v: PolicyVersion) -> list[str]:
 
 def structural_lines(d: StructuralDiff) -> list[str]:
     """The structural diff as text: package parameters, then clauses added, removed and changed."""
-    out = [f"{d.old.key} → {d.new.key}"]
+    old_label, new_label = d.labels()
+    out = [f"{old_label} → {new_label}"]
     for c in d.package:
         out.append(f"  {c.text()}")
     marks: tuple[tuple[ClauseState, str], ...] = (("added", "+"), ("removed", "-"), ("changed", "~"))

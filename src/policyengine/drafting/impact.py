@@ -139,13 +139,16 @@ def _applicants(old: Scored, new: Scored, ids: Sequence[str]) -> list[dict[str, 
 
 def report(diff: StructuralDiff, sheet: Sheet | None, *, top: int = 10) -> dict[str, Any]:
     """The whole diff as plain data: the structural changes, and with a population the impact."""
-    def about(v: PolicyVersion) -> dict[str, Any]:
-        return {"key": v.key, "package": v.package_id, "version": v.version, "title": v.meta.title,
-                "document_number": v.meta.document_number, "years": v.years_text(), "content_hash": v.content_hash,
+    labels = dict(zip(("old", "new"), diff.labels(), strict=True))
+
+    def about(v: PolicyVersion, side: str) -> dict[str, Any]:
+        return {"key": v.key, "label": labels[side], "package": v.package_id, "version": v.version,
+                "title": v.meta.title, "document_number": v.meta.document_number, "years": v.years_text(),
+                "content_hash": v.content_hash,
                 "applicant_cap": v.applicant_cap, "annual_fund": v.annual_fund,
                 "unverified_clauses": [c.id for c in v.clauses if not c.verified]}
 
-    out: dict[str, Any] = {"format": REPORT_FORMAT, "old": about(diff.old), "new": about(diff.new),
+    out: dict[str, Any] = {"format": REPORT_FORMAT, "old": about(diff.old, "old"), "new": about(diff.new, "new"),
                            "structural": diff.as_json(), "impact": None}
     if sheet is None:
         return out
@@ -185,7 +188,7 @@ def impact_lines(data: dict[str, Any]) -> list[str]:
     imp = data.get("impact")
     if not imp:
         return []
-    old_key, new_key = data["old"]["key"], data["new"]["key"]
+    old_key, new_key = data["old"]["label"], data["new"]["label"]
     pop = imp["population"]
     out = [f"impact on {pop['file']} ({pop['rows_in']} rows; {imp['forced']}):"]
     for side, key in (("old", old_key), ("new", new_key)):

@@ -180,7 +180,7 @@ def render(data: dict[str, Any]) -> str:
     imp = data.get("impact")
     title = f"政策修订影响评估：{old['title']} → {new['version']}版"
     body = [f"<h1>{escape(title)}</h1>",
-            f"<p class=sub>{escape(old['key'])} → {escape(new['key'])} · 适用年度 {escape(old['years'])} → "
+            f"<p class=sub>{escape(old['label'])} → {escape(new['label'])} · 适用年度 {escape(old['years'])} → "
             f"{escape(new['years'])}<br><span class=en>Impact of revising the policy, version {escape(old['version'])}"
             f" → {escape(new['version'])}</span></p>"]
     if old["unverified_clauses"] or new["unverified_clauses"]:
@@ -202,11 +202,12 @@ def render(data: dict[str, Any]) -> str:
             f'<div class=card><div class=k>{k} <span class=en>{e}</span></div><div class="v {c}">{escape(v)}</div>'
             "</div>" for k, e, v, c in cards) + "</div>")
         body.append("<h2>兑付总额与年度资金 <span class=en>Total paid and the annual fund</span></h2>")
-        body.append(totals_chart(imp, old["key"], new["key"]))
-        body.append("<ul>" + _fund_text(old["key"], imp["old"]) + _fund_text(new["key"], imp["new"]) + "</ul>")
+        same = old["key"] == new["key"]
+        body.append(totals_chart(imp, "原 old" if same else old["key"], "新 new" if same else new["key"]))
+        body.append("<ul>" + _fund_text(old["label"], imp["old"]) + _fund_text(new["label"], imp["new"]) + "</ul>")
         body.append("<h2>分条款兑付 <span class=en>Paid per clause</span></h2><p class=legend>"
-                    f'<span style="background:{OLD_COLOUR}"></span>{escape(old["key"])}'
-                    f'<span style="background:{NEW_COLOUR}"></span>{escape(new["key"])}</p>')
+                    f'<span style="background:{OLD_COLOUR}"></span>{escape(old["label"])}'
+                    f'<span style="background:{NEW_COLOUR}"></span>{escape(new["label"])}</p>')
         rows = [(f"{c['id']} {c['new_title'] or c['old_title']}", c["old_paid"], c["new_paid"]) for c in imp["clauses"]]
         body.append(bar_pairs(rows))
         body.append("<table><tr><th>条款 clause</th><th class=n>原版 old</th><th class=n>新版 new</th>"
