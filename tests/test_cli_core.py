@@ -70,3 +70,16 @@ def test_evaluate_uses_bundled_packages_by_default(tmp_path: Path) -> None:
     code, out, _ = run("evaluate", str(facts))
     assert code == 0 and "municipal@2019" in out and "huangzuan16@3.0" in out
     assert (ROOT / "rules" / "municipal").is_dir()
+
+
+def test_evaluate_backend_option(tmp_path: Path) -> None:
+    facts = tmp_path / "a.yaml"
+    facts.write_text(f"uscc: {VALID_USCC}\napplication_year: 2021\nregistered_city: 沈阳市\nserious_dishonesty: 否\n"
+                     "hightech_status: 首次认定\nhightech_cert_year: 2020\n", encoding="utf-8")
+    code, out, _ = run("evaluate", str(facts), "--package", str(ROOT / "rules" / "municipal"), "--backend",
+                       "interpreter", "--json")
+    assert code == 0
+    decision = json.loads(out)
+    assert decision["audit"]["backend"] == "interpreter" and decision["total"] == 200000
+    code, _, err = run("evaluate", str(facts), "--backend", "bogus")
+    assert code == 2 and "bogus" in err

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .cells import canonical_text, read_value
+from .cells import blank_value, canonical_text, read_value
 from .errors import FactError, did_you_mean
 from .rulefile import FactSpec
 from .values import UNKNOWN, Value
@@ -46,8 +46,6 @@ class Facts:
     values: Mapping[str, Value]
 
     def get(self, name: str, spec: FactSpec) -> Value:
-        from .cells import blank_value
-
         return self.values[name] if name in self.values else blank_value(spec)
 
     def canonical(self) -> dict[str, str | None]:

@@ -33,10 +33,13 @@ def read_facts_file(path: Path) -> dict[str, object]:
 @click.argument("facts_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @package_option()
 @click.option("--version", "version", default=None, help="Force this version instead of the application year's.")
+@click.option("--backend", type=click.Choice(["interpreter", "rete"]), default=None,
+              help="Evaluator (default: rete where durable_rules is available, else the interpreter).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision (its audit record) as JSON.")
-def evaluate_command(facts_file: Path, packages: tuple[str, ...], version: str | None, as_json: bool) -> None:
+def evaluate_command(facts_file: Path, packages: tuple[str, ...], version: str | None, backend: str | None,
+                     as_json: bool) -> None:
     """Decide one applicant from a JSON/YAML file of facts (names or Chinese labels)."""
-    decision = evaluate(load_packages(packages), read_facts_file(facts_file), version=version)
+    decision = evaluate(load_packages(packages), read_facts_file(facts_file), version=version, backend=backend)
     if as_json:
         click.echo(decision.model_dump_json(indent=2))
         return
