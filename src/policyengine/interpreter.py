@@ -86,6 +86,15 @@ class Env:
         self.extra = extra or {}
         self.attrs = attrs
         self._defs: dict[str, Value] = {}
+        self._shown: dict[str, FactValue] = {}
+
+    def fact_value(self, name: str) -> FactValue:
+        """A fact as a trace shows it: name, label and value."""
+        shown = self._shown.get(name)
+        if shown is None:
+            shown = FactValue(fact=name, label=self.version.facts[name].label, value=display(self.name(name)))
+            self._shown[name] = shown
+        return shown
 
     def name(self, name: str) -> Value:
         if name in self.extra:
@@ -100,57 +109,86 @@ class Env:
 
 def evaluate_expr(e: A.Expr, env: Env) -> Value:
     """The three-valued value of `e`."""
-    if isinstance(e, A.Num | A.Money | A.Percent):
-        return e.value
-    if isinstance(e, A.Str | A.Bool):
-        return e.value
-    if isinstance(e, A.Name):
-        return env.name(e.id)
-    if isinstance(e, A.Attr):
-        if env.attrs is None:
-            raise EvaluationError(f"{e.obj}.{e.attr} is only defined in invariants")
-        return env.attrs(e.obj, e.attr)
-    if isinstance(e, A.Lookup):
-        key = evaluate_expr(e.key, env)
-        if key is UNKNOWN:
-            return UNKNOWN
-        return env.version.tables[e.table].values[str(key)]
-    if isinstance(e, A.Neg):
-        v = evaluate_expr(e.operand, env)
-        return -v if isinstance(v, Fraction) else v
-    if isinstance(e, A.Not):
-        v = evaluate_expr(e.operand, env)
-        return UNKNOWN if v is UNKNOWN else not v
-    if isinstance(e, A.Arith):
-        return _arith(e.op, evaluate_expr(e.left, env), evaluate_expr(e.right, env))
-    if isinstance(e, A.Compare):
-        return _compare(e.op, evaluate_expr(e.left, env), evaluate_expr(e.right, env))
-    if isinstance(e, A.BoolOp):
-        values = [evaluate_expr(x, env) for x in e.operands]
-        return _kleene_and(values) if e.op == "and" else _kleene_or(values)
-    if isinstance(e, A.In):
-        item = evaluate_expr(e.item, env)
-        if item is UNKNOWN:
-            return UNKNOWN
-        found = any(item == evaluate_expr(o, env) for o in e.options)
-        return found != e.negated
-    if isinstance(e, A.Call):
-        args = [evaluate_expr(a, env) for a in e.args]
-        if e.func == "count":
-            return UNKNOWN if any(a is UNKNOWN for a in args) else Fraction(sum(1 for a in args if a is True))
-        if any(a is UNKNOWN for a in args):
-            return UNKNOWN
-        if any(a is None for a in args):
-            return None
-        numbers = [a for a in args if isinstance(a, Fraction)]
-        return min(numbers) if e.func == "min" else max(numbers)
-    if isinstance(e, A.IfElse):
-        cond = evaluate_expr(e.cond, env)
-        if cond is UNKNOWN:
-            then, other = evaluate_expr(e.then, env), evaluate_expr(e.else_, env)
-            return then if then == other and then is not UNKNOWN else UNKNOWN
-        return evaluate_expr(e.then if cond else e.else_, env)
-    raise EvaluationError(f"not an expression: {e!r}")  # pragma: no cover
+    return _EVAL[type(e)](e, env)
+
+
+def _literal(e: Any, env: Env) -> Value:
+    return e.value  # type: ignore[no-any-return]
+
+
+def _name(e: A.Name, env: Env) -> Value:
+    return env.name(e.id)
+
+
+def _attr(e: A.Attr, env: Env) -> Value:
+    if env.attrs is None:
+        raise EvaluationError(f"{e.obj}.{e.attr} is only defined in invariants")
+    return env.attrs(e.obj, e.attr)
+
+
+def _lookup(e: A.Lookup, env: Env) -> Value:
+    key = evaluate_expr(e.key, env)
+    if key is UNKNOWN:
+        return UNKNOWN
+    return env.version.tables[e.table].values[str(key)]
+
+
+def _neg(e: A.Neg, env: Env) -> Value:
+    v = evaluate_expr(e.operand, env)
+    return -v if isinstance(v, Fraction) else v
+
+
+def _not(e: A.Not, env: Env) -> Value:
+    v = evaluate_expr(e.operand, env)
+    return UNKNOWN if v is UNKNOWN else not v
+
+
+def _arith_node(e: A.Arith, env: Env) -> Value:
+    return _arith(e.op, evaluate_expr(e.left, env), evaluate_expr(e.right, env))
+
+
+def _compare_node(e: A.Compare, env: Env) -> Value:
+    return _compare(e.op, evaluate_expr(e.left, env), evaluate_expr(e.right, env))
+
+
+def _boolop(e: A.BoolOp, env: Env) -> Value:
+    values = [evaluate_expr(x, env) for x in e.operands]
+    return _kleene_and(values) if e.op == "and" else _kleene_or(values)
+
+
+def _in(e: A.In, env: Env) -> Value:
+    item = evaluate_expr(e.item, env)
+    if item is UNKNOWN:
+        return UNKNOWN
+    found = any(item == evaluate_expr(o, env) for o in e.options)
+    return found != e.negated
+
+
+def _call(e: A.Call, env: Env) -> Value:
+    args = [evaluate_expr(a, env) for a in e.args]
+    if e.func == "count":
+        return UNKNOWN if any(a is UNKNOWN for a in args) else Fraction(sum(1 for a in args if a is True))
+    if any(a is UNKNOWN for a in args):
+        return UNKNOWN
+    if any(a is None for a in args):
+        return None
+    numbers = [a for a in args if isinstance(a, Fraction)]
+    return min(numbers) if e.func == "min" else max(numbers)
+
+
+def _ifelse(e: A.IfElse, env: Env) -> Value:
+    cond = evaluate_expr(e.cond, env)
+    if cond is UNKNOWN:
+        then, other = evaluate_expr(e.then, env), evaluate_expr(e.else_, env)
+        return then if then == other and then is not UNKNOWN else UNKNOWN
+    return evaluate_expr(e.then if cond else e.else_, env)
+
+
+_EVAL: dict[type, Callable[[Any, Env], Value]] = {
+    A.Num: _literal, A.Money: _literal, A.Percent: _literal, A.Str: _literal, A.Bool: _literal,
+    A.Name: _name, A.Attr: _attr, A.Lookup: _lookup, A.Neg: _neg, A.Not: _not, A.Arith: _arith_node,
+    A.Compare: _compare_node, A.BoolOp: _boolop, A.In: _in, A.Call: _call, A.IfElse: _ifelse,
+}
 
 
 # -- traces ---------------------------------------------------------------------------------------
@@ -179,8 +217,20 @@ def referenced_facts(e: A.Expr, version: PolicyVersion) -> tuple[str, ...]:
 
 
 def _fact_values(e: A.Expr, env: Env) -> list[FactValue]:
-    return [FactValue(fact=n, label=env.version.facts[n].label, value=display(env.name(n)))
-            for n in referenced_facts(e, env.version)]
+    return [env.fact_value(n) for n in referenced_facts(e, env.version)]
+
+
+_TEXTS: dict[int, tuple[A.Expr, str]] = {}
+
+
+def rule_text(e: A.Expr) -> str:
+    """`to_text` of a node of a loaded rule (conditions, amounts and their parts), computed once per node."""
+    hit = _TEXTS.get(id(e))
+    if hit is not None and hit[0] is e:  # the cache keeps the node alive, so its id is not reused
+        return hit[1]
+    text = A.to_text(e)
+    _TEXTS[id(e)] = (e, text)
+    return text
 
 
 def deciding_part(e: A.Expr, env: Env) -> A.Expr:
@@ -253,7 +303,7 @@ def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
         trace = ConditionTrace(condition=cond.text, result=_result_text(v), values=_fact_values(cond.expr, env))
         if v is False:
             part = deciding_part(cond.expr, env)
-            trace.deciding = A.to_text(part)
+            trace.deciding = rule_text(part)
             if first_false is None:
                 first_false = (i, part)
         elif v is UNKNOWN:
@@ -273,7 +323,7 @@ def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
             reason = _render_reason(cond.reason, env)
         else:
             seen = ", ".join(f"{fv.label}={fv.value}" for fv in _fact_values(part, env))
-            reason = f"{A.to_text(part)} is false" + (f" ({seen})" if seen else "")
+            reason = f"{rule_text(part)} is false" + (f" ({seen})" if seen else "")
         return result("ineligible", amount=0, reason=reason)
     if unknown:
         return result("undetermined", amount=0, unknown_facts=unknown, reason=_unknown_reason(unknown, env))
@@ -284,7 +334,7 @@ def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
     if not isinstance(value, Fraction):
         raise EvaluationError(f"{env.version.key} {clause.id}: the amount has no value ({display(value)})")
     rounded = round_amount(value, clause.rounding.unit, clause.rounding.mode)
-    written, filled = A.to_text(clause.amount), A.to_text(substituted(clause.amount, env))
+    written, filled = rule_text(clause.amount), A.to_text(substituted(clause.amount, env))
     formula = written if filled == written else f"{written} = {filled}"
     if value != rounded:
         formula += f" = {display(value)} → {rounded} ({clause.rounding.mode} to {clause.rounding.unit})"
