@@ -58,9 +58,13 @@ class Col:
     den: int = 1
     bound: int = 0
     const: Fraction | None = None
+    nullable: bool = True
+    """False when `val` is never null (never unknown) in the population compiled for."""
+    level: int = 0
+    """1 + the highest stage of materialised columns this expression reads (0: input columns only)."""
 
     def is_unknown(self) -> pl.Expr:
-        return self.val.is_null()
+        return self.val.is_null() if self.nullable else pl.lit(False)
 
     def none_or_false(self) -> pl.Expr:
         return self.none if self.none is not None else pl.lit(False)
@@ -73,6 +77,14 @@ def negate(x: pl.Expr) -> pl.Expr:
 
 def _lit_bool(v: bool | None) -> pl.Expr:
     return pl.lit(v, dtype=pl.Boolean)
+
+
+def _nullable(*cols: Col) -> bool:
+    return any(c.nullable for c in cols)
+
+
+def _level(*cols: Col) -> int:
+    return max((c.level for c in cols), default=0)
 
 
 def _any_none(*cols: Col) -> pl.Expr | None:
@@ -100,7 +112,10 @@ def _common(*cols: Col) -> list[Col]:
 
 
 def _null_if_unknown(result: pl.Expr, *cols: Col) -> pl.Expr:
-    unknown = reduce(lambda a, b: a | b, (c.is_unknown() for c in cols))
+    maybe = [c for c in cols if c.nullable]
+    if not maybe:
+        return result
+    unknown = reduce(lambda a, b: a | b, (c.is_unknown() for c in maybe))
     return pl.when(unknown).then(_lit_bool(None)).otherwise(result)
 
 
@@ -116,29 +131,67 @@ def _py_eq(a: Col, b: Col) -> pl.Expr:
 
 
 class Compiler:
-    """Compiles the expressions of one version; definitions are compiled once."""
+    """Compiles the expressions of one version; definitions are compiled once.
 
-    def __init__(self, version: PolicyVersion) -> None:
+    `nullable` names the facts whose column may hold unknown values, `noneable` those whose 'did not happen'
+    column may be true, in the population compiled for (None: any fact may); the others compile to simpler
+    expressions. Definitions and conditions are materialised as columns (`stages`), computed once per row
+    however many clauses read them."""
+
+    def __init__(self, version: PolicyVersion, nullable: frozenset[str] | None = None,
+                 noneable: frozenset[str] | None = None) -> None:
         self.version = version
+        self.nullable = nullable
+        self.noneable = noneable
         self._defs: dict[str, Col] = {}
+        self.stages: list[list[pl.Expr]] = []
+        self.temps: list[str] = []
+        self._materialised: dict[str, Col] = {}
+        self.text_stage: list[pl.Expr] = []
+        self._texts: dict[str, pl.Expr] = {}
+
+    def materialise(self, c: Col, key: str) -> Col:
+        """`c` computed once into temporary columns (a stage before the expressions that read it)."""
+        if key in self._materialised:
+            return self._materialised[key]
+        simple = c.val.meta.is_column() or c.val.meta.is_literal()
+        if simple and (c.none is None or c.none.meta.is_column()):
+            return c
+        n = len(self._materialised)
+        while len(self.stages) <= c.level:
+            self.stages.append([])
+        val_name = f"__m{n}:{self.version.key}"
+        self.stages[c.level].append(c.val.alias(val_name))
+        self.temps.append(val_name)
+        none = None
+        if c.none is not None:
+            none_name = f"__m{n}n:{self.version.key}"
+            self.stages[c.level].append(c.none.alias(none_name))
+            self.temps.append(none_name)
+            none = pl.col(none_name)
+        out = replace(c, val=pl.col(val_name), none=none, level=c.level + 1)
+        self._materialised[key] = out
+        return out
 
     # -- names ------------------------------------------------------------------------------------------
 
     def fact(self, name: str) -> Col:
         spec = self.version.facts[name]
-        none = pl.col(none_col(name)) if has_none(spec) else None
+        noneable = has_none(spec) and (self.noneable is None or name in self.noneable)
+        none = pl.col(none_col(name)) if noneable else None
         col = pl.col(value_col(name))
+        nullable = self.nullable is None or name in self.nullable
         if spec.type in SCALE:
-            return Col("num", col, none, SCALE[spec.type], LIMIT[spec.type])
+            return Col("num", col, none, SCALE[spec.type], LIMIT[spec.type], nullable=nullable)
         if spec.type == "bool":
-            return Col("bool", col)
-        return Col("str", col, none)
+            return Col("bool", col, nullable=nullable)
+        return Col("str", col, none, nullable=nullable)
 
     def name(self, name: str) -> Col:
         if name in self.version.facts:
             return self.fact(name)
         if name not in self._defs:
-            self._defs[name] = self.expr(self.version.definitions[name])
+            self._defs[name] = self.materialise(self.expr(self.version.definitions[name]), f"def:{name}")
         return self._defs[name]
 
     # -- expressions ------------------------------------------------------------------------------------
@@ -146,11 +199,12 @@ class Compiler:
     def expr(self, e: A.Expr) -> Col:
         if isinstance(e, A.Num | A.Money | A.Percent):
             v = e.value
-            return Col("num", pl.lit(v.numerator, dtype=I128), None, v.denominator, abs(v.numerator), v)
+            return Col("num", pl.lit(v.numerator, dtype=I128), None, v.denominator, abs(v.numerator), v,
+                       nullable=False)
         if isinstance(e, A.Str):
-            return Col("str", pl.lit(e.value, dtype=pl.String))
+            return Col("str", pl.lit(e.value, dtype=pl.String), nullable=False)
         if isinstance(e, A.Bool):
-            return Col("bool", pl.lit(e.value, dtype=pl.Boolean))
+            return Col("bool", pl.lit(e.value, dtype=pl.Boolean), nullable=False)
         if isinstance(e, A.Name):
             return self.name(e.id)
         if isinstance(e, A.Attr):
@@ -162,15 +216,15 @@ class Compiler:
             return replace(c, val=negate(c.val), const=-c.const if c.const is not None else None)
         if isinstance(e, A.Not):
             c = self.expr(e.operand)
-            return Col("bool", ~c.val)
+            return Col("bool", ~c.val, nullable=c.nullable, level=c.level)
         if isinstance(e, A.Arith):
             return self._arith(e.op, self.expr(e.left), self.expr(e.right))
         if isinstance(e, A.Compare):
             return self._compare(e.op, self.expr(e.left), self.expr(e.right))
         if isinstance(e, A.BoolOp):
-            vals = [self.expr(x).val for x in e.operands]
+            cols = [self.expr(x) for x in e.operands]
             op: Callable[[pl.Expr, pl.Expr], pl.Expr] = (lambda a, b: a & b) if e.op == "and" else (lambda a, b: a | b)
-            return Col("bool", reduce(op, vals))
+            return Col("bool", reduce(op, [c.val for c in cols]), nullable=_nullable(*cols), level=_level(*cols))
         if isinstance(e, A.In):
             return self._in(e)
         if isinstance(e, A.Call):
@@ -188,7 +242,7 @@ class Compiler:
         keys = list(table.values)
         nums = [int(table.values[k] * den) for k in keys]
         val = key.val.replace_strict(keys, nums, default=None, return_dtype=I128)
-        return _checked(Col("num", val, None, den, max((abs(n) for n in nums), default=0)))
+        return _checked(Col("num", val, None, den, max((abs(n) for n in nums), default=0), level=key.level))
 
     def _arith(self, op: str, a: Col, b: Col) -> Col:
         none = _any_none(a, b)
@@ -198,30 +252,37 @@ class Compiler:
                      "/": a.const / b.const if b.const else None}[op]
         if const is not None:
             return Col("num", pl.lit(const.numerator, dtype=I128), None, const.denominator, abs(const.numerator),
-                       const)
+                       const, nullable=False)
+        nullable, level = _nullable(a, b), _level(a, b)
         if op in "+-":
             x, y = _common(a, b)
             val = x.val + y.val if op == "+" else x.val - y.val
-            return _checked(Col("num", val, none, x.den, x.bound + y.bound))
+            return _checked(Col("num", val, none, x.den, x.bound + y.bound, nullable=nullable, level=level))
         if op == "*":
-            return _checked(Col("num", a.val * b.val, none, a.den * b.den, a.bound * b.bound))
+            return _checked(Col("num", a.val * b.val, none, a.den * b.den, a.bound * b.bound, nullable=nullable,
+                                level=level))
         if b.const is None or b.const == 0:
             raise NotCompilable("division by a fact, or by zero, is left to the interpreter")
         p, q = b.const.numerator, b.const.denominator
         sign = -1 if p < 0 else 1
-        return _checked(Col("num", a.val * (q * sign), none, a.den * abs(p), a.bound * q))
+        return _checked(Col("num", a.val * (q * sign), none, a.den * abs(p), a.bound * q, nullable=nullable,
+                            level=level))
 
     def _compare(self, op: str, a: Col, b: Col) -> Col:
+        nullable, level = _nullable(a, b), _level(a, b)
         if op in ("==", "!="):
             eq = _py_eq(a, b)
             res = eq if op == "==" else ~eq
-            return Col("bool", _null_if_unknown(res, a, b))
+            return Col("bool", _null_if_unknown(res, a, b), nullable=nullable, level=level)
         x, y = _common(a, b)
         cmp = {"<": x.val < y.val, "<=": x.val <= y.val, ">": x.val > y.val, ">=": x.val >= y.val}[op]
         none = _any_none(x, y)
         if none is None:
-            return Col("bool", cmp)
-        return Col("bool", pl.when(cmp.is_null()).then(_lit_bool(None)).when(none).then(False).otherwise(cmp))
+            return Col("bool", cmp, nullable=nullable, level=level)
+        if not nullable:
+            return Col("bool", cmp & ~none, nullable=False, level=level)
+        return Col("bool", pl.when(cmp.is_null()).then(_lit_bool(None)).when(none).then(False).otherwise(cmp),
+                   level=level)
 
     def _in(self, e: A.In) -> Col:
         item = self.expr(e.item)
@@ -232,24 +293,40 @@ class Compiler:
             hits.append(pl.when(opt.is_unknown()).then(False).otherwise(_py_eq(item, opt)))
         found = reduce(lambda a, b: a | b, hits) if hits else pl.lit(False)
         res = ~found if e.negated else found
-        return Col("bool", pl.when(item.is_unknown()).then(_lit_bool(None)).otherwise(res))
+        level = _level(item, *(self.expr(o) for o in e.options))
+        if not item.nullable:
+            return Col("bool", res, nullable=False, level=level)
+        return Col("bool", pl.when(item.is_unknown()).then(_lit_bool(None)).otherwise(res), level=level)
 
     def _call(self, e: A.Call) -> Col:
         args = [self.expr(a) for a in e.args]
         unknown = reduce(lambda a, b: a | b, (c.is_unknown() for c in args))
+        nullable, level = _nullable(*args), _level(*args)
         if e.func == "count":
             total = pl.sum_horizontal([c.val.cast(I128) for c in args])
-            return Col("num", pl.when(unknown).then(pl.lit(None, dtype=I128)).otherwise(total), None, 1, len(args))
+            if nullable:
+                total = pl.when(unknown).then(pl.lit(None, dtype=I128)).otherwise(total)
+            return Col("num", total, None, 1, len(args), nullable=nullable, level=level)
         xs = _common(*args)
         f = pl.min_horizontal if e.func == "min" else pl.max_horizontal
-        val = pl.when(unknown).then(pl.lit(None, dtype=I128)).otherwise(f([c.val for c in xs]))
-        return Col("num", val, _any_none(*xs), xs[0].den, max(c.bound for c in xs))
+        val = f([c.val for c in xs])
+        if nullable:
+            val = pl.when(unknown).then(pl.lit(None, dtype=I128)).otherwise(val)
+        return Col("num", val, _any_none(*xs), xs[0].den, max(c.bound for c in xs), nullable=nullable, level=level)
 
     def _if(self, e: A.IfElse) -> Col:
-        cond = self.expr(e.cond).val
+        c = self.expr(e.cond)
+        cond = c.val
         t, f = self.expr(e.then), self.expr(e.else_)
         if t.kind == "num":
             t, f = _common(t, f)
+        nullable, level = _nullable(c, t, f), _level(c, t, f)
+        if not c.nullable:
+            val = pl.when(cond).then(t.val).otherwise(f.val)
+            none = None
+            if t.none is not None or f.none is not None:
+                none = pl.when(cond).then(t.none_or_false()).otherwise(f.none_or_false())
+            return Col(t.kind, val, none, t.den, max(t.bound, f.bound), nullable=nullable, level=level)
         # cond unknown: the interpreter keeps the branches' value when both agree (and are not unknown)
         same = pl.when(t.is_unknown() | f.is_unknown()).then(False).otherwise(_py_eq(t, f))
         unknown_case = pl.when(same).then(t.val).otherwise(pl.lit(None, dtype=I128 if t.kind == "num" else None))
@@ -258,7 +335,7 @@ class Compiler:
         if t.none is not None or f.none is not None:
             tn, fn = t.none_or_false(), f.none_or_false()
             none = pl.when(cond).then(tn).when(~cond).then(fn).otherwise(tn & fn)
-        return Col(t.kind, val, none, t.den, max(t.bound, f.bound))
+        return Col(t.kind, val, none, t.den, max(t.bound, f.bound), level=level)
 
     # -- text of values, as `values.display` writes them ------------------------------------------------
 
@@ -271,6 +348,8 @@ class Compiler:
             text = _decimal_text(c)
         if c.none is not None:
             text = pl.when(c.none).then(pl.lit("none")).otherwise(text)
+        if not c.nullable:
+            return text
         return pl.when(c.is_unknown()).then(pl.lit("unknown")).otherwise(text)
 
 
@@ -311,13 +390,33 @@ def round_exact(c: Col, unit_yuan: int, mode: str) -> pl.Expr:
     return pl.when(c.val < 0).then(negate(q)).otherwise(q)
 
 
+def s_col(pkg: str, clause: str) -> str:
+    """The column of a clause's status code."""
+    return f"s:{pkg}.{clause}"
+
+
 @dataclass(frozen=True)
 class ClauseExprs:
+    """One clause's columns. `status` reads the stage columns; `amount` and `needs_reason` also read the status
+    column (`s_col`); `reason` reads those and the text stage columns, on the rows where `needs_reason` holds."""
+
     status: pl.Expr  # UInt8 code
     amount: pl.Expr  # Int128 yuan, rounded, before settlement
     reason: pl.Expr  # String: the interpreter's reason where the clause is listed in `reasons`, else null
     amount_bound: int
     needs_reason: pl.Expr  # Boolean: where `reason` is not null (cheap: reasons are computed only there)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A version compiled for one population: the stages of temporary columns (definitions and conditions,
+    computed in order before the clauses), the clauses, and the text stage (reason parts shared by clauses,
+    computed only on the rows that list a reason)."""
+
+    stages: list[list[pl.Expr]]
+    clauses: dict[str, ClauseExprs]
+    text_stage: list[pl.Expr]
+    temps: list[str]
 
 
 def shared_conditions(version: PolicyVersion) -> frozenset[str]:
@@ -389,38 +488,52 @@ class ClauseCompiler(Compiler):
             return pl.lit(" unknown")
         return pl.concat_str([pl.concat_str(pieces, separator=", ", ignore_nulls=True), pl.lit(" unknown")])
 
+    def text_column(self, text: pl.Expr, key: str) -> pl.Expr:
+        """A reason part computed once (in the text stage) however many clauses list it."""
+        if key not in self._texts:
+            name = f"__t{len(self._texts)}:{self.version.key}"
+            self.text_stage.append(text.alias(name))
+            self.temps.append(name)
+            self._texts[key] = pl.col(name)
+        return self._texts[key]
+
     def clause(self, clause: Clause) -> ClauseExprs:
-        conds = [self.expr(c.expr).val for c in clause.conditions]
-        false = [(~c).fill_null(False) for c in conds]
-        unknown = [c.is_null() for c in conds]
-        any_false = pl.any_horizontal(false) if false else pl.lit(False)
-        any_unknown = pl.any_horizontal(unknown) if unknown else pl.lit(False)
+        conds = [self.materialise(self.expr(c.expr), f"cond:{A.to_text(c.expr)}") for c in clause.conditions]
+        false = [(~c.val).fill_null(False) if c.nullable else ~c.val for c in conds]
+        unknown = [c.is_unknown() for c in conds]
+        # Kleene conjunction: false when any condition is false, else unknown when any is unknown
+        every = reduce(lambda a, b: a & b, [c.val for c in conds]) if conds else pl.lit(True)
+        any_unknown = every.is_null() if _nullable(*conds) else pl.lit(False)
         amount = self.expr(clause.amount)
         if amount.kind != "num":
             raise NotCompilable(f"{clause.id}: the amount is not a number")
         step = {"yuan": 1, "wan": 10_000}[clause.rounding.unit]
         rounded = round_exact(amount, step, clause.rounding.mode)
         amount_none = amount.none_or_false() & ~amount.is_unknown()
-        status = (pl.when(any_false).then(INELIGIBLE)
+        status = (pl.when(~every).then(INELIGIBLE)
                   .when(any_unknown | amount.is_unknown()).then(UNDETERMINED)
                   .when(amount_none).then(FAILED)
                   .otherwise(ELIGIBLE).cast(pl.UInt8))
-        paid = pl.when(status == ELIGIBLE).then(rounded).otherwise(pl.lit(0, dtype=I128))
+        code = pl.col(s_col(self.version.package_id, clause.id))
+        paid = pl.when(code == ELIGIBLE).then(rounded).otherwise(pl.lit(0, dtype=I128))
 
         # reasons (only those the `reasons` column lists)
         cond_facts = [referenced_facts(c.expr, self.version) for c in clause.conditions]
-        unknown_conds = self._unknown_text(list(zip(unknown, cond_facts, strict=True)))
+        unknown_conds = self._unknown_text([(u, f) for u, f, c in zip(unknown, cond_facts, conds, strict=True)
+                                            if c.nullable])
         unknown_amount = self._unknown_text([(pl.lit(True), referenced_facts(clause.amount, self.version))])
         undetermined = pl.when(any_unknown).then(unknown_conds).otherwise(unknown_amount)
-        reason: Any = pl.when(status == UNDETERMINED).then(undetermined)
+        reason: Any = pl.when(code == UNDETERMINED).then(undetermined)
         listed = listed_conditions(self.version, clause)
-        needs = status == UNDETERMINED
+        needs = code == UNDETERMINED
         for i, cond in enumerate(clause.conditions):
             first = false[i]
             for j in range(i):
                 first = first & ~false[j]
             if i in listed:
-                text = self._template(cond.reason) if cond.reason else self._false_text(cond.expr)
+                key = f"{A.to_text(cond.expr)}\x00{cond.reason}"
+                text = self.text_column(self._template(cond.reason) if cond.reason else self._false_text(cond.expr),
+                                        key)
                 reason = reason.when(first).then(text)
                 needs = needs | first
             else:
@@ -429,20 +542,25 @@ class ClauseCompiler(Compiler):
         return ClauseExprs(status, paid, reason.otherwise(pl.lit(None, dtype=pl.String)), bound, needs)
 
 
-_CACHE: dict[tuple[str, str], dict[str, ClauseExprs]] = {}
+_CACHE: dict[tuple[str, str, frozenset[str] | None, frozenset[str] | None], Compiled] = {}
 
 
-def compile_version(version: PolicyVersion) -> dict[str, ClauseExprs]:
-    """Every clause of `version` compiled (once per content hash); raises `NotCompilable`."""
-    key = (version.key, version.content_hash)
+def compile_version(version: PolicyVersion, nullable: frozenset[str] | None = None,
+                    noneable: frozenset[str] | None = None) -> Compiled:
+    """Every clause of `version` compiled for a population where only the facts in `nullable` may be unknown
+    and only those in `noneable` may be 'did not happen' (None: any); raises `NotCompilable`."""
+    key = (version.key, version.content_hash, nullable, noneable)
     if key not in _CACHE:
-        _CACHE[key] = _compile(version)
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[key] = _compile(version, nullable, noneable)
     return _CACHE[key]
 
 
-def _compile(version: PolicyVersion) -> dict[str, ClauseExprs]:
-    c = ClauseCompiler(version)
+def _compile(version: PolicyVersion, nullable: frozenset[str] | None, noneable: frozenset[str] | None
+             ) -> Compiled:
+    c = ClauseCompiler(version, nullable, noneable)
     out = {clause.id: c.clause(clause) for clause in version.clauses}
     if sum(x.amount_bound for x in out.values()) >= 2**62:
         raise NotCompilable("amounts could exceed 64-bit integers")
-    return out
+    return Compiled(c.stages, out, c.text_stage, c.temps)

@@ -19,8 +19,8 @@ from ..evaluate import evaluate, fact_index
 from ..policy import Package, PolicyVersion
 from ..rulefile import FactSpec
 from . import reasons as R
-from .columnar import FAILED, STATUS_NAMES, ClauseExprs, NotCompilable, compile_version
-from .parse import FALLBACK, Parsed, parse_table, value_col
+from .columnar import FAILED, STATUS_NAMES, Compiled, NotCompilable, compile_version
+from .parse import FALLBACK, Parsed, has_none, none_col, parse_table, value_col
 from .read import ROW, HeaderMap, Reject, Table, map_headers
 from .settle import (
     YEAR,
@@ -134,30 +134,54 @@ def _result_schema(package: Package) -> dict[str, pl.DataType]:
     return schema
 
 
-def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[str, dict[str, ClauseExprs]]
-                      ) -> pl.DataFrame:
-    """One package's result columns for rows that the columnar backend decides."""
+def _population(frame: pl.DataFrame, version: PolicyVersion) -> tuple[frozenset[str], frozenset[str]]:
+    """The version's facts that are unknown somewhere in `frame`, and those that are 'did not happen' somewhere."""
+    nullable = frozenset(f for f in version.facts if frame.get_column(value_col(f)).null_count())
+    noneable = frozenset(f for f, spec in version.facts.items()
+                         if has_none(spec) and frame.get_column(none_col(f)).any())
+    return nullable, noneable
+
+
+def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.DataFrame:
+    """Result columns (row, version, clause statuses, settled amounts and reasons, total) for rows that are all
+    decided under `version`, aligned with `rows`."""
+    pid = package.id
+    c = compile_version(version, *_population(rows, version))
+    lazy = rows.lazy()
+    for stage in c.stages:
+        lazy = lazy.with_columns(stage)
+    lazy = lazy.with_columns([e.status.alias(s_col(pid, cid)) for cid, e in c.clauses.items()])
+    need = "__need"
+    lazy = lazy.with_columns(*(e.amount.alias(a_col(pid, cid)) for cid, e in c.clauses.items()),
+                             pl.any_horizontal([e.needs_reason for e in c.clauses.values()]).alias(need))
+    decided = lazy.collect()
+    # reasons are long strings: build them only on the rows that list one, then put them in place
+    where = decided.get_column(need).arg_true()
+    texts = decided.lazy().filter(pl.col(need)).with_columns(c.text_stage) \
+        .select(*(e.reason.alias(r_col(pid, cid)) for cid, e in c.clauses.items())).collect()
+    reasons = []
+    for name in texts.columns:
+        full = pl.repeat(None, decided.height, dtype=pl.String, eager=True).alias(name)
+        if where.len():
+            full.scatter(where, texts.get_column(name))
+        reasons.append(full)
+    base = decided.select(ROW, ver_col(pid), why_col(pid), *(f(pid, cid) for cid in c.clauses for f in (s_col, a_col)))
+    settled = settle_applicants(base.hstack(reasons), version)
+    keep = [ROW, ver_col(pid), why_col(pid), total_col(pid)]
+    keep += [f(pid, cid) for cid in c.clauses for f in (s_col, a_col, r_col)]
+    return settled.select(keep)
+
+
+def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[str, Any]) -> pl.DataFrame:
+    """One package's result columns for rows that the columnar backend decides, in the order of `frame`."""
     schema = _result_schema(package)
-    parts = []
     ver = pl.col(ver_col(package.id))
-    present = set(frame.get_column(ver_col(package.id)).unique().drop_nulls().to_list())
-    for v in package.versions:
-        if v.version not in present:
-            continue
-        exprs = compiled[v.key]
-        rows = frame.lazy().filter(ver == v.version).with_columns([x for cid, e in exprs.items() for x in (
-            e.status.alias(s_col(package.id, cid)), e.amount.alias(a_col(package.id, cid)),
-            e.needs_reason.alias(f"need:{cid}"))]).collect()
-        # reasons are long strings: build them only on the rows that list one
-        need = pl.any_horizontal([pl.col(f"need:{cid}") for cid in exprs])
-        texts = rows.lazy().filter(need).select(ROW, *(e.reason.alias(r_col(package.id, cid))
-                                                       for cid, e in exprs.items())).collect()
-        lazy = rows.lazy().drop([f"need:{cid}" for cid in exprs]).join(texts.lazy(), on=ROW, how="left",
-                                                                        maintain_order="left")
-        lazy = settle_applicants(lazy, v)
-        keep = [ROW, ver_col(package.id), why_col(package.id), total_col(package.id)]
-        keep += [f(package.id, cid) for cid in exprs for f in (s_col, a_col, r_col)]
-        parts.append(lazy.select(keep))
+    versions = frame.get_column(ver_col(package.id))
+    present = set(versions.unique().drop_nulls().to_list())
+    todo = [v for v in package.versions if v.version in present]
+    if len(todo) == 1 and not versions.null_count():
+        return _conform(_decide(frame, package, todo[0]), schema)
+    parts = [_decide(frame.filter(ver == v.version), package, v).lazy() for v in todo]
     parts.append(frame.lazy().filter(ver.is_null()).select(ROW, ver_col(package.id), why_col(package.id)))
     out = pl.concat(parts, how="diagonal").sort(ROW).collect()
     return _conform(out, schema)
@@ -258,7 +282,7 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
     not_compiled: dict[str, str] = {}
     interpreted = 0
     if backend == "columnar":
-        compiled: dict[str, dict[str, ClauseExprs]] = {}
+        compiled: dict[str, Compiled] = {}
         for p in packages:
             for v in p.versions:
                 try:
@@ -270,8 +294,12 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
             for v in p.versions:
                 if v.key in not_compiled:
                     slow = slow | (pl.col(ver_col(p.id)) == v.version).fill_null(False)
-        fast_rows = frame.filter(~slow)
-        slow_rows = frame.filter(slow)
+        slow_mask = frame.select(slow.alias("slow")).get_column("slow")
+        if slow_mask.any():
+            fast_rows = frame.filter(~slow_mask)
+            slow_rows = frame.filter(slow_mask)
+        else:
+            fast_rows, slow_rows = frame, frame.clear()
         interpreted = slow_rows.height
         results = {p.id: _columnar_package(fast_rows, p, compiled) for p in packages}
         if progress is not None:
@@ -293,7 +321,11 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
         res = results[p.id]
         if failed:
             res = res.filter(~pl.col(ROW).is_in(sorted(failed)))
-        wide = wide.drop(ver_col(p.id), why_col(p.id)).join(res, on=ROW, how="left", maintain_order="left")
+        wide = wide.drop(ver_col(p.id), why_col(p.id))
+        if res.height == wide.height and res.get_column(ROW).equals(wide.get_column(ROW)):
+            wide = wide.hstack(res.drop(ROW).get_columns())  # the same rows in the same order: no join needed
+        else:
+            wide = wide.join(res, on=ROW, how="left", maintain_order="left")
     before = wide
     all_budgets: list[Budget] = []
     for p in packages:
@@ -309,19 +341,18 @@ def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMa
                  specs: Mapping[str, FactSpec]) -> pl.DataFrame:
     """The output contract: uscc, name, per clause status and amount, package totals, total, reasons, then the
     input's unrecognised columns untouched."""
-    names = {i: s for i, s in enumerate(STATUS_NAMES)}
+    names = pl.Series("status", [*STATUS_NAMES, None], dtype=pl.String)  # FAILED rows are rejected
     cols: list[pl.Expr] = []
     for fact in ("uscc", "name"):
         cols.append((pl.col(value_col(fact)) if fact in specs else pl.lit(None, dtype=pl.String)).alias(fact))
     for p in packages:
         for cid in clause_ids(p):
-            cols.append(pl.col(s_col(p.id, cid)).replace_strict(names, default=None, return_dtype=pl.String)
-                        .alias(f"{p.id}.{cid}.status"))
+            cols.append(pl.lit(names).gather(pl.col(s_col(p.id, cid))).alias(f"{p.id}.{cid}.status"))
             cols.append(pl.col(a_col(p.id, cid)).cast(pl.Int64).alias(f"{p.id}.{cid}.amount"))
     for p in packages:
         cols.append(pl.col(total_col(p.id)).cast(pl.Int64).alias(f"{p.id}.total"))
     cols.append(pl.sum_horizontal([pl.col(total_col(p.id)) for p in packages]).cast(pl.Int64).alias("total"))
-    cols.append(_reasons(wide, packages).alias("reasons"))
+    cols.append(pl.lit(_reasons(wide, packages)).alias("reasons"))
     taken = {"uscc", "name", "total", "reasons"} | {f"{p.id}.total" for p in packages} | {
         f"{p.id}.{cid}.{k}" for p in packages for cid in clause_ids(p) for k in ("status", "amount")}
     for i in hmap.passthrough:
@@ -332,7 +363,7 @@ def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMa
     return wide.select(cols)
 
 
-def _reasons(wide: pl.DataFrame, packages: Sequence[Package]) -> pl.Expr:
+def _reasons(wide: pl.DataFrame, packages: Sequence[Package]) -> pl.Series:
     labels_by = clause_labels(packages)
     cols: list[str] = []
     labels: list[str] = []
@@ -342,13 +373,18 @@ def _reasons(wide: pl.DataFrame, packages: Sequence[Package]) -> pl.Expr:
         for cid in clause_ids(p):
             cols.append(r_col(p.id, cid))
             labels.append(labels_by[(p.id, cid)])
-    if wide.height == 0:
-        return pl.lit("", dtype=pl.String)
+    out = pl.repeat("", wide.height, dtype=pl.String, eager=True).alias("reasons")
+    # rows without any listed reason read "": render the others once per distinct combination
+    where = wide.select(pl.any_horizontal(pl.col(cols).is_not_null()).alias("any")).get_column("any").arg_true()
+    if not where.len():
+        return out
     sep, null = "\x1f", "\x00"
     key = pl.concat_str([pl.col(c).fill_null(null) for c in cols], separator=sep)
-    uniques = wide.select(key.unique().alias("k")).get_column("k").to_list()
+    keys = wide.select(key.gather(where).alias("k")).get_column("k")
+    uniques = keys.unique().to_list()
     rendered = [R.render([None if x == null else x for x in k.split(sep)], labels) for k in uniques]
-    return key.replace_strict(uniques, rendered, return_dtype=pl.String)
+    out.scatter(where, keys.replace_strict(uniques, rendered, return_dtype=pl.String))
+    return out
 
 
 def status_counts(output: pl.DataFrame, packages: Sequence[Package]) -> dict[str, Any]:

@@ -16,11 +16,8 @@ import polars as pl
 
 from ..policy import Package, PolicyVersion
 from .columnar import ELIGIBLE, EXCLUDED, I128
+from .columnar import s_col as s_col
 from .parse import value_col
-
-
-def s_col(pkg: str, clause: str) -> str:
-    return f"s:{pkg}.{clause}"
 
 
 def a_col(pkg: str, clause: str) -> str:
@@ -46,7 +43,7 @@ def total_col(pkg: str) -> str:
 YEAR = value_col("application_year")
 
 
-def settle_applicants(frame: pl.LazyFrame, version: PolicyVersion) -> pl.LazyFrame:
+def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFrame:
     """Clause caps, exclusive groups and the per-applicant cap, for rows all decided under `version`."""
     pkg = version.package_id
 
@@ -56,10 +53,11 @@ def settle_applicants(frame: pl.LazyFrame, version: PolicyVersion) -> pl.LazyFra
     def a(cid: str) -> pl.Expr:
         return pl.col(a_col(pkg, cid))
 
+    lazy = frame.lazy()
     capped = [pl.when((s(c.id) == ELIGIBLE) & (a(c.id) > c.cap)).then(pl.lit(c.cap, dtype=I128))
               .otherwise(a(c.id)).alias(a_col(pkg, c.id)) for c in version.clauses if c.cap is not None]
     if capped:
-        frame = frame.with_columns(capped)
+        lazy = lazy.with_columns(capped)
 
     for group in version.groups.values():
         members = sorted((version.clause(m) for m in group.members), key=lambda c: c.article)
@@ -84,21 +82,33 @@ def settle_applicants(frame: pl.LazyFrame, version: PolicyVersion) -> pl.LazyFra
                 pl.when(out).then(pl.lit(0, dtype=I128)).otherwise(a(m.id)).alias(a_col(pkg, m.id)),
                 pl.when(out).then(reason).otherwise(pl.col(r_col(pkg, m.id))).alias(r_col(pkg, m.id)),
             ]
-        frame = frame.with_columns(updates)
+        lazy = lazy.with_columns(updates)
+    frame = lazy.collect()
 
     if version.applicant_cap is not None:
-        # reduce from the highest article down, one clause per step (as `settlement.settle` loops)
+        # only the rows above the cap change: reduce them from the highest article down, one clause per step
+        # (as `settlement.settle` loops), and put their amounts back in place
         cap = version.applicant_cap
         total = pl.sum_horizontal([a(c.id) for c in version.clauses])
-        excess = pl.col("__excess")
-        frame = frame.with_columns(pl.when(total > cap).then(total - cap).otherwise(pl.lit(0, dtype=I128))
-                                   .alias("__excess"))
-        for c in sorted(version.clauses, key=lambda c: c.article, reverse=True):
-            cut = pl.when((excess != 0) & (a(c.id) != 0)).then(pl.min_horizontal(a(c.id), excess)) \
-                .otherwise(pl.lit(0, dtype=I128))
-            frame = frame.with_columns(cut.alias("__cut")).with_columns(
-                (a(c.id) - pl.col("__cut")).alias(a_col(pkg, c.id)), (excess - pl.col("__cut")).alias("__excess"))
-        frame = frame.drop("__excess", "__cut")
+        where = frame.select((total > cap).alias("over")).get_column("over").arg_true()
+        if where.len():
+            names = [a_col(pkg, c.id) for c in version.clauses]
+            over = frame.select(pl.col(names).gather(where)).lazy()
+            excess = pl.col("__excess")
+            over = over.with_columns((total - cap).alias("__excess"))
+            for c in sorted(version.clauses, key=lambda c: c.article, reverse=True):
+                cut = pl.when((excess != 0) & (a(c.id) != 0)).then(pl.min_horizontal(a(c.id), excess)) \
+                    .otherwise(pl.lit(0, dtype=I128))
+                over = over.with_columns(cut.alias("__cut")).with_columns(
+                    (a(c.id) - pl.col("__cut")).alias(a_col(pkg, c.id)),
+                    (excess - pl.col("__cut")).alias("__excess"))
+            reduced = over.collect()
+            columns = []
+            for name in names:
+                column = frame.get_column(name).clone()
+                column.scatter(where, reduced.get_column(name))
+                columns.append(column)
+            frame = frame.with_columns(columns)
     return frame.with_columns(pl.sum_horizontal([a(c.id) for c in version.clauses]).alias(total_col(pkg)))
 
 
@@ -129,16 +139,33 @@ def prorate_population(frame: pl.DataFrame, package: Package, clause_ids: list[s
     if not funds or frame.height == 0:
         return frame
     ver = pl.col(ver_col(pkg))
-    fund = ver.replace_strict(list(funds), list(funds.values()), default=None, return_dtype=I128)
-    demand = pl.col(total_col(pkg)).sum().over([ver_col(pkg), YEAR])
-    over = (ver.is_not_null() & (demand > fund)).fill_null(False)
+    demands = frame.filter(ver.is_in(list(funds))).group_by(ver_col(pkg), YEAR) \
+        .agg(pl.col(total_col(pkg)).sum().alias("demand"))
+    over_funds = [(v, y, d, funds[v]) for v, y, d in demands.iter_rows() if d > funds[v]]
+    if not over_funds:
+        return frame
+    if len(over_funds) <= 16:
+        # a few over-subscribed funds (the usual case): their fund and demand as literals, row by condition
+        fund_chain: Any = pl
+        demand_chain: Any = pl
+        for v, y, d, f in over_funds:
+            hit = (ver == v) & (pl.col(YEAR) == y)
+            fund_chain = fund_chain.when(hit).then(pl.lit(f, dtype=I128))
+            demand_chain = demand_chain.when(hit).then(pl.lit(d, dtype=I128))
+        fund = fund_chain.otherwise(pl.lit(None, dtype=I128))
+        demand = demand_chain.otherwise(pl.lit(None, dtype=I128))
+        over = fund.is_not_null()
+    else:
+        fund = ver.replace_strict(list(funds), list(funds.values()), default=None, return_dtype=I128)
+        demand = pl.col(total_col(pkg)).sum().over([ver_col(pkg), YEAR])
+        over = (ver.is_not_null() & (demand > fund)).fill_null(False)
     scaled = []
     for cid in clause_ids:
         amt = pl.col(a_col(pkg, cid))
         scaled.append(pl.when(over & (amt != 0)).then(amt * fund // demand).otherwise(amt).alias(a_col(pkg, cid)))
-    out = frame.with_columns(scaled)
+    out = frame.lazy().with_columns(scaled)
     return out.with_columns(reduce(lambda x, y: x + y, [pl.col(a_col(pkg, c)) for c in clause_ids])
-                            .alias(total_col(pkg)))
+                            .alias(total_col(pkg))).collect()
 
 
 def budgets(before: pl.DataFrame, after: pl.DataFrame, package: Package) -> list[Budget]:
