@@ -173,8 +173,9 @@ def budgets(before: pl.DataFrame, after: pl.DataFrame, package: Package) -> list
     pkg = package.id
     funds = {v.version: v.annual_fund for v in package.versions}
     keys = [ver_col(pkg), YEAR]
-    demand = before.filter(pl.col(ver_col(pkg)).is_not_null()).group_by(keys).agg(pl.col(total_col(pkg)).sum())
-    paid = after.filter(pl.col(ver_col(pkg)).is_not_null()).group_by(keys).agg(pl.col(total_col(pkg)).sum()
-                                                                                .alias("paid"))
-    joined = demand.join(paid, on=keys).sort(keys)
+    demand = before.lazy().select(*keys, total_col(pkg)).filter(pl.col(ver_col(pkg)).is_not_null()) \
+        .group_by(keys).agg(pl.col(total_col(pkg)).sum())
+    paid = after.lazy().select(*keys, total_col(pkg)).filter(pl.col(ver_col(pkg)).is_not_null()) \
+        .group_by(keys).agg(pl.col(total_col(pkg)).sum().alias("paid"))
+    joined = demand.join(paid, on=keys).sort(keys).collect()
     return [Budget(pkg, v, int(y), funds.get(v), int(d), int(p)) for v, y, d, p in joined.iter_rows()]
