@@ -53,7 +53,7 @@ def _scale(value: int, top: int, width: int) -> int:
     return 0 if top <= 0 else abs(value) * width // top
 
 
-def bar_pairs(rows: Sequence[tuple[str, int, int]], *, label_width: int = 300, width: int = 420) -> str:
+def bar_pairs(rows: Sequence[tuple[str, int, int]], *, label_width: int = 380, width: int = 400) -> str:
     """Horizontal bars, old and new side by side for each labelled row."""
     top = max([max(a, b) for _, a, b in rows] + [1])
     row_h, bar_h = 34, 12
@@ -127,6 +127,12 @@ def change_chart(per_applicant: Sequence[dict[str, Any]]) -> str:
                  f'{money(min([p["change"] for p in changes] + [0]))}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _titles(c: dict[str, Any]) -> str:
+    """A clause's title, or `old → new` when its id names a different article in each version."""
+    old, new = c.get("old_title"), c.get("new_title")
+    return f"{old} → {new}" if old and new and old != new else new or old or ""
 
 
 def _change_rows(changes: Sequence[dict[str, Any]]) -> str:
@@ -208,15 +214,12 @@ def render(data: dict[str, Any]) -> str:
         body.append("<h2>分条款兑付 <span class=en>Paid per clause</span></h2><p class=legend>"
                     f'<span style="background:{OLD_COLOUR}"></span>{escape(old["label"])}'
                     f'<span style="background:{NEW_COLOUR}"></span>{escape(new["label"])}</p>')
-        rows = [(f"{c['id']} {c['new_title'] or c['old_title']}", c["old_paid"], c["new_paid"]) for c in imp["clauses"]]
+        rows = [(f"{c['id']} {_titles(c)}", c["old_paid"], c["new_paid"]) for c in imp["clauses"]]
         body.append(bar_pairs(rows))
         body.append("<table><tr><th>条款 clause</th><th class=n>原版 old</th><th class=n>新版 new</th>"
                     "<th class=n>变化 change</th><th class=n>获奖企业 paid (old → new)</th></tr>")
         for c in imp["clauses"]:
-            name = c["new_title"] or c["old_title"]
-            if c["old_title"] and c["new_title"] and c["old_title"] != c["new_title"]:
-                name = f"{c['old_title']} → {c['new_title']}"
-            body.append(f"<tr><td>{escape(c['id'])} {escape(name)}</td><td class=n>{money(c['old_paid'])}</td>"
+            body.append(f"<tr><td>{escape(c['id'])} {escape(_titles(c))}</td><td class=n>{money(c['old_paid'])}</td>"
                         f"<td class=n>{money(c['new_paid'])}</td><td class='n {_cls(c['change'])}'>"
                         f"{_signed(c['change'])}</td><td class=n>{c['old_count']} → {c['new_count']}</td></tr>")
         body.append(f"<tr><th>合计 total</th><th class=n>{money(imp['old']['paid'])}</th><th class=n>"
