@@ -200,3 +200,10 @@ def test_docs_report_is_up_to_date(tmp_path: Path) -> None:
     fresh = (tmp_path / "d.html").read_text(encoding="utf-8")
     assert fresh == (docs / "diff-2.0-3.0.html").read_text(encoding="utf-8")
     assert re.search(r"applicants_2021\.csv sha256:[0-9a-f]{64}", fresh)
+
+
+def test_an_xlsx_population_gives_the_same_numbers(hz: tuple[str, dict[str, Any], str], tmp_path: Path) -> None:
+    _, data, _ = _report(tmp_path, f"{HZ}@2.0", f"{HZ}@3.0", population=SHEET.with_suffix(".xlsx"))
+    _, csv_data, _ = hz
+    for key in ("old", "new", "change", "clauses", "applicants", "per_applicant"):
+        assert data["impact"][key] == csv_data["impact"][key], key

@@ -83,3 +83,9 @@ def test_rows_outside_the_sheet_and_a_sheet_without_row() -> None:
 def test_explain_uses_every_bundled_package_by_default() -> None:
     out = run("explain", str(SHEET), "--row", "3").output
     assert "huangzuan16@3.0" in out and "municipal@2019" in out and out.strip().splitlines()[-1].startswith("总计")
+
+
+def test_an_xlsx_row_reads_as_the_csv_row() -> None:
+    from_csv = run("explain", str(SHEET), "--row", "12").output
+    from_xlsx = run("explain", str(SHEET.with_suffix(".xlsx")), "--row", "12").output
+    assert from_xlsx.replace("applicants_2021.xlsx", "applicants_2021.csv") == from_csv
