@@ -225,3 +225,18 @@ def test_weighted_choice_shrinks_to_its_first_option() -> None:
     strategy = _weighted([(1, [None]), (5, ["a", "b"]), (3, st.integers(10, 20))])
     assert find(strategy, lambda x: True) is None
     assert find(strategy, lambda x: isinstance(x, int)) == 10
+
+
+def test_remembered_clause_results_equal_evaluate() -> None:
+    """The search remembers clause results by the facts each clause reads; that must change nothing."""
+    for ref in ("rules/huangzuan16@2.0", "rules/huangzuan16@3.0", "rules/municipal@2019"):
+        v = load_package(ROOT / ref).versions[0]
+        remembered = Evaluator(v)
+        for case in v.tests:
+            if "application_year" not in case.facts and "申报年度" not in case.facts:
+                continue
+            row = {k: str(val) for k, val in case.facts.items() if val is not None}
+            plain = evaluate(v, row, version=v.version).package(v.package_id)
+            for _ in range(2):  # the second time every clause result comes from memory
+                assert remembered(row)[1] == plain, (ref, case.name)
+                remembered._cache.clear()

@@ -15,6 +15,7 @@ An expression that cannot be computed (a division by zero) is reported as a find
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -35,7 +36,7 @@ from ..expr import ast as A
 from ..facts import FactIndex, Facts, read_facts
 from ..interpreter import Env, evaluate_clause, evaluate_expr, referenced_facts
 from ..invariants import Violation, applicant_violations, batch_violations, statement_text
-from ..policy import PolicyVersion
+from ..policy import Clause, PolicyVersion
 from ..rulefile import InvariantSpec
 from ..settlement import prorate
 from ..values import UNKNOWN, Value
@@ -112,6 +113,18 @@ class CheckReport:
         return out
 
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _clause_reads(clause: Clause, version: PolicyVersion) -> set[str]:
+    """Every fact a clause's result depends on: its conditions, its amount, and the `{fact}`s of its reasons."""
+    exprs = [*(d.expr for d in clause.conditions), clause.amount]
+    for d in clause.conditions:
+        exprs += [A.Name(n) for n in _PLACEHOLDER.findall(d.reason or "")
+                  if n in version.facts or n in version.definitions]
+    return {n for e in exprs for n in referenced_facts(e, version)}
+
+
 class MemoInterpreter:
     """The reference interpreter, remembering each clause's result for the facts that clause reads.
 
@@ -122,9 +135,7 @@ class MemoInterpreter:
     name = "interpreter"
 
     def __init__(self, version: PolicyVersion) -> None:
-        self.reads = {c.id: tuple(sorted({n for e in (*(d.expr for d in c.conditions), c.amount)
-                                          for n in referenced_facts(e, version)}))
-                      for c in version.clauses}
+        self.reads = {c.id: tuple(sorted(_clause_reads(c, version))) for c in version.clauses}
         self._cache: dict[tuple[object, ...], ClauseResult] = {}
 
     def evaluate(self, version: PolicyVersion, facts: Facts) -> tuple[list[ClauseResult], list[EngineFiring]]:
