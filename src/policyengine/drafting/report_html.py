@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import __version__
 from ..money import format_decimal
+from .impact import percent
 from .render import money
 
 OLD_COLOUR, NEW_COLOUR, GAIN, LOSS, INK, GRID = "#8c9bab", "#1f5fa8", "#2e7d32", "#c62828", "#222", "#d8dde3"
@@ -180,6 +181,20 @@ def _fund_text(key: str, f: dict[str, Any]) -> str:
             f"实际兑付 {money(f['paid'])} 元。</li>")
 
 
+def _summary(imp: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> str:
+    """One sentence for the reader in a hurry."""
+    change, before = imp["change"], imp["old"]["paid"]
+    way = "多" if change > 0 else "少" if change < 0 else "同样"
+    rel = f"（{'+' if change > 0 else ''}{percent(Fraction(change, before))}%）" if before and change else ""
+    amount = f"{_wan(abs(change))} 万元" if change else ""
+    funds = [f"{side['version']}版{'超过年度资金、按比例核减' if imp[key]['prorated'] else '未超过年度资金'}"
+             for key, side in (("old", old), ("new", new))]
+    a = imp["applicants"]
+    return (f"结论：在同一批 {a['compared']} 家企业上，{new['version']}版比{old['version']}版{way}兑付 {amount}{rel}；"
+            f"{a['winners']['count']} 家增加、{a['losers']['count']} 家减少、{a['unchanged']} 家不变；"
+            + "，".join(funds) + "。")
+
+
 def render(data: dict[str, Any]) -> str:
     """The report page for `impact.report(...)` data."""
     old, new = data["old"], data["new"]
@@ -207,6 +222,7 @@ def render(data: dict[str, Any]) -> str:
         body.append("<div class=cards>" + "".join(
             f'<div class=card><div class=k>{k} <span class=en>{e}</span></div><div class="v {c}">{escape(v)}</div>'
             "</div>" for k, e, v, c in cards) + "</div>")
+        body.append(f"<p><b>{escape(_summary(imp, old, new))}</b></p>")
         body.append("<h2>兑付总额与年度资金 <span class=en>Total paid and the annual fund</span></h2>")
         same = old["key"] == new["key"]
         body.append(totals_chart(imp, "原 old" if same else old["key"], "新 new" if same else new["key"]))
