@@ -374,16 +374,29 @@ def _reasons(wide: pl.DataFrame, packages: Sequence[Package]) -> pl.Series:
             cols.append(r_col(p.id, cid))
             labels.append(labels_by[(p.id, cid)])
     out = pl.repeat("", wide.height, dtype=pl.String, eager=True).alias("reasons")
-    # rows without any listed reason read "": render the others once per distinct combination
-    where = wide.select(pl.any_horizontal(pl.col(cols).is_not_null()).alias("any")).get_column("any").arg_true()
+    if wide.height == 0:
+        return out
+    # each text as a small code, each row's combination of codes as one 64-bit key: exact as long as no two
+    # combinations share a key (checked; otherwise the texts themselves are the key); rows without any listed
+    # reason read "", the others are rendered once per distinct combination
+    codes = wide.select(pl.col(c).cast(pl.Categorical).to_physical() for c in cols)
+    where = codes.select(pl.any_horizontal(pl.all().is_not_null())).to_series().arg_true()
     if not where.len():
         return out
+    codes = codes[where]
+    keys = codes.select(pl.struct(pl.all()).hash().alias("k")).get_column("k")
+    combos = codes.with_columns(keys).with_row_index("__i").unique(subset=cols, keep="first")
+    if combos.get_column("k").n_unique() == combos.height:
+        firsts = wide.select(pl.col(cols).gather(where.gather(combos.get_column("__i"))))
+        rendered = [R.render(list(r), labels) for r in firsts.iter_rows()]
+        out.scatter(where, keys.replace_strict(combos.get_column("k"), rendered, return_dtype=pl.String))
+        return out
     sep, null = "\x1f", "\x00"
-    key = pl.concat_str([pl.col(c).fill_null(null) for c in cols], separator=sep)
-    keys = wide.select(key.gather(where).alias("k")).get_column("k")
-    uniques = keys.unique().to_list()
+    texts = wide.select(pl.concat_str([pl.col(c).fill_null(null) for c in cols], separator=sep).gather(where))
+    key = texts.to_series()
+    uniques = key.unique().to_list()
     rendered = [R.render([None if x == null else x for x in k.split(sep)], labels) for k in uniques]
-    out.scatter(where, keys.replace_strict(uniques, rendered, return_dtype=pl.String))
+    out.scatter(where, key.replace_strict(uniques, rendered, return_dtype=pl.String))
     return out
 
 
