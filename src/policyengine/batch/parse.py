@@ -141,15 +141,27 @@ def _fast_uscc(s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return s, shape & (check == value(17)).fill_null(False)
 
 
+def _plain_digits(s: pl.Expr, most: int) -> tuple[pl.Expr, pl.Expr]:
+    """`^[0-9]{1,most}$` without a regex: the integer parser accepts only ASCII digits after an optional sign,
+    so a non-negative parse of at most `most` bytes that starts with neither sign is exactly that spelling."""
+    v = s.str.to_integer(base=10, strict=False)
+    ok = (v >= 0) & (s.str.len_bytes() <= most) & ~s.str.starts_with("+") & ~s.str.starts_with("-")
+    return v, ok.fill_null(False)
+
+
 def plain_path(spec: FactSpec, s: pl.Expr) -> tuple[pl.Expr, pl.Expr] | None:
     """The cheapest spelling of a numeric fact (plain digits), or None: a first pass over every row; the other
     spellings go through `fast_path` on the remaining rows only."""
     if spec.type == "money":
-        return _digits(s) * 100, s.str.contains(r"^[0-9]{1,13}$").fill_null(False)
+        v, ok = _plain_digits(s, 13)
+        return v.cast(pl.Int128) * 100, ok
     if spec.type == "integer":
-        return _fast_integer(s)
+        v, ok = _plain_digits(s, 12)
+        return v, ok
     if spec.type == "year":
-        return _fast_year(s)
+        # four bytes that parse to 1900..2200 are four ASCII digits (a sign would leave three)
+        v = s.str.to_integer(base=10, strict=False)
+        return v, ((s.str.len_bytes() == 4) & (v >= 1900) & (v <= 2200)).fill_null(False)
     if spec.type == "rate":
         return _digits(s.str.strip_suffix("%")) * 10_000, s.str.contains(r"^(?:[0-9]{1,2}|100)%$").fill_null(False)
     return None
