@@ -16,24 +16,9 @@ from .policy import Clause, Package, PolicyVersion
 _OPS = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥", "<": "<", ">": ">", "*": "×", "/": "÷", "+": "+", "-": "−"}
 _WORDS = {"and": "且", "or": "或"}
 
-# binding strength, loosest first (as in the expression grammar)
-_IF, _OR, _AND, _NOT, _CMP, _ADD, _MUL, _NEG, _ATOM = range(9)
-
-
-def _prec(e: A.Expr) -> int:
-    if isinstance(e, A.IfElse):
-        return _IF
-    if isinstance(e, A.BoolOp):
-        return _OR if e.op == "or" else _AND
-    if isinstance(e, A.Not):
-        return _NOT
-    if isinstance(e, A.Compare | A.In):
-        return _CMP
-    if isinstance(e, A.Arith):
-        return _ADD if e.op in "+-" else _MUL
-    if isinstance(e, A.Neg):
-        return _NEG
-    return _ATOM
+_prec = A.precedence
+_IF, _OR, _AND, _NOT, _CMP, _ADD, _MUL, _NEG = (A.PREC_IF, A.PREC_OR, A.PREC_AND, A.PREC_NOT, A.PREC_CMP,
+                                                A.PREC_ADD, A.PREC_MUL, A.PREC_NEG)
 
 
 class _Readable:

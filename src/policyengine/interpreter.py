@@ -246,30 +246,20 @@ def deciding_part(e: A.Expr, env: Env) -> A.Expr:
 
 def substituted(e: A.Expr, env: Env) -> A.Expr:
     """`e` with every fact, definition, table entry and clause result replaced by its value, for traces."""
-    if isinstance(e, A.Name | A.Lookup | A.Attr):
-        v = evaluate_expr(e, env)
+
+    def value_of(x: A.Expr) -> A.Expr | None:
+        if not isinstance(x, A.Name | A.Lookup | A.Attr):
+            return None
+        v = evaluate_expr(x, env)
         if isinstance(v, Fraction):
             return A.Num(v) if v >= 0 else A.Neg(A.Num(-v))
         if isinstance(v, str):
             return A.Str(v)
         if isinstance(v, bool):
             return A.Bool(v)
-        return e
-    if isinstance(e, A.Neg):
-        return A.Neg(substituted(e.operand, env))
-    if isinstance(e, A.Not):
-        return A.Not(substituted(e.operand, env))
-    if isinstance(e, A.Arith):
-        return A.Arith(e.op, substituted(e.left, env), substituted(e.right, env))
-    if isinstance(e, A.Compare):
-        return A.Compare(e.op, substituted(e.left, env), substituted(e.right, env))
-    if isinstance(e, A.BoolOp):
-        return A.BoolOp(e.op, tuple(substituted(x, env) for x in e.operands))
-    if isinstance(e, A.Call):
-        return A.Call(e.func, tuple(substituted(x, env) for x in e.args))
-    if isinstance(e, A.IfElse):
-        return A.IfElse(substituted(e.cond, env), substituted(e.then, env), substituted(e.else_, env))
-    return e
+        return x
+
+    return A.rewrite(e, value_of)
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -21,40 +21,18 @@ _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 
 def inline(e: A.Expr, version: PolicyVersion) -> A.Expr:
     """`e` with every named definition replaced by its own (inlined) expression."""
-    if isinstance(e, A.Name):
-        if e.id in version.definitions and e.id not in version.facts:
-            return inline(version.definitions[e.id], version)
-        return e
-    if isinstance(e, A.Lookup):
-        return A.Lookup(e.table, inline(e.key, version))
-    if isinstance(e, A.Neg):
-        return A.Neg(inline(e.operand, version))
-    if isinstance(e, A.Not):
-        return A.Not(inline(e.operand, version))
-    if isinstance(e, A.Arith):
-        return A.Arith(e.op, inline(e.left, version), inline(e.right, version))
-    if isinstance(e, A.Compare):
-        return A.Compare(e.op, inline(e.left, version), inline(e.right, version))
-    if isinstance(e, A.BoolOp):
-        return A.BoolOp(e.op, tuple(inline(x, version) for x in e.operands))
-    if isinstance(e, A.In):
-        return A.In(inline(e.item, version), tuple(inline(o, version) for o in e.options), e.negated)
-    if isinstance(e, A.Call):
-        return A.Call(e.func, tuple(inline(x, version) for x in e.args))
-    if isinstance(e, A.IfElse):
-        return A.IfElse(inline(e.cond, version), inline(e.then, version), inline(e.else_, version))
-    return e
+
+    def definition(x: A.Expr) -> A.Expr | None:
+        if isinstance(x, A.Name) and x.id in version.definitions and x.id not in version.facts:
+            return inline(version.definitions[x.id], version)
+        return None
+
+    return A.rewrite(e, definition)
 
 
 def walk(e: A.Expr) -> list[A.Expr]:
     """`e` and every sub-expression, parents first."""
-    out: list[A.Expr] = []
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        out.append(x)
-        stack.extend(reversed(A.children(x)))
-    return out
+    return list(A.walk(e))
 
 
 def conjuncts(e: A.Expr) -> list[A.Expr]:

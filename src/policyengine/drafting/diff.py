@@ -99,43 +99,16 @@ class StructuralDiff:
 # -- expressions: same shape, other numbers ------------------------------------------------------------
 
 def _literals(e: A.Expr) -> list[A.Num | A.Money | A.Percent]:
-    out: list[A.Num | A.Money | A.Percent] = []
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, A.Num | A.Money | A.Percent):
-            out.append(x)
-        stack.extend(reversed(A.children(x)))
-    return out
+    return [x for x in A.walk(e) if isinstance(x, A.Num | A.Money | A.Percent)]
 
 
 def _shape(e: A.Expr) -> A.Expr:
     """`e` with every number replaced by 0 (of the same kind): two expressions of one shape differ in numbers."""
-    if isinstance(e, A.Num):
-        return A.Num(Fraction(0))
-    if isinstance(e, A.Money):
-        return A.Money(Fraction(0))
-    if isinstance(e, A.Percent):
-        return A.Percent(Fraction(0))
-    if isinstance(e, A.Lookup):
-        return A.Lookup(e.table, _shape(e.key))
-    if isinstance(e, A.Neg):
-        return A.Neg(_shape(e.operand))
-    if isinstance(e, A.Not):
-        return A.Not(_shape(e.operand))
-    if isinstance(e, A.Arith):
-        return A.Arith(e.op, _shape(e.left), _shape(e.right))
-    if isinstance(e, A.Compare):
-        return A.Compare(e.op, _shape(e.left), _shape(e.right))
-    if isinstance(e, A.BoolOp):
-        return A.BoolOp(e.op, tuple(_shape(x) for x in e.operands))
-    if isinstance(e, A.In):
-        return A.In(_shape(e.item), tuple(_shape(o) for o in e.options), e.negated)
-    if isinstance(e, A.Call):
-        return A.Call(e.func, tuple(_shape(x) for x in e.args))
-    if isinstance(e, A.IfElse):
-        return A.IfElse(_shape(e.cond), _shape(e.then), _shape(e.else_))
-    return e
+
+    def zero(x: A.Expr) -> A.Expr | None:
+        return type(x)(Fraction(0)) if isinstance(x, A.Num | A.Money | A.Percent) else None
+
+    return A.rewrite(e, zero)
 
 
 def _numbers_moved(old: A.Expr, new: A.Expr) -> str:

@@ -80,12 +80,7 @@ def _tables_read(version: PolicyVersion) -> set[str]:
 
 
 def _nodes(e: A.Expr) -> list[A.Expr]:
-    out, stack = [], [e]
-    while stack:
-        x = stack.pop()
-        out.append(x)
-        stack.extend(A.children(x))
-    return out
+    return list(A.walk(e))
 
 
 def unused(version: PolicyVersion) -> list[LintFinding]:

@@ -22,28 +22,13 @@ MARK = {True: "✓", False: "✗"}
 
 def relabel(e: A.Expr, version: PolicyVersion) -> A.Expr:
     """`e` with every fact name replaced by the fact's Chinese label (for printing only)."""
-    if isinstance(e, A.Name):
-        spec = version.facts.get(e.id)
-        return A.Name(spec.label) if spec is not None else e
-    if isinstance(e, A.Lookup):
-        return A.Lookup(e.table, relabel(e.key, version))
-    if isinstance(e, A.Neg):
-        return A.Neg(relabel(e.operand, version))
-    if isinstance(e, A.Not):
-        return A.Not(relabel(e.operand, version))
-    if isinstance(e, A.Arith):
-        return A.Arith(e.op, relabel(e.left, version), relabel(e.right, version))
-    if isinstance(e, A.Compare):
-        return A.Compare(e.op, relabel(e.left, version), relabel(e.right, version))
-    if isinstance(e, A.BoolOp):
-        return A.BoolOp(e.op, tuple(relabel(x, version) for x in e.operands))
-    if isinstance(e, A.In):
-        return A.In(relabel(e.item, version), tuple(relabel(o, version) for o in e.options), e.negated)
-    if isinstance(e, A.Call):
-        return A.Call(e.func, tuple(relabel(x, version) for x in e.args))
-    if isinstance(e, A.IfElse):
-        return A.IfElse(relabel(e.cond, version), relabel(e.then, version), relabel(e.else_, version))
-    return e
+
+    def label(x: A.Expr) -> A.Expr | None:
+        if isinstance(x, A.Name) and x.id in version.facts:
+            return A.Name(version.facts[x.id].label)
+        return None
+
+    return A.rewrite(e, label)
 
 
 def labelled(e: A.Expr, version: PolicyVersion) -> str:
