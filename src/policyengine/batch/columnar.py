@@ -8,10 +8,11 @@ It computes what the reference interpreter (`policyengine.interpreter`) computes
   compiled expression's separate Boolean `none` column is true and `val` holds a filler (never null). Unknown
   wins over none, as in the interpreter; ordering comparisons with none are false, `none == none` is true,
   arithmetic with none is none.
-* **Exact numbers.** A number is an Int128 column `val` and a static denominator `den` (the value is
+* **Exact numbers.** A number is an integer column `val` and a static denominator `den` (the value is
   val / den), so money is held in fen, `10%` is 1/10, and sums and products stay exact. A static bound on
-  |val| is carried along; an expression that could leave Int128 is not compiled (the batch then leaves the
-  version to the interpreter), so nothing ever wraps around.
+  |val| is carried along: below 2^62 the column is Int64, above it the operands are widened to Int128 first;
+  an expression that could leave Int128 is not compiled (the batch then leaves the version to the
+  interpreter), so nothing ever wraps around.
 * **Rounding** is half up (or as the clause declares) in integer arithmetic, never polars' `round`, which
   rounds half to even.
 
@@ -42,6 +43,14 @@ MAX_BOUND = 2**125
 ELIGIBLE, INELIGIBLE, UNDETERMINED, EXCLUDED, FAILED = range(5)
 STATUS_NAMES = ("eligible", "ineligible", "undetermined", "excluded")
 I128 = pl.Int128()
+SMALL = 2**62
+"""Values bounded below this are held in Int64 columns (faster); larger bounds widen to Int128 before the
+operation that could reach them."""
+
+
+def int_type(bound: int) -> pl.DataType:
+    """The integer type that holds every value of |value| <= bound (with room for one more addition)."""
+    return pl.Int64() if bound < SMALL else I128
 
 
 class NotCompilable(PolicyEngineError):
@@ -71,8 +80,8 @@ class Col:
 
 
 def negate(x: pl.Expr) -> pl.Expr:
-    """-x (polars has no unary minus for Int128)."""
-    return pl.lit(0, dtype=I128) - x
+    """-x (polars has no unary minus for Int128); an Int64 column stays Int64 (its bound is below 2^62)."""
+    return pl.lit(0, dtype=pl.Int64) - x
 
 
 def _lit_bool(v: bool | None) -> pl.Expr:
@@ -98,11 +107,17 @@ def _checked(c: Col) -> Col:
     return c
 
 
+def widen(c: Col, bound: int) -> Col:
+    """`c` as Int128 when a result bounded by `bound` would not fit Int64 comfortably."""
+    return replace(c, val=c.val.cast(I128)) if bound >= SMALL else c
+
+
 def rescale(c: Col, den: int) -> Col:
     """The same value over denominator `den` (a multiple of c.den)."""
     m = den // c.den
     if m == 1:
         return c
+    c = widen(c, c.bound * m)
     return _checked(replace(c, val=c.val * m, den=den, bound=c.bound * m))
 
 
@@ -199,8 +214,8 @@ class Compiler:
     def expr(self, e: A.Expr) -> Col:
         if isinstance(e, A.Num | A.Money | A.Percent):
             v = e.value
-            return Col("num", pl.lit(v.numerator, dtype=I128), None, v.denominator, abs(v.numerator), v,
-                       nullable=False)
+            return Col("num", pl.lit(v.numerator, dtype=int_type(abs(v.numerator))), None, v.denominator,
+                       abs(v.numerator), v, nullable=False)
         if isinstance(e, A.Str):
             return Col("str", pl.lit(e.value, dtype=pl.String), nullable=False)
         if isinstance(e, A.Bool):
@@ -241,8 +256,9 @@ class Compiler:
         den = reduce(math.lcm, (v.denominator for v in table.values.values()), 1)
         keys = list(table.values)
         nums = [int(table.values[k] * den) for k in keys]
-        val = key.val.replace_strict(keys, nums, default=None, return_dtype=I128)
-        return _checked(Col("num", val, None, den, max((abs(n) for n in nums), default=0), level=key.level))
+        bound = max((abs(n) for n in nums), default=0)
+        val = key.val.replace_strict(keys, nums, default=None, return_dtype=int_type(bound))
+        return _checked(Col("num", val, None, den, bound, level=key.level))
 
     def _arith(self, op: str, a: Col, b: Col) -> Col:
         none = _any_none(a, b)
@@ -251,20 +267,23 @@ class Compiler:
             const = {"+": a.const + b.const, "-": a.const - b.const, "*": a.const * b.const,
                      "/": a.const / b.const if b.const else None}[op]
         if const is not None:
-            return Col("num", pl.lit(const.numerator, dtype=I128), None, const.denominator, abs(const.numerator),
-                       const, nullable=False)
+            return Col("num", pl.lit(const.numerator, dtype=int_type(abs(const.numerator))), None,
+                       const.denominator, abs(const.numerator), const, nullable=False)
         nullable, level = _nullable(a, b), _level(a, b)
         if op in "+-":
             x, y = _common(a, b)
+            x, y = widen(x, x.bound + y.bound), widen(y, x.bound + y.bound)
             val = x.val + y.val if op == "+" else x.val - y.val
             return _checked(Col("num", val, none, x.den, x.bound + y.bound, nullable=nullable, level=level))
         if op == "*":
+            a, b = widen(a, a.bound * b.bound), widen(b, a.bound * b.bound)
             return _checked(Col("num", a.val * b.val, none, a.den * b.den, a.bound * b.bound, nullable=nullable,
                                 level=level))
         if b.const is None or b.const == 0:
             raise NotCompilable("division by a fact, or by zero, is left to the interpreter")
         p, q = b.const.numerator, b.const.denominator
         sign = -1 if p < 0 else 1
+        a = widen(a, a.bound * q)
         return _checked(Col("num", a.val * (q * sign), none, a.den * abs(p), a.bound * q, nullable=nullable,
                             level=level))
 
@@ -303,15 +322,15 @@ class Compiler:
         unknown = reduce(lambda a, b: a | b, (c.is_unknown() for c in args))
         nullable, level = _nullable(*args), _level(*args)
         if e.func == "count":
-            total = pl.sum_horizontal([c.val.cast(I128) for c in args])
+            total = pl.sum_horizontal([c.val.cast(pl.Int64) for c in args])
             if nullable:
-                total = pl.when(unknown).then(pl.lit(None, dtype=I128)).otherwise(total)
+                total = pl.when(unknown).then(pl.lit(None, dtype=pl.Int64)).otherwise(total)
             return Col("num", total, None, 1, len(args), nullable=nullable, level=level)
         xs = _common(*args)
         f = pl.min_horizontal if e.func == "min" else pl.max_horizontal
         val = f([c.val for c in xs])
         if nullable:
-            val = pl.when(unknown).then(pl.lit(None, dtype=I128)).otherwise(val)
+            val = pl.when(unknown).then(pl.lit(None, dtype=int_type(max(c.bound for c in xs)))).otherwise(val)
         return Col("num", val, _any_none(*xs), xs[0].den, max(c.bound for c in xs), nullable=nullable, level=level)
 
     def _if(self, e: A.IfElse) -> Col:
@@ -329,7 +348,8 @@ class Compiler:
             return Col(t.kind, val, none, t.den, max(t.bound, f.bound), nullable=nullable, level=level)
         # cond unknown: the interpreter keeps the branches' value when both agree (and are not unknown)
         same = pl.when(t.is_unknown() | f.is_unknown()).then(False).otherwise(_py_eq(t, f))
-        unknown_case = pl.when(same).then(t.val).otherwise(pl.lit(None, dtype=I128 if t.kind == "num" else None))
+        unknown_case = pl.when(same).then(t.val).otherwise(
+            pl.lit(None, dtype=int_type(max(t.bound, f.bound)) if t.kind == "num" else None))
         val = pl.when(cond).then(t.val).when(~cond).then(f.val).otherwise(unknown_case)
         none = None
         if t.none is not None or f.none is not None:
@@ -379,6 +399,7 @@ def round_exact(c: Col, unit_yuan: int, mode: str) -> pl.Expr:
     """`money.round_amount` on a column: whole `unit_yuan`s, half up / down / up, in integers."""
     big = c.den * unit_yuan
     _checked(replace(c, bound=2 * c.bound + big))
+    c = widen(c, 2 * c.bound + big)
     mag = c.val.abs()
     if mode == "half_up":
         q = (2 * mag + big) // (2 * big)
@@ -401,7 +422,7 @@ class ClauseExprs:
     column (`s_col`); `reason` reads those and the text stage columns, on the rows where `needs_reason` holds."""
 
     status: pl.Expr  # UInt8 code
-    amount: pl.Expr  # Int128 yuan, rounded, before settlement
+    amount: pl.Expr  # Int64 yuan, rounded, before settlement
     reason: pl.Expr  # String: the interpreter's reason where the clause is listed in `reasons`, else null
     amount_bound: int
     needs_reason: pl.Expr  # Boolean: where `reason` is not null (cheap: reasons are computed only there)
@@ -515,7 +536,8 @@ class ClauseCompiler(Compiler):
                   .when(amount_none).then(FAILED)
                   .otherwise(ELIGIBLE).cast(pl.UInt8))
         code = pl.col(s_col(self.version.package_id, clause.id))
-        paid = pl.when(code == ELIGIBLE).then(rounded).otherwise(pl.lit(0, dtype=I128))
+        # rounded amounts fit Int64: `_compile` checks that their bounds sum below 2^62
+        paid = pl.when(code == ELIGIBLE).then(rounded.cast(pl.Int64)).otherwise(pl.lit(0, dtype=pl.Int64))
 
         # reasons (only those the `reasons` column lists)
         cond_facts = [referenced_facts(c.expr, self.version) for c in clause.conditions]

@@ -6,7 +6,7 @@ cell — odd spellings and errors alike — is read by `cells.read_value` itself
 path never has to reproduce an error message or an unusual format. A hypothesis test checks that wherever the
 fast path accepts a cell, its value is the one `read_value` gives.
 
-Columnar representation (see `columnar`): numbers are Int128 integers at a fixed scale per fact type
+Columnar representation (see `columnar`): numbers are Int64 integers at a fixed scale per fact type
 (money in fen, rates in millionths, integers and years as they are), text as String, bool as Boolean; null
 means *unknown*, and facts whose blank means *did not happen* carry a Boolean companion column that is true for
 those rows (the value column then holds a filler, never null). A value the columnar backend cannot hold exactly
@@ -64,7 +64,7 @@ def has_none(spec: FactSpec) -> bool:
 
 def dtype_of(spec: FactSpec) -> pl.DataType:
     if spec.type in NUMERIC:
-        return pl.Int128()
+        return pl.Int64()  # every LIMIT is below 2^62
     if spec.type == "bool":
         return pl.Boolean()
     return pl.String()
@@ -259,7 +259,9 @@ def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, Fa
         raw = Table.column_name(columns[name])
         s = pl.col(raw)
         value, ok = plain_path(spec, s) or fast_path(spec, s)
-        exprs.append(pl.when(ok).then(value.cast(dtype)).when(s.is_null()).then(pl.lit(bc.value, dtype=dtype))
+        # strict=False: a cell the fast path rejects may hold a number too large for the column (unused)
+        exprs.append(pl.when(ok).then(value.cast(dtype, strict=False))
+                     .when(s.is_null()).then(pl.lit(bc.value, dtype=dtype))
                      .otherwise(pl.lit(None, dtype=dtype)).alias(value_col(name)))
         if has_none(spec):
             exprs.append((s.is_null() if bc.none else pl.lit(False)).alias(none_col(name)))
@@ -319,7 +321,7 @@ def _read_rest(frame: pl.DataFrame, idx: pl.Series, raw: str, spec: FactSpec, he
         v2, ok2 = fast_path(spec, s)
     else:
         v2, ok2 = pl.lit(None, dtype=dtype), pl.lit(False)
-    sub = sub.with_columns(blank.alias("b"), v2.cast(dtype).alias("v2"), (ok2 & ~blank).alias("ok2"))
+    sub = sub.with_columns(blank.alias("b"), v2.cast(dtype, strict=False).alias("v2"), (ok2 & ~blank).alias("ok2"))
     slow_texts = sub.filter(~pl.col("b") & ~pl.col("ok2")).get_column(raw).unique().to_list()
     cells: dict[str, Cell] = {}
     errors: dict[str, str] = {}

@@ -123,14 +123,17 @@ def _choose_versions(frame: pl.DataFrame, packages: Sequence[Package], version: 
     return frame.with_columns(cols)
 
 
-def _result_schema(package: Package) -> dict[str, pl.DataType]:
+def _result_schema(package: Package, wide: bool = False) -> dict[str, pl.DataType]:
+    """Result columns; amounts are Int64 (as the output writes them), or Int128 with `wide` (as the interpreter
+    gives them, before they are checked to fit)."""
+    money = pl.Int128() if wide else pl.Int64()
     schema: dict[str, pl.DataType] = {ROW: pl.Int64(), ver_col(package.id): pl.String(),
                                       why_col(package.id): pl.String()}
     for cid in clause_ids(package):
         schema[s_col(package.id, cid)] = pl.UInt8()
-        schema[a_col(package.id, cid)] = pl.Int128()
+        schema[a_col(package.id, cid)] = money
         schema[r_col(package.id, cid)] = pl.String()
-    schema[total_col(package.id)] = pl.Int128()
+    schema[total_col(package.id)] = money
     return schema
 
 
@@ -241,10 +244,10 @@ def _interpret(frame: pl.DataFrame, packages: Sequence[Package], header_map: Hea
             rows[pid].append(cols)
     out = {}
     for p in packages:
-        schema = _result_schema(p)
+        schema = _result_schema(p, wide=True)
         df = pl.DataFrame(rows[p.id], schema={k: v for k, v in schema.items()}, orient="row") if rows[p.id] \
             else pl.DataFrame(schema=schema)
-        out[p.id] = _conform(df, schema)
+        out[p.id] = _conform(df, _result_schema(p))
     return out, rejects
 
 
@@ -351,7 +354,8 @@ def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMa
             cols.append(pl.col(a_col(p.id, cid)).cast(pl.Int64).alias(f"{p.id}.{cid}.amount"))
     for p in packages:
         cols.append(pl.col(total_col(p.id)).cast(pl.Int64).alias(f"{p.id}.total"))
-    cols.append(pl.sum_horizontal([pl.col(total_col(p.id)) for p in packages]).cast(pl.Int64).alias("total"))
+    cols.append(pl.sum_horizontal([pl.col(total_col(p.id)).cast(pl.Int128) for p in packages]).cast(pl.Int64)
+                .alias("total"))
     cols.append(pl.lit(_reasons(wide, packages)).alias("reasons"))
     taken = {"uscc", "name", "total", "reasons"} | {f"{p.id}.total" for p in packages} | {
         f"{p.id}.{cid}.{k}" for p in packages for cid in clause_ids(p) for k in ("status", "amount")}

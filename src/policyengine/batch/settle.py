@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from ..policy import Package, PolicyVersion
-from .columnar import ELIGIBLE, EXCLUDED, I128
+from .columnar import ELIGIBLE, EXCLUDED, I128, int_type
 from .columnar import s_col as s_col
 from .parse import value_col
 
@@ -54,7 +54,7 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
         return pl.col(a_col(pkg, cid))
 
     lazy = frame.lazy()
-    capped = [pl.when((s(c.id) == ELIGIBLE) & (a(c.id) > c.cap)).then(pl.lit(c.cap, dtype=I128))
+    capped = [pl.when((s(c.id) == ELIGIBLE) & (a(c.id) > c.cap)).then(pl.lit(c.cap, dtype=int_type(c.cap)))
               .otherwise(a(c.id)).alias(a_col(pkg, c.id)) for c in version.clauses if c.cap is not None]
     if capped:
         lazy = lazy.with_columns(capped)
@@ -79,7 +79,7 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
             reason = pl.concat_str([pl.lit("excluded by "), winner_id, pl.lit(f" ({group.id} 就高不重复)")])
             updates += [
                 pl.when(out).then(pl.lit(EXCLUDED, dtype=pl.UInt8)).otherwise(s(m.id)).alias(s_col(pkg, m.id)),
-                pl.when(out).then(pl.lit(0, dtype=I128)).otherwise(a(m.id)).alias(a_col(pkg, m.id)),
+                pl.when(out).then(pl.lit(0, dtype=pl.Int64)).otherwise(a(m.id)).alias(a_col(pkg, m.id)),
                 pl.when(out).then(reason).otherwise(pl.col(r_col(pkg, m.id))).alias(r_col(pkg, m.id)),
             ]
         lazy = lazy.with_columns(updates)
@@ -98,7 +98,7 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
             over = over.with_columns((total - cap).alias("__excess"))
             for c in sorted(version.clauses, key=lambda c: c.article, reverse=True):
                 cut = pl.when((excess != 0) & (a(c.id) != 0)).then(pl.min_horizontal(a(c.id), excess)) \
-                    .otherwise(pl.lit(0, dtype=I128))
+                    .otherwise(pl.lit(0, dtype=pl.Int64))
                 over = over.with_columns(cut.alias("__cut")).with_columns(
                     (a(c.id) - pl.col("__cut")).alias(a_col(pkg, c.id)),
                     (excess - pl.col("__cut")).alias("__excess"))
@@ -139,30 +139,34 @@ def prorate_population(frame: pl.DataFrame, package: Package, clause_ids: list[s
     if not funds or frame.height == 0:
         return frame
     ver = pl.col(ver_col(pkg))
-    demands = frame.filter(ver.is_in(list(funds))).group_by(ver_col(pkg), YEAR) \
-        .agg(pl.col(total_col(pkg)).sum().alias("demand"))
+    demands = frame.lazy().select(ver_col(pkg), YEAR, total_col(pkg)).filter(ver.is_in(list(funds))) \
+        .group_by(ver_col(pkg), YEAR).agg(pl.col(total_col(pkg)).cast(I128).sum().alias("demand")).collect()
     over_funds = [(v, y, d, funds[v]) for v, y, d in demands.iter_rows() if d > funds[v]]
     if not over_funds:
         return frame
+    largest = frame.select(pl.max_horizontal(pl.col(a_col(pkg, c)).abs().max() for c in clause_ids)).item() or 0
+    small = max(largest, 1) * max(max(f for _, _, _, f in over_funds), max(d for _, _, d, _ in over_funds)) < 2**62
+    money = pl.Int64() if small else I128  # amount × fund computed exactly either way
     if len(over_funds) <= 16:
         # a few over-subscribed funds (the usual case): their fund and demand as literals, row by condition
         fund_chain: Any = pl
         demand_chain: Any = pl
         for v, y, d, f in over_funds:
             hit = (ver == v) & (pl.col(YEAR) == y)
-            fund_chain = fund_chain.when(hit).then(pl.lit(f, dtype=I128))
-            demand_chain = demand_chain.when(hit).then(pl.lit(d, dtype=I128))
-        fund = fund_chain.otherwise(pl.lit(None, dtype=I128))
-        demand = demand_chain.otherwise(pl.lit(None, dtype=I128))
+            fund_chain = fund_chain.when(hit).then(pl.lit(f, dtype=money))
+            demand_chain = demand_chain.when(hit).then(pl.lit(d, dtype=money))
+        fund = fund_chain.otherwise(pl.lit(None, dtype=money))
+        demand = demand_chain.otherwise(pl.lit(None, dtype=money))
         over = fund.is_not_null()
     else:
         fund = ver.replace_strict(list(funds), list(funds.values()), default=None, return_dtype=I128)
-        demand = pl.col(total_col(pkg)).sum().over([ver_col(pkg), YEAR])
+        demand = pl.col(total_col(pkg)).cast(I128).sum().over([ver_col(pkg), YEAR])
         over = (ver.is_not_null() & (demand > fund)).fill_null(False)
     scaled = []
     for cid in clause_ids:
         amt = pl.col(a_col(pkg, cid))
-        scaled.append(pl.when(over & (amt != 0)).then(amt * fund // demand).otherwise(amt).alias(a_col(pkg, cid)))
+        prorated = (amt.cast(money) * fund // demand).cast(pl.Int64, strict=False)  # used only where over
+        scaled.append(pl.when(over & (amt != 0)).then(prorated).otherwise(amt).alias(a_col(pkg, cid)))
     out = frame.lazy().with_columns(scaled)
     return out.with_columns(reduce(lambda x, y: x + y, [pl.col(a_col(pkg, c)) for c in clause_ids])
                             .alias(total_col(pkg))).collect()
@@ -174,8 +178,8 @@ def budgets(before: pl.DataFrame, after: pl.DataFrame, package: Package) -> list
     funds = {v.version: v.annual_fund for v in package.versions}
     keys = [ver_col(pkg), YEAR]
     demand = before.lazy().select(*keys, total_col(pkg)).filter(pl.col(ver_col(pkg)).is_not_null()) \
-        .group_by(keys).agg(pl.col(total_col(pkg)).sum())
+        .group_by(keys).agg(pl.col(total_col(pkg)).cast(I128).sum())
     paid = after.lazy().select(*keys, total_col(pkg)).filter(pl.col(ver_col(pkg)).is_not_null()) \
-        .group_by(keys).agg(pl.col(total_col(pkg)).sum().alias("paid"))
+        .group_by(keys).agg(pl.col(total_col(pkg)).cast(I128).sum().alias("paid"))
     joined = demand.join(paid, on=keys).sort(keys).collect()
     return [Budget(pkg, v, int(y), funds.get(v), int(d), int(p)) for v, y, d, p in joined.iter_rows()]
