@@ -267,7 +267,7 @@ def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, Fa
             exprs.append((s.is_null() if bc.none else pl.lit(False)).alias(none_col(name)))
         exprs.append((s.is_not_null() & ~ok).alias(f"rest:{name}"))
         read.append((name, spec, raw))
-    typed = frame.lazy().select(ROW, *exprs).collect().drop(ROW)
+    typed = frame.lazy().select(ROW, *exprs).collect(engine="in-memory").drop(ROW)
     rest_cols = [f"rest:{name}" for name, _, _ in read]
     counts = typed.select(pl.col(rest_cols).sum()).row(0, named=True) if rest_cols and height else {}
     fallback: pl.Series | None = None

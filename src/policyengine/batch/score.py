@@ -157,11 +157,11 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
     need = "__need"
     lazy = lazy.with_columns(*(e.amount.alias(a_col(pid, cid)) for cid, e in c.clauses.items()),
                              pl.any_horizontal([e.needs_reason for e in c.clauses.values()]).alias(need))
-    decided = lazy.collect()
+    decided = lazy.collect(engine="in-memory")
     # reasons are long strings: build them only on the rows that list one, then put them in place
     where = decided.get_column(need).arg_true()
     texts = decided.lazy().filter(pl.col(need)).with_columns(c.text_stage) \
-        .select(*(e.reason.alias(r_col(pid, cid)) for cid, e in c.clauses.items())).collect()
+        .select(*(e.reason.alias(r_col(pid, cid)) for cid, e in c.clauses.items())).collect(engine="in-memory")
     reasons = []
     for name in texts.columns:
         full = pl.repeat(None, decided.height, dtype=pl.String, eager=True).alias(name)
@@ -186,7 +186,7 @@ def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[s
         return _conform(_decide(frame, package, todo[0]), schema)
     parts = [_decide(frame.filter(ver == v.version), package, v).lazy() for v in todo]
     parts.append(frame.lazy().filter(ver.is_null()).select(ROW, ver_col(package.id), why_col(package.id)))
-    out = pl.concat(parts, how="diagonal").sort(ROW).collect()
+    out = pl.concat(parts, how="diagonal").sort(ROW).collect(engine="in-memory")
     return _conform(out, schema)
 
 

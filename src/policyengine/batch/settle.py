@@ -83,7 +83,7 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
                 pl.when(out).then(reason).otherwise(pl.col(r_col(pkg, m.id))).alias(r_col(pkg, m.id)),
             ]
         lazy = lazy.with_columns(updates)
-    frame = lazy.collect()
+    frame = lazy.collect(engine="in-memory")
 
     if version.applicant_cap is not None:
         # only the rows above the cap change: reduce them from the highest article down, one clause per step
@@ -102,7 +102,7 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
                 over = over.with_columns(cut.alias("__cut")).with_columns(
                     (a(c.id) - pl.col("__cut")).alias(a_col(pkg, c.id)),
                     (excess - pl.col("__cut")).alias("__excess"))
-            reduced = over.collect()
+            reduced = over.collect(engine="in-memory")
             columns = []
             for name in names:
                 column = frame.get_column(name).clone()
@@ -140,7 +140,8 @@ def prorate_population(frame: pl.DataFrame, package: Package, clause_ids: list[s
         return frame
     ver = pl.col(ver_col(pkg))
     demands = frame.lazy().select(ver_col(pkg), YEAR, total_col(pkg)).filter(ver.is_in(list(funds))) \
-        .group_by(ver_col(pkg), YEAR).agg(pl.col(total_col(pkg)).cast(I128).sum().alias("demand")).collect()
+        .group_by(ver_col(pkg), YEAR).agg(pl.col(total_col(pkg)).cast(I128).sum().alias("demand")) \
+        .collect(engine="in-memory")
     over_funds = [(v, y, d, funds[v]) for v, y, d in demands.iter_rows() if d > funds[v]]
     if not over_funds:
         return frame
@@ -169,7 +170,7 @@ def prorate_population(frame: pl.DataFrame, package: Package, clause_ids: list[s
         scaled.append(pl.when(over & (amt != 0)).then(prorated).otherwise(amt).alias(a_col(pkg, cid)))
     out = frame.lazy().with_columns(scaled)
     return out.with_columns(reduce(lambda x, y: x + y, [pl.col(a_col(pkg, c)) for c in clause_ids])
-                            .alias(total_col(pkg))).collect()
+                            .alias(total_col(pkg))).collect(engine="in-memory")
 
 
 def budgets(before: pl.DataFrame, after: pl.DataFrame, package: Package) -> list[Budget]:
@@ -181,5 +182,5 @@ def budgets(before: pl.DataFrame, after: pl.DataFrame, package: Package) -> list
         .group_by(keys).agg(pl.col(total_col(pkg)).cast(I128).sum())
     paid = after.lazy().select(*keys, total_col(pkg)).filter(pl.col(ver_col(pkg)).is_not_null()) \
         .group_by(keys).agg(pl.col(total_col(pkg)).cast(I128).sum().alias("paid"))
-    joined = demand.join(paid, on=keys).sort(keys).collect()
+    joined = demand.join(paid, on=keys).sort(keys).collect(engine="in-memory")
     return [Budget(pkg, v, int(y), funds.get(v), int(d), int(p)) for v, y, d, p in joined.iter_rows()]
