@@ -132,7 +132,7 @@ def _result_schema(package: Package, wide: bool = False) -> dict[str, pl.DataTyp
     for cid in clause_ids(package):
         schema[s_col(package.id, cid)] = pl.UInt8()
         schema[a_col(package.id, cid)] = money
-        schema[r_col(package.id, cid)] = pl.String()
+        schema[r_col(package.id, cid)] = pl.Categorical()  # a few distinct texts, many rows
     schema[total_col(package.id)] = money
     return schema
 
@@ -161,10 +161,11 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
     # reasons are long strings: build them only on the rows that list one, then put them in place
     where = decided.get_column(need).arg_true()
     texts = decided.lazy().filter(pl.col(need)).with_columns(c.text_stage) \
-        .select(*(e.reason.alias(r_col(pid, cid)) for cid, e in c.clauses.items())).collect(engine="in-memory")
+        .select(*(e.reason.cast(pl.Categorical).alias(r_col(pid, cid)) for cid, e in c.clauses.items())) \
+        .collect(engine="in-memory")
     reasons = []
     for name in texts.columns:
-        full = pl.repeat(None, decided.height, dtype=pl.String, eager=True).alias(name)
+        full = pl.repeat(None, decided.height, dtype=pl.Categorical, eager=True).alias(name)
         if where.len():
             full.scatter(where, texts.get_column(name))
         reasons.append(full)
@@ -396,7 +397,8 @@ def _reasons(wide: pl.DataFrame, packages: Sequence[Package]) -> pl.Series:
         out.scatter(where, keys.replace_strict(combos.get_column("k"), rendered, return_dtype=pl.String))
         return out
     sep, null = "\x1f", "\x00"
-    texts = wide.select(pl.concat_str([pl.col(c).fill_null(null) for c in cols], separator=sep).gather(where))
+    texts = wide.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null(null) for c in cols], separator=sep)
+                        .gather(where))
     key = texts.to_series()
     uniques = key.unique().to_list()
     rendered = [R.render([None if x == null else x for x in k.split(sep)], labels) for k in uniques]

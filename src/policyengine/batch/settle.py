@@ -80,7 +80,8 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
             updates += [
                 pl.when(out).then(pl.lit(EXCLUDED, dtype=pl.UInt8)).otherwise(s(m.id)).alias(s_col(pkg, m.id)),
                 pl.when(out).then(pl.lit(0, dtype=pl.Int64)).otherwise(a(m.id)).alias(a_col(pkg, m.id)),
-                pl.when(out).then(reason).otherwise(pl.col(r_col(pkg, m.id))).alias(r_col(pkg, m.id)),
+                pl.when(out).then(reason.cast(pl.Categorical)).otherwise(pl.col(r_col(pkg, m.id)).cast(pl.Categorical))
+                .alias(r_col(pkg, m.id)),
             ]
         lazy = lazy.with_columns(updates)
     frame = lazy.collect(engine="in-memory")
