@@ -53,17 +53,22 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
     def a(cid: str) -> pl.Expr:
         return pl.col(a_col(pkg, cid))
 
-    lazy = frame.lazy()
     capped = [pl.when((s(c.id) == ELIGIBLE) & (a(c.id) > c.cap)).then(pl.lit(c.cap, dtype=int_type(c.cap)))
               .otherwise(a(c.id)).alias(a_col(pkg, c.id)) for c in version.clauses if c.cap is not None]
     if capped:
-        lazy = lazy.with_columns(capped)
+        frame = frame.lazy().with_columns(capped).collect(engine="in-memory")
 
     for group in version.groups.values():
         members = sorted((version.clause(m) for m in group.members), key=lambda c: c.article)
         eligible = [s(m.id) == ELIGIBLE for m in members]
-        best = pl.max_horizontal([pl.when(e).then(a(m.id)) for e, m in zip(eligible, members, strict=True)])
         several = pl.sum_horizontal([e.cast(pl.Int32) for e in eligible]) >= 2
+        # only rows where two or more members are eligible change: settle those, put them back in place
+        where = frame.select(several.alias("several")).to_series().arg_true()
+        if not where.len():
+            continue
+        names = [f(pkg, m.id) for m in members for f in (s_col, a_col, r_col)]
+        sub = frame.select(pl.col(names).gather(where))
+        best = pl.max_horizontal([pl.when(e).then(a(m.id)) for e, m in zip(eligible, members, strict=True)])
         winners: list[pl.Expr] = []
         for e, m in zip(eligible, members, strict=True):
             w = e & (a(m.id) == best)
@@ -83,8 +88,13 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
                 pl.when(out).then(reason.cast(pl.Categorical)).otherwise(pl.col(r_col(pkg, m.id)).cast(pl.Categorical))
                 .alias(r_col(pkg, m.id)),
             ]
-        lazy = lazy.with_columns(updates)
-    frame = lazy.collect(engine="in-memory")
+        settled = sub.lazy().select(updates).collect(engine="in-memory")
+        columns = []
+        for name in names:
+            column = frame.get_column(name).cast(settled.get_column(name).dtype).clone()
+            column.scatter(where, settled.get_column(name))
+            columns.append(column)
+        frame = frame.with_columns(columns)
 
     if version.applicant_cap is not None:
         # only the rows above the cap change: reduce them from the highest article down, one clause per step
