@@ -36,13 +36,18 @@ def neutralise(text: str) -> str:
 
 def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
     """Every text column with formula-like cells prefixed by a single quote; other columns untouched."""
-    pattern = "^[" + "".join("\\" + c if c in "-+" else c for c in ("=", "+", "-", "@")) + "\t\r]"
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     if not text or frame.height == 0:
         return frame
+
+    def formula(name: str) -> pl.Expr:
+        # the first byte: every FORMULA_STARTS character is ASCII, and no other UTF-8 character starts with one
+        first = pl.col(name).cast(pl.Binary).bin.get(0, null_on_oob=True)
+        return first.is_in([ord(c) for c in FORMULA_STARTS]).fill_null(False)
+
     # rewrite only the columns that hold such a cell (usually none): a rewritten column is a full copy
-    hits = frame.select(pl.col(name).str.contains(pattern).any() for name in text).row(0)
-    cols = [pl.when(pl.col(name).str.contains(pattern)).then(pl.concat_str([pl.lit("'"), pl.col(name)]))
+    hits = frame.select(formula(name).any() for name in text).row(0)
+    cols = [pl.when(formula(name)).then(pl.concat_str([pl.lit("'"), pl.col(name)]))
             .otherwise(pl.col(name)).alias(name) for name, hit in zip(text, hits, strict=True) if hit]
     return frame.with_columns(cols) if cols else frame
 
