@@ -183,7 +183,8 @@ def fast_path(spec: FactSpec, s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         return s, s.is_in(spec.values or []).fill_null(False)
     if spec.type == "uscc":
         return _fast_uscc(s)
-    return s.str.strip_chars(PY_WHITESPACE), ~is_blank(s)
+    stripped = s.str.strip_chars(PY_WHITESPACE)
+    return stripped, (stripped != "").fill_null(False)
 
 
 # -- one value in columnar form ---------------------------------------------------------------------------
