@@ -194,8 +194,13 @@ def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[s
 def _conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """Add missing result columns (a clause another version lacks: no status, amount 0) in schema order."""
     cols = []
+    present = set(frame.columns)
     for name, dtype in schema.items():
-        col = pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype)
+        if name in present and frame.schema[name] == dtype and not (
+                name.startswith(("a:", "t:")) and frame.get_column(name).null_count()):
+            cols.append(pl.col(name))  # already as wanted: no copy
+            continue
+        col = pl.col(name).cast(dtype) if name in present else pl.lit(None, dtype=dtype)
         if name.startswith(("a:", "t:")):
             col = col.fill_null(0)
         cols.append(col.alias(name))
