@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import stat
 from pathlib import Path
 
 import polars as pl
@@ -14,8 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from policyengine import evaluate, replay
+from policyengine.atomic import atomic_path
 from policyengine.batch import InputError, Job, read_table, run, score_table
-from policyengine.batch.write import atomic_path, neutralise, write_table
+from policyengine.batch.write import neutralise, write_table
 from policyengine.bundled import load_bundled
 from policyengine.cli import main
 from policyengine.uscc import check_character
@@ -255,3 +257,14 @@ def test_cli_forced_version_and_errors(tmp_path: Path) -> None:
     assert "huangzuan16.a09.amount" in pl.read_csv(out, n_rows=1).columns
     bad = CliRunner().invoke(main, ["score", str(EXAMPLE_CSV), "--version", "9.9", "--out", str(out), "-q"])
     assert bad.exit_code == 2 and "no version" in bad.output and "Traceback" not in bad.output
+
+
+def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    # mkstemp makes 0600 files; an output file must be readable as an ordinary file would be (0666 & ~umask)
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "out.csv") as p:
+            p.write_text("x", encoding="utf-8")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o644

@@ -8,25 +8,18 @@ single quote; numbers (amounts, totals) are written as plain digits and never al
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import polars as pl
 
-from ..errors import PolicyEngineError
+from ..atomic import OutputError, atomic_path, atomic_text
 from .read import Reject
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576
-
-
-class OutputError(PolicyEngineError):
-    """An output file cannot be written."""
 
 
 def neutralise(text: str) -> str:
@@ -50,30 +43,6 @@ def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
     cols = [pl.when(formula(name)).then(pl.concat_str([pl.lit("'"), pl.col(name)]))
             .otherwise(pl.col(name)).alias(name) for name, hit in zip(text, hits, strict=True) if hit]
     return frame.with_columns(cols) if cols else frame
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside `target`, moved onto it only when the block finishes without an exception."""
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"{target}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    os.close(fd)
-    path = Path(tmp)
-    try:
-        yield path
-        os.replace(path, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        raise
-
-
-@contextlib.contextmanager
-def atomic_text(target: Path, encoding: str = "utf-8") -> Iterator[IO[str]]:
-    with atomic_path(target) as tmp, tmp.open("w", encoding=encoding, newline="") as fh:
-        yield fh
 
 
 def write_table(frame: pl.DataFrame, target: Path) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
+from ..atomic import atomic_text
 from ..batch.read import map_headers
-from ..batch.write import atomic_text, write_json
+from ..batch.write import write_json
 from ..drafting.check import Budget, check_version, report_lines
 from ..drafting.diff import structural_diff, structural_lines
 from ..drafting.explain import explain_lines
