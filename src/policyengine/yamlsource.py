@@ -45,6 +45,10 @@ class YamlDocument:
         return RuleError(message, file=self.file, line=self.line_of(path), path=render_path(path))
 
 
+# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(file: Path) -> YamlDocument:
     """Parse one YAML file with `yaml.SafeLoader`; duplicate keys are errors."""
     try:
@@ -53,7 +57,7 @@ def load_yaml(file: Path) -> YamlDocument:
         raise RuleError(f"rule files must be UTF-8 ({exc.reason} at byte {exc.start})", file=file) from exc
     except OSError as exc:
         raise RuleError(f"cannot read: {exc.strerror}", file=file) from exc
-    loader = yaml.SafeLoader(text)
+    loader = _SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
         if node is None:

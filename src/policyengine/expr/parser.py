@@ -22,7 +22,8 @@ class ExprSyntaxError(ValueError):
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     grammar = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
-    return lark.Lark(grammar, parser="lalr", maybe_placeholders=False)
+    # cache=True keeps the LALR tables in a temporary file keyed by the grammar's hash: faster start-up
+    return lark.Lark(grammar, parser="lalr", maybe_placeholders=False, cache=True)
 
 
 def _number(token: lark.Token) -> Fraction:
