@@ -30,7 +30,8 @@ class Violation:
         return f"{self.invariant.id}: {self.message}"
 
 
-def _result_env(version: PolicyVersion, result: PackageResult, facts: Facts) -> Env:
+def result_env(version: PolicyVersion, result: PackageResult, facts: Facts) -> Env:
+    """Where an applicant statement is evaluated: the facts, `total`, and `aNN.amount` / `aNN.status`."""
     def attrs(clause: str, attr: str) -> Value:
         r = result.clause(clause)
         return Fraction(r.amount) if attr == "amount" else r.status
@@ -47,7 +48,7 @@ def statement_text(inv: InvariantSpec) -> str:
 
 def applicant_violations(version: PolicyVersion, result: PackageResult, facts: Facts) -> list[Violation]:
     """The applicant invariants that `result` breaks (an unknown statement is not a violation)."""
-    env = _result_env(version, result, facts)
+    env = result_env(version, result, facts)
     out = []
     for inv in version.invariants:
         if inv.kind != "applicant":
@@ -71,7 +72,7 @@ def monotonic_violation(version: PolicyVersion, inv: InvariantSpec, facts: Mappi
     for f in (facts, raised):
         decision = evaluate(version, f, version=version.version, backend="interpreter")
         result = decision.package(version.package_id)
-        env = _result_env(version, result, Facts({}))
+        env = result_env(version, result, Facts({}))
         values.append(evaluate_expr(expr, env))
     low, high = values
     if isinstance(low, Fraction) and isinstance(high, Fraction) and high < low:

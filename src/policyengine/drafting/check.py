@@ -35,7 +35,7 @@ from ..evaluate import evaluate_version
 from ..expr import ast as A
 from ..facts import FactIndex, Facts, read_facts
 from ..interpreter import Env, evaluate_clause, evaluate_expr, referenced_facts
-from ..invariants import Violation, applicant_violations, batch_violations, statement_text
+from ..invariants import Violation, applicant_violations, batch_violations, result_env, statement_text
 from ..policy import Clause, PolicyVersion
 from ..rulefile import InvariantSpec
 from ..settlement import prorate
@@ -174,15 +174,6 @@ class Evaluator:
             self._cache.clear()
         self._cache[key] = (facts, result)
         return facts, result
-
-
-def result_env(version: PolicyVersion, result: PackageResult, facts: Facts) -> Env:
-    """Where an applicant statement is evaluated: the facts, `total`, and `aNN.amount` / `aNN.status`."""
-    def attrs(clause: str, attr: str) -> Value:
-        r = result.clause(clause)
-        return Fraction(r.amount) if attr == "amount" else r.status
-
-    return Env(version, facts, extra={"total": Fraction(result.total)}, attrs=attrs)
 
 
 def _settings(examples: int) -> hsettings:
