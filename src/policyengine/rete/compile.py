@@ -14,6 +14,7 @@ What cannot be tested exactly (a product of two facts, a division by a fact, a c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -259,15 +260,20 @@ class _Compiler:
         return _merge(pairs)
 
     def arith(self, e: A.Arith) -> Alts:
+        return self._numeric(e, self.alts(e.left), self.alts(e.right), lambda g, a, b: [(g, self._arith(e, a, b))])
+
+    def _numeric(self, e: A.Expr, left: Alts, right: Alts,
+                 combine: Callable[[ir.Cond, NumV, NumV], list[tuple[ir.Cond, Val]]]) -> Alts:
+        """Every pair of cases of two numeric operands: unknown wins, then none, else `combine` the numbers."""
         pairs: list[tuple[ir.Cond, Val]] = []
-        for (ga, a), (gb, b) in _product(self.alts(e.left), self.alts(e.right)):
+        for (ga, a), (gb, b) in _product(left, right):
             g = ir.conj(ga, gb)
             if isinstance(a, _Unk) or isinstance(b, _Unk):
                 pairs.append((g, UNK))
             elif isinstance(a, _None) or isinstance(b, _None):
                 pairs.append((g, NONE))
             elif isinstance(a, NumV) and isinstance(b, NumV):
-                pairs.append((g, self._arith(e, a, b)))
+                pairs += combine(g, a, b)
             else:
                 raise ReteCompileError(f"{A.to_text(e)}: arithmetic on a non-number")
         return _merge(pairs)
@@ -364,23 +370,15 @@ class _Compiler:
                             step.append((ir.conj(g, ga), NumV((), acc.const + add)))
                 counts = list(_merge(step))
             return _merge(counts)
+        first = "<=" if e.func == "min" else ">="
+
+        def pick(g: ir.Cond, a: NumV, b: NumV) -> list[tuple[ir.Cond, Val]]:
+            d = a.plus(b, -1)
+            return [(ir.conj(g, self.num_cmp(first, d)), a), (ir.conj(g, self.num_cmp(ir.NEGATE[first], d)), b)]
+
         result = args[0]
         for nxt in args[1:]:
-            pairs: list[tuple[ir.Cond, Val]] = []
-            for (ga, a), (gb, b) in _product(result, nxt):
-                g = ir.conj(ga, gb)
-                if isinstance(a, _Unk) or isinstance(b, _Unk):
-                    pairs.append((g, UNK))
-                elif isinstance(a, _None) or isinstance(b, _None):
-                    pairs.append((g, NONE))
-                elif isinstance(a, NumV) and isinstance(b, NumV):
-                    d = a.plus(b, -1)
-                    first = "<=" if e.func == "min" else ">="
-                    pairs += [(ir.conj(g, self.num_cmp(first, d)), a),
-                              (ir.conj(g, self.num_cmp(ir.NEGATE[first], d)), b)]
-                else:
-                    raise ReteCompileError(f"{A.to_text(e)} needs numbers")
-            result = _merge(pairs)
+            result = self._numeric(e, result, nxt, pick)
         return result
 
     def ifelse(self, e: A.IfElse) -> Alts:
