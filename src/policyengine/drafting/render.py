@@ -59,36 +59,19 @@ def _csv_cell(text: str) -> str:
     return f'"{text}"' if any(c in text for c in ',"\n') else text
 
 
-def fact_list(version: PolicyVersion, row: Mapping[str, str]) -> str:
-    """`申报年度=2021, 注册地所在区=皇姑区` for the facts present in `row`."""
-    return ", ".join(f"{version.facts[n].label}={row[n]}" for n in version.facts if n in row)
-
-
 def _values(e: A.Expr, env: Env) -> str:
-    seen = [f"{env.version.facts[n].label}={display(env.name(n))}" for n in referenced_facts(e, env.version)]
+    seen = [f"{fv.label}={fv.value}" for fv in (env.fact_value(n) for n in referenced_facts(e, env.version))]
     return "[" + ", ".join(seen) + "]" if seen else ""
 
 
 def filled(e: A.Expr, env: Env) -> str:
     """`e` with the numbers put in; a fact that did not happen reads `none`, a missing one `unknown`."""
-    def blanks(x: A.Expr) -> A.Expr:
+    def blank(x: A.Expr) -> A.Expr | None:
         if isinstance(x, A.Name) and x.id in env.version.facts:
             return A.Name(display(env.name(x.id)))
-        if isinstance(x, A.Compare):
-            return A.Compare(x.op, blanks(x.left), blanks(x.right))
-        if isinstance(x, A.Arith):
-            return A.Arith(x.op, blanks(x.left), blanks(x.right))
-        if isinstance(x, A.BoolOp):
-            return A.BoolOp(x.op, tuple(blanks(o) for o in x.operands))
-        if isinstance(x, A.Call):
-            return A.Call(x.func, tuple(blanks(o) for o in x.args))
-        if isinstance(x, A.Not | A.Neg):
-            return type(x)(blanks(x.operand))
-        if isinstance(x, A.IfElse):
-            return A.IfElse(blanks(x.cond), blanks(x.then), blanks(x.else_))
-        return x
+        return None
 
-    return A.to_text(blanks(substituted(e, env)))
+    return A.to_text(A.rewrite(substituted(e, env), blank))
 
 
 def condition_lines(clause: Clause, env: Env, indent: str = "    ") -> list[str]:
