@@ -23,12 +23,18 @@ Packages = Package | PolicyVersion | Sequence[Package | PolicyVersion]
 VersionChoice = str | Mapping[str, str] | None
 
 
+@functools.lru_cache(maxsize=64)
+def _single_version_package(version: PolicyVersion) -> Package:
+    """The same Package for the same version on every call, so the fact-index cache below is hit."""
+    return Package(version.package_id, (version,), version.source)
+
+
 def _as_packages(packages: Packages) -> list[Package]:
     items = [packages] if isinstance(packages, Package | PolicyVersion) else list(packages)
     out = []
     for p in items:
         if isinstance(p, PolicyVersion):
-            out.append(Package(p.package_id, (p,), p.source))
+            out.append(_single_version_package(p))
         elif isinstance(p, Package):
             out.append(p)
         else:

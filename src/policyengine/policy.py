@@ -65,9 +65,9 @@ class TableDef:
     values: dict[str, Fraction]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PolicyVersion:
-    """One version of a package, as its document publishes it."""
+    """One version of a package, as its document publishes it (hashed by identity)."""
 
     meta: PackageMeta
     facts: dict[str, FactSpec]
