@@ -30,10 +30,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from policyengine import FactError, Package, evaluate
-from policyengine.backends import available_backends
-from policyengine.bundled import load_bundled
-from policyengine.evaluate import fact_index
-from policyengine.facts import read_facts
+from policyengine.decide.evaluate import fact_index
+from policyengine.engines.base import available_backends
+from policyengine.facts.applicant import read_facts
+from policyengine.model.bundled import load_bundled
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = dict[str, object]
@@ -109,8 +109,8 @@ def percentile(samples: Sequence[float], q: float) -> float:
 def engine_share(packages: Sequence[Package], rows: Sequence[Row]) -> Callable[[Row], object]:
     """Encode the applicant and fire each version it falls under: the Rete backend's own work (the facts are
     read from their cells beforehand, outside the timing)."""
-    from policyengine.rete import prepare
-    from policyengine.rete.encode import encode_facts
+    from policyengine.engines.rete import prepare
+    from policyengine.engines.rete.encode import encode_facts
 
     index = fact_index(packages)
     typed = {id(r): read_facts(index, r) for r in rows}

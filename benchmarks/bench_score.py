@@ -82,7 +82,7 @@ def synthetic(n: int, path: Path) -> None:
         pick(32, ["沈阳市"] * 4 + ["大连市"]).alias("注册地所在市"),
         pick(33, years).alias("高新技术企业培育库入库年份"),
     ).collect()
-    from policyengine.uscc import check_character
+    from policyengine.facts.uscc import check_character
 
     checks = [check_character(b) for b in frame.get_column("uscc_body").to_list()]
     frame = frame.with_columns((pl.col("uscc_body") + pl.Series(checks)).alias("统一社会信用代码")).drop("uscc_body")
@@ -102,7 +102,7 @@ def measure(argv: list[str]) -> tuple[float, int]:
 
 def evaluate_timing(csv: Path, rows: int) -> dict[str, float]:
     from policyengine import evaluate
-    from policyengine.bundled import load_bundled
+    from policyengine.model.bundled import load_bundled
 
     packages = load_bundled()
     sample = pl.read_csv(csv, n_rows=rows, infer_schema=False).to_dicts()

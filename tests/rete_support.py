@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from policyengine import Decision, PolicyVersion, evaluate, load_package
-from policyengine.facts import Facts
+from policyengine.facts.applicant import Facts
 
 _counter = itertools.count()
 

@@ -18,9 +18,9 @@ from policyengine import evaluate, replay
 from policyengine.atomic import atomic_path
 from policyengine.batch import InputError, Job, read_table, run, score_table
 from policyengine.batch.write import neutralise, write_table
-from policyengine.bundled import load_bundled
 from policyengine.cli import main
-from policyengine.uscc import check_character
+from policyengine.facts.uscc import check_character
+from policyengine.model.bundled import load_bundled
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CSV = ROOT / "examples" / "applicants_2021.csv"

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from policyengine import FactError
 from policyengine.batch.parse import FALLBACK, has_none, none_col, parse_table, to_cell, value_col
 from policyengine.batch.read import ROW, Table
-from policyengine.bundled import load_bundled
-from policyengine.cells import read_value
-from policyengine.evaluate import fact_index
-from policyengine.uscc import CHARSET, check_character
+from policyengine.decide.evaluate import fact_index
+from policyengine.facts.cells import read_value
+from policyengine.facts.uscc import CHARSET, check_character
+from policyengine.model.bundled import load_bundled
 
 SPECS = dict(fact_index(load_bundled()).specs)
 

@@ -21,12 +21,12 @@ from policyengine.batch.parse import PY_WHITESPACE
 from policyengine.batch.read import ROW, Table
 from policyengine.batch.reasons import is_listed
 from policyengine.batch.score import clause_ids, score_table
-from policyengine.bundled import load_bundled
-from policyengine.expr import ast as A
-from policyengine.money import format_decimal
-from policyengine.policy import Package, PolicyVersion
-from policyengine.rulefile import FactSpec
-from policyengine.uscc import CHARSET, check_character
+from policyengine.facts.money import format_decimal
+from policyengine.facts.uscc import CHARSET, check_character
+from policyengine.lang import ast as A
+from policyengine.model.bundled import load_bundled
+from policyengine.model.policy import Package, PolicyVersion
+from policyengine.model.rulefile import FactSpec
 
 PACKAGES = load_bundled()
 VERSIONS = [(p, v) for p in PACKAGES for v in p.versions]

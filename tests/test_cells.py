@@ -5,10 +5,10 @@ from fractions import Fraction
 
 import pytest
 
-from policyengine.cells import read_value
 from policyengine.errors import FactError
-from policyengine.rulefile import FactSpec
-from policyengine.values import UNKNOWN
+from policyengine.facts.cells import read_value
+from policyengine.facts.values import UNKNOWN
+from policyengine.model.rulefile import FactSpec
 
 
 def spec(type_: str, blank: str = "unknown", **kw: object) -> FactSpec:

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from policyengine import load_package
-from policyengine.clausetable import clause_table_markdown
 from policyengine.cli import main
+from policyengine.drafting.clausetable import clause_table_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("huangzuan16", "municipal")

@@ -44,7 +44,7 @@ def test_examples_print_what_the_page_says(page: str, monkeypatch: pytest.Monkey
 
 def test_authoring_guide_example_package_loads_and_passes(tmp_path: Path) -> None:
     from policyengine import load_package
-    from policyengine.testcases import run_cases
+    from policyengine.drafting.testcases import run_cases
 
     blocks = [b for b in YAML_BLOCK.findall((ROOT / "docs" / "authoring.md").read_text(encoding="utf-8"))
               if b.startswith("package:")]
@@ -61,8 +61,8 @@ def test_authoring_guide_example_package_loads_and_passes(tmp_path: Path) -> Non
 def test_authoring_guide_snippets_are_valid_rule_syntax() -> None:
     import yaml
 
-    from policyengine.expr import parse
-    from policyengine.rulefile import ClauseSpec, FactSpec, Settlement
+    from policyengine.lang import parse
+    from policyengine.model.rulefile import ClauseSpec, FactSpec, Settlement
 
     blocks = YAML_BLOCK.findall((ROOT / "docs" / "authoring.md").read_text(encoding="utf-8"))
     checked = 0

@@ -13,10 +13,10 @@ from hypothesis import find
 from hypothesis import strategies as st
 
 from policyengine import evaluate, load_package
+from policyengine.decide.settlement import prorate
 from policyengine.drafting.check import Budget, Evaluator, check_version, finding_lines
 from policyengine.drafting.strategies import _weighted, applicants, hints, plan, sweep
-from policyengine.policy import PolicyVersion
-from policyengine.settlement import prorate
+from policyengine.model.policy import PolicyVersion
 
 from .drafting_support import clause, copy_version, run
 from .support import ROOT

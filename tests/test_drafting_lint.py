@@ -11,8 +11,8 @@ import pytest
 from policyengine import load_package
 from policyengine.drafting.analysis import conjuncts
 from policyengine.drafting.lint_rules import contradiction
-from policyengine.expr.parser import parse
-from policyengine.policy import PolicyVersion
+from policyengine.lang.parser import parse
+from policyengine.model.policy import PolicyVersion
 
 from .drafting_support import run
 from .support import FIXTURES, ROOT

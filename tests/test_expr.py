@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policyengine.expr import ast as A
-from policyengine.expr import parse, to_text
-from policyengine.expr.parser import ExprSyntaxError
-from policyengine.expr.types import BOOL, INT, MONEY, RATE, YEAR, ExprTypeError, Scope, TableType, Ty, check
+from policyengine.lang import ast as A
+from policyengine.lang import parse, to_text
+from policyengine.lang.parser import ExprSyntaxError
+from policyengine.lang.types import BOOL, INT, MONEY, RATE, YEAR, ExprTypeError, Scope, TableType, Ty, check
 
 KEYWORDS = {"if", "then", "else", "and", "or", "not", "in", "true", "false"}
 

@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policyengine import Package, evaluate
-from policyengine.evaluate import fact_index
-from policyengine.expr import ast as A
-from policyengine.facts import Facts, read_facts
-from policyengine.interpreter import Env, evaluate_clause, evaluate_expr
-from policyengine.values import UNKNOWN, Value
+from policyengine.decide.evaluate import fact_index
+from policyengine.engines.interpreter import Env, evaluate_clause, evaluate_expr
+from policyengine.facts.applicant import Facts, read_facts
+from policyengine.facts.values import UNKNOWN, Value
+from policyengine.lang import ast as A
 
 from .support import mini_facts
 

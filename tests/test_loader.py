@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from policyengine import Package, RuleError, RuleErrors, load_package
-from policyengine.expr import ast as A
-from policyengine.rulefile import rule_format_json_schema
+from policyengine.lang import ast as A
+from policyengine.model.rulefile import rule_format_json_schema
 
 from .support import FIXTURES
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policyengine.money import MoneyFormatError, format_yuan, parse_money, prorate, round_amount
+from policyengine.facts.money import MoneyFormatError, format_yuan, parse_money, prorate, round_amount
 
 
 @pytest.mark.parametrize(("text", "yuan"), [

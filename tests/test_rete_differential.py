@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 pytest.importorskip("durable_rules_engine")
 
 from policyengine import PolicyEngineError, PolicyVersion, evaluate
-from policyengine.bundled import load_bundled
-from policyengine.expr import ast as A
-from policyengine.facts import Facts
-from policyengine.rulefile import FactSpec
-from policyengine.values import UNKNOWN, Value
+from policyengine.facts.applicant import Facts
+from policyengine.facts.values import UNKNOWN, Value
+from policyengine.lang import ast as A
+from policyengine.model.bundled import load_bundled
+from policyengine.model.rulefile import FactSpec
 
 VERSIONS = [v for p in load_bundled() for v in p.versions]
 FEN = Fraction(1, 100)

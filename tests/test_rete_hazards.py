@@ -19,11 +19,9 @@ import pytest
 pytest.importorskip("durable_rules_engine")
 
 from policyengine import InternalConsistencyError, Package, PolicyVersion, evaluate
-from policyengine.errors import FactError
-from policyengine.evaluate import fact_index
-from policyengine.facts import Facts, read_facts
-from policyengine.interpreter import evaluate_clauses
-from policyengine.rete import (
+from policyengine.decide.evaluate import fact_index
+from policyengine.engines.interpreter import evaluate_clauses
+from policyengine.engines.rete import (
     ReteCompileError,
     ReteEngineError,
     ReteUnsupportedValue,
@@ -31,9 +29,11 @@ from policyengine.rete import (
     driver,
     prepare,
 )
-from policyengine.rete.encode import encode_facts
-from policyengine.rete.fields import FACT_ID, SID, TAG_FIELD, TAG_VALUE, fnv1a32
-from policyengine.values import UNKNOWN
+from policyengine.engines.rete.encode import encode_facts
+from policyengine.engines.rete.fields import FACT_ID, SID, TAG_FIELD, TAG_VALUE, fnv1a32
+from policyengine.errors import FactError
+from policyengine.facts.applicant import Facts, read_facts
+from policyengine.facts.values import UNKNOWN
 
 from .rete_support import Spy, both, build_version, status
 from .support import ROOT, VALID_USCC
@@ -147,7 +147,7 @@ _RECOVERY_SCRIPT = r"""
 import json, sys, tempfile
 from pathlib import Path
 from policyengine import evaluate
-from policyengine.rete import ReteEngineError, prepare
+from policyengine.engines.rete import ReteEngineError, prepare
 from tests.rete_support import Spy, build_version
 
 version = build_version(Path(tempfile.mkdtemp()), [{"id": f"c{i}", "conditions": [f"n >= {i}"]} for i in range(4)],

@@ -12,8 +12,9 @@ import pytest
 
 pytest.importorskip("durable_rules_engine")
 
-from policyengine.rete import driver, ir
-from policyengine.rete.fields import FACT_ID, SID, TAG_FIELD, TAG_VALUE
+from policyengine.engines.rete import conditions as ir
+from policyengine.engines.rete import driver
+from policyengine.engines.rete.fields import FACT_ID, SID, TAG_FIELD, TAG_VALUE
 
 OPS = {"==": lambda x: x == 0, "!=": lambda x: x != 0, "<": lambda x: x < 0, "<=": lambda x: x <= 0,
        ">": lambda x: x > 0, ">=": lambda x: x >= 0}

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 pytest.importorskip("durable_rules_engine")
 
 from policyengine import PolicyVersion
-from policyengine.backends import available_backends, default_backend, get_backend
-from policyengine.facts import Facts
-from policyengine.rete import ReteCompileError, ReteUnsupportedValue, compile_version
-from policyengine.values import UNKNOWN, Value
+from policyengine.engines.base import available_backends, default_backend, get_backend
+from policyengine.engines.rete import ReteCompileError, ReteUnsupportedValue, compile_version
+from policyengine.facts.applicant import Facts
+from policyengine.facts.values import UNKNOWN, Value
 
 from .rete_support import both, build_version, status
 

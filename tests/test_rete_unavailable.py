@@ -13,7 +13,7 @@ _SCRIPT = r"""
 import json, sys
 sys.modules["durable_rules_engine"] = None        # `import durable_rules_engine` now raises ImportError
 from policyengine import PolicyEngineError, evaluate, load_package
-from policyengine.backends import available_backends, default_backend, get_backend
+from policyengine.engines.base import available_backends, default_backend, get_backend
 
 out = {"available": available_backends(), "default": default_backend().name}
 try:

@@ -17,14 +17,14 @@ from click.testing import CliRunner
 
 from policyengine import Decision, FactError, PolicyVersion, evaluate, load_package, prorate
 from policyengine.cli import main
-from policyengine.facts import FactIndex, Facts, read_facts
-from policyengine.invariants import applicant_violations, batch_violations, monotonic_violation
-from policyengine.money import parse_money
-from policyengine.policy import Package
-from policyengine.rulefile import ExpectedClause
-from policyengine.rulefile import TestCase as RuleCase
-from policyengine.settlement import fund_use
-from policyengine.testcases import CaseResult, run_case
+from policyengine.decide.settlement import fund_use
+from policyengine.drafting.testcases import CaseResult, run_case
+from policyengine.facts.applicant import FactIndex, Facts, read_facts
+from policyengine.facts.money import parse_money
+from policyengine.model.invariants import applicant_violations, batch_violations, monotonic_violation
+from policyengine.model.policy import Package
+from policyengine.model.rulefile import ExpectedClause
+from policyengine.model.rulefile import TestCase as RuleCase
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policyengine import Decision, Package, evaluate, prorate
-from policyengine.decision import ClauseResult
-from policyengine.settlement import fund_use, settle
+from policyengine.decide.decision import ClauseResult
+from policyengine.decide.settlement import fund_use, settle
 
 from .support import mini_facts
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policyengine.uscc import CHARSET, UsccError, check_character, validate_uscc
+from policyengine.facts.uscc import CHARSET, UsccError, check_character, validate_uscc
 
 
 def test_known_valid_code() -> None:

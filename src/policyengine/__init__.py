@@ -8,12 +8,12 @@
 The whole public surface is below.
 """
 
-from .decision import ClauseResult, ConditionTrace, Decision, PackageResult, SettlementStep, Status
-from .errors import FactError, InternalConsistencyError, PolicyEngineError, RuleError, RuleErrors
-from .evaluate import ReplayResult, evaluate, replay
-from .loader import load_package
-from .policy import Clause, Package, PolicyVersion
-from .settlement import prorate
+from policyengine.decide.decision import ClauseResult, ConditionTrace, Decision, PackageResult, SettlementStep, Status
+from policyengine.decide.evaluate import ReplayResult, evaluate, replay
+from policyengine.decide.settlement import prorate
+from policyengine.errors import FactError, InternalConsistencyError, PolicyEngineError, RuleError, RuleErrors
+from policyengine.model.loader import load_package
+from policyengine.model.policy import Clause, Package, PolicyVersion
 
 __version__ = "0.1.0"
 

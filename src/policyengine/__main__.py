@@ -1,5 +1,5 @@
 """`python -m policyengine` runs the command line."""
 
-from .cli import main
+from policyengine.cli import main
 
 main()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .errors import PolicyEngineError
+from policyengine.errors import PolicyEngineError
 
 
 class OutputError(PolicyEngineError):

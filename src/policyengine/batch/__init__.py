@@ -5,8 +5,8 @@ reference interpreter clause by clause, settled, prorated over each fund, writte
     scored, summary = run(Job(Path("applicants.csv"), Path("scores.csv"), load_bundled()))
 """
 
-from .read import InputError, Reject, read_table
-from .run import Job, default_rejects_path, run
-from .score import Scored, score_table
+from policyengine.batch.read import InputError, Reject, read_table
+from policyengine.batch.run import Job, default_rejects_path, run
+from policyengine.batch.score import Scored, score_table
 
 __all__ = ["InputError", "Job", "Reject", "Scored", "default_rejects_path", "read_table", "run", "score_table"]

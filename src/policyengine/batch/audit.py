@@ -1,7 +1,7 @@
 """Audit records for a batch: for each accepted row, exactly the record `evaluate()` gives for that row.
 
 How proration appears: when a row's fund (package, version, application year) was over-subscribed by the
-batch, its record is the one `policyengine.settlement.prorate` makes of the decision — each paid clause gains a
+batch, its record is the one `policyengine.decide.settlement.prorate` makes of the decision — each paid clause gains a
 `proration` settlement step noting the fund and the batch's demand (`annual fund F over-subscribed (D): × F/D,
 rounded down`), amounts and totals are the prorated ones. `replay()` reads the fund and demand back from those
 steps and re-applies them, so a prorated record replays clean. Records of rows within their fund are plain
@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..decision import Decision
-from ..errors import InternalConsistencyError
-from ..evaluate import evaluate
-from ..settlement import FundKey, prorate_decision
-from .score import Scored, clause_ids, row_facts
+from policyengine.batch.score import Scored, clause_ids, row_facts
+from policyengine.decide.decision import Decision
+from policyengine.decide.evaluate import evaluate
+from policyengine.decide.settlement import FundKey, prorate_decision
+from policyengine.errors import InternalConsistencyError
 
 Progress = Any
 

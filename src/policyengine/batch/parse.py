@@ -1,4 +1,4 @@
-"""Typing a whole column of cells at once, with exactly the meaning `policyengine.cells.read_value` gives a cell.
+"""Typing a whole column of cells at once, with exactly the meaning `policyengine.facts.cells.read_value` gives a cell.
 
 Each column is read by a vectorised fast path that accepts only the plainest spellings (`1234567`,
 `1,234,567.00`, `123.4567万`, `85%`, `2020`, `是`) and computes their exact integer value. Every other non-blank
@@ -22,12 +22,12 @@ from fractions import Fraction
 
 import polars as pl
 
-from ..cells import blank_value, read_value
-from ..errors import FactError
-from ..rulefile import FactSpec
-from ..uscc import CHARSET
-from ..values import UNKNOWN, Value
-from .read import ROW, Reject, Table
+from policyengine.batch.read import ROW, Reject, Table
+from policyengine.errors import FactError
+from policyengine.facts.cells import blank_value, read_value
+from policyengine.facts.uscc import CHARSET
+from policyengine.facts.values import UNKNOWN, Value
+from policyengine.model.rulefile import FactSpec
 
 PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
                  "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")

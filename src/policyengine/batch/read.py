@@ -20,9 +20,9 @@ from pathlib import Path
 
 import polars as pl
 
-from ..errors import PolicyEngineError
-from ..facts import FactIndex
-from ..rulefile import FactSpec
+from policyengine.errors import PolicyEngineError
+from policyengine.facts.applicant import FactIndex
+from policyengine.model.rulefile import FactSpec
 
 ROW = "__row"
 """The column holding each row's spreadsheet row number (header = row 1)."""

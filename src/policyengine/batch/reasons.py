@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..decision import ClauseResult
-from ..policy import PolicyVersion
-from .columnar import listed_conditions
+from policyengine.decide.decision import ClauseResult
+from policyengine.engines.columnar import listed_conditions
+from policyengine.model.policy import PolicyVersion
 
 
 def is_listed(version: PolicyVersion, result: ClauseResult) -> bool:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..policy import Package
-from . import audit as audit_records
-from .read import read_table
-from .score import Scored, VersionChoice, score_table
-from .summary import summary
-from .write import write_json, write_lines, write_rejects, write_table
+from policyengine.batch import audit as audit_records
+from policyengine.batch.read import read_table
+from policyengine.batch.score import Scored, VersionChoice, score_table
+from policyengine.batch.summary import summary
+from policyengine.batch.write import write_json, write_lines, write_rejects, write_table
+from policyengine.model.policy import Package
 
 
 @dataclass

@@ -13,16 +13,10 @@ from typing import Any
 
 import polars as pl
 
-from ..decision import Decision
-from ..errors import PolicyEngineError
-from ..evaluate import evaluate, fact_index
-from ..policy import Package, PolicyVersion
-from ..rulefile import FactSpec
-from . import reasons as R
-from .columnar import FAILED, STATUS_NAMES, Compiled, NotCompilable, compile_version
-from .parse import FALLBACK, Parsed, has_none, none_col, parse_table, value_col
-from .read import ROW, HeaderMap, Reject, Table, map_headers
-from .settle import (
+from policyengine.batch import reasons as R
+from policyengine.batch.parse import FALLBACK, Parsed, has_none, none_col, parse_table, value_col
+from policyengine.batch.read import ROW, HeaderMap, Reject, Table, map_headers
+from policyengine.batch.settle import (
     YEAR,
     Budget,
     a_col,
@@ -35,6 +29,12 @@ from .settle import (
     ver_col,
     why_col,
 )
+from policyengine.decide.decision import Decision
+from policyengine.decide.evaluate import evaluate, fact_index
+from policyengine.engines.columnar import FAILED, STATUS_NAMES, Compiled, NotCompilable, compile_version
+from policyengine.errors import PolicyEngineError
+from policyengine.model.policy import Package, PolicyVersion
+from policyengine.model.rulefile import FactSpec
 
 VersionChoice = str | Mapping[str, str] | None
 Progress = Callable[[int], None]

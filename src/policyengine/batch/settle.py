@@ -1,4 +1,4 @@
-"""Settlement on columns, in the order `policyengine.settlement` fixes: clause cap → exclusive group →
+"""Settlement on columns, in the order `policyengine.decide.settlement` fixes: clause cap → exclusive group →
 per-applicant cap (one applicant at a time, here every applicant at once) → budget proration (the population).
 
 Column names for a package `p` and clause `c`: `s:p.c` (status code, null = no result), `a:p.c` (amount, yuan),
@@ -14,10 +14,10 @@ from typing import Any
 
 import polars as pl
 
-from ..policy import Package, PolicyVersion
-from .columnar import ELIGIBLE, EXCLUDED, I128, int_type
-from .columnar import s_col as s_col
-from .parse import value_col
+from policyengine.batch.parse import value_col
+from policyengine.engines.columnar import ELIGIBLE, EXCLUDED, I128, int_type
+from policyengine.engines.columnar import s_col as s_col
+from policyengine.model.policy import Package, PolicyVersion
 
 
 def a_col(pkg: str, clause: str) -> str:

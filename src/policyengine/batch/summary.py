@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .score import Scored, status_counts
+from policyengine.batch.score import Scored, status_counts
 
 
 def summary(scored: Scored, *, source: str, output: str, rejects: str | None, audit: str | None) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from typing import Any
 
 import polars as pl
 
-from ..atomic import OutputError, atomic_path, atomic_text
-from .read import Reject
+from policyengine.atomic import OutputError, atomic_path, atomic_text
+from policyengine.batch.read import Reject
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .common import main
-from .evaluate import evaluate_command
-from .rules import schema_command
+from policyengine.cli.common import main
+from policyengine.cli.evaluate import evaluate_command
+from policyengine.cli.rules import schema_command
 
 main.add_command(schema_command)
 main.add_command(evaluate_command)

@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import __version__
-from ..bundled import load_bundled
-from ..errors import PolicyEngineError, RuleErrors
-from ..loader import load_package
-from ..policy import Package
+from policyengine import __version__
+from policyengine.errors import PolicyEngineError, RuleErrors
+from policyengine.model.bundled import load_bundled
+from policyengine.model.loader import load_package
+from policyengine.model.policy import Package
 
 F = TypeVar("F", bound=Callable[..., Any])
 

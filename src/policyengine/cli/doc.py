@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..atomic import atomic_text
-from ..clausetable import clause_table_markdown
-from ..loader import load_package
+from policyengine.atomic import atomic_text
+from policyengine.drafting.clausetable import clause_table_markdown
+from policyengine.model.loader import load_package
 
 
 def _write_atomically(path: Path, text: str) -> None:

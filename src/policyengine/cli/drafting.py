@@ -10,24 +10,24 @@ from pathlib import Path
 
 import click
 
-from ..atomic import atomic_text
-from ..batch.read import map_headers
-from ..batch.write import write_json
-from ..drafting.check import Budget, check_version, report_lines
-from ..drafting.diff import structural_diff, structural_lines
-from ..drafting.explain import explain_lines
-from ..drafting.impact import impact_lines
-from ..drafting.impact import report as impact_report
-from ..drafting.lint_rules import lint_version, lint_windows
-from ..drafting.population import read_sheet
-from ..drafting.report_html import render as render_html
-from ..drafting.testrun import failure_lines, run_version
-from ..errors import FactError, PolicyEngineError, RuleError, RuleErrors
-from ..evaluate import fact_index
-from ..loader import RULE_SUFFIXES, load_package, split_ref
-from ..policy import PolicyVersion
-from .common import load_packages, package_option
-from .evaluate import read_facts_file
+from policyengine.atomic import atomic_text
+from policyengine.batch.read import map_headers
+from policyengine.batch.write import write_json
+from policyengine.cli.common import load_packages, package_option
+from policyengine.cli.evaluate import read_facts_file
+from policyengine.decide.evaluate import fact_index
+from policyengine.drafting.check import Budget, check_version, report_lines
+from policyengine.drafting.diff import structural_diff, structural_lines
+from policyengine.drafting.explain import explain_lines
+from policyengine.drafting.impact import impact_lines
+from policyengine.drafting.impact import report as impact_report
+from policyengine.drafting.lint_rules import lint_version, lint_windows
+from policyengine.drafting.population import read_sheet
+from policyengine.drafting.report_html import render as render_html
+from policyengine.drafting.testrun import failure_lines, run_version
+from policyengine.errors import FactError, PolicyEngineError, RuleError, RuleErrors
+from policyengine.model.loader import RULE_SUFFIXES, load_package, split_ref
+from policyengine.model.policy import PolicyVersion
 
 
 @click.command("test")

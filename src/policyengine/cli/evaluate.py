@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 import yaml
 
-from ..errors import PolicyEngineError
-from ..evaluate import evaluate
-from .common import load_packages, package_option
+from policyengine.cli.common import load_packages, package_option
+from policyengine.decide.evaluate import evaluate
+from policyengine.errors import PolicyEngineError
 
 
 def read_facts_file(path: Path) -> dict[str, object]:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..rulefile import rule_format_json_schema
+from policyengine.model.rulefile import rule_format_json_schema
 
 
 @click.command("schema")

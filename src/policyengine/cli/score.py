@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..batch import Job, run
-from ..batch.summary import table_text
-from ..errors import PolicyEngineError
-from .common import load_packages, package_option
+from policyengine.batch import Job, run
+from policyengine.batch.summary import table_text
+from policyengine.cli.common import load_packages, package_option
+from policyengine.errors import PolicyEngineError
 
 
 def _version_choice(values: tuple[str, ...]) -> str | dict[str, str] | None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..expr import ast as A
-from ..policy import Clause, PolicyVersion
+from policyengine.lang import ast as A
+from policyengine.model.policy import Clause, PolicyVersion
 
 YEAR_FACT = "application_year"
 

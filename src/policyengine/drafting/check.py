@@ -29,20 +29,12 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
-from ..decision import AuditInfo, ClauseResult, Decision, EngineFiring, PackageResult
-from ..errors import PolicyEngineError
-from ..evaluate import evaluate_version
-from ..expr import ast as A
-from ..facts import FactIndex, Facts, read_facts
-from ..interpreter import Env, evaluate_clause, evaluate_expr, referenced_facts
-from ..invariants import Violation, applicant_violations, batch_violations, result_env, statement_text
-from ..policy import Clause, PolicyVersion
-from ..rulefile import InvariantSpec
-from ..settlement import prorate
-from ..values import UNKNOWN, Value
-from .analysis import YEAR_FACT, walk
-from .render import clause_heading, clause_trace, row_lines
-from .strategies import (
+from policyengine.decide.decision import AuditInfo, ClauseResult, Decision, EngineFiring, PackageResult
+from policyengine.decide.evaluate import evaluate_version
+from policyengine.decide.settlement import prorate
+from policyengine.drafting.analysis import YEAR_FACT, walk
+from policyengine.drafting.render import clause_heading, clause_trace, row_lines
+from policyengine.drafting.strategies import (
     NUMERIC_FACT_TYPES,
     Plan,
     Row,
@@ -55,6 +47,14 @@ from .strategies import (
     populations,
     sweep,
 )
+from policyengine.engines.interpreter import Env, evaluate_clause, evaluate_expr, referenced_facts
+from policyengine.errors import PolicyEngineError
+from policyengine.facts.applicant import FactIndex, Facts, read_facts
+from policyengine.facts.values import UNKNOWN, Value
+from policyengine.lang import ast as A
+from policyengine.model.invariants import Violation, applicant_violations, batch_violations, result_env, statement_text
+from policyengine.model.policy import Clause, PolicyVersion
+from policyengine.model.rulefile import InvariantSpec
 
 T = TypeVar("T")
 Kind = Literal["applicant", "monotonic", "batch", "error"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
-from ..expr import ast as A
-from ..policy import Clause, PolicyVersion
-from .render import labelled
+from policyengine.drafting.render import labelled
+from policyengine.lang import ast as A
+from policyengine.model.policy import Clause, PolicyVersion
 
 ClauseState = Literal["added", "removed", "changed", "unchanged"]
 LONG_TEXT = ("条文 text", "说明 notes")

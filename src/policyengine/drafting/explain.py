@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..evaluate import VersionChoice, evaluate, fact_index
-from ..facts import read_facts
-from ..interpreter import Env
-from ..policy import Package
-from .render import STATUS_ZH, clause_heading, clause_trace, money
+from policyengine.decide.evaluate import VersionChoice, evaluate, fact_index
+from policyengine.drafting.render import STATUS_ZH, clause_heading, clause_trace, money
+from policyengine.engines.interpreter import Env
+from policyengine.facts.applicant import read_facts
+from policyengine.model.policy import Package
 
 
 def explain_lines(packages: Sequence[Package], raw: Mapping[str, object], version: VersionChoice = None,

@@ -15,14 +15,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from ..batch.read import Reject
-from ..decision import PackageResult
-from ..evaluate import evaluate
-from ..policy import PolicyVersion
-from ..settlement import prorate
-from .diff import StructuralDiff
-from .population import Sheet, read_applicants
-from .render import money
+from policyengine.batch.read import Reject
+from policyengine.decide.decision import PackageResult
+from policyengine.decide.evaluate import evaluate
+from policyengine.decide.settlement import prorate
+from policyengine.drafting.diff import StructuralDiff
+from policyengine.drafting.population import Sheet, read_applicants
+from policyengine.drafting.render import money
+from policyengine.model.policy import PolicyVersion
 
 REPORT_FORMAT = "policyengine-diff/1"
 

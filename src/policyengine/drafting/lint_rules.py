@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
-from ..errors import did_you_mean
-from ..expr import ast as A
-from ..policy import Clause, Loc, PolicyVersion
-from . import locate
-from .analysis import YEAR_FACT, Bound, Equality, conjuncts, equality, inline, numeric_bound
-from .render import labelled
+from policyengine.drafting import locate
+from policyengine.drafting.analysis import YEAR_FACT, Bound, Equality, conjuncts, equality, inline, numeric_bound
+from policyengine.drafting.render import labelled
+from policyengine.errors import did_you_mean
+from policyengine.lang import ast as A
+from policyengine.model.policy import Clause, Loc, PolicyVersion
 
 Severity = Literal["error", "warning", "info"]
 IDENTITY_FACTS = frozenset({"name", "uscc", "application_year"})

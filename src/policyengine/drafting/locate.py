@@ -9,9 +9,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from ..loader import RULE_SUFFIXES
-from ..policy import Loc, PolicyVersion
-from ..yamlsource import KeyPath, YamlDocument, load_yaml, render_path
+from policyengine.model.loader import RULE_SUFFIXES
+from policyengine.model.policy import Loc, PolicyVersion
+from policyengine.model.yamlsource import KeyPath, YamlDocument, load_yaml, render_path
 
 
 @lru_cache(maxsize=64)

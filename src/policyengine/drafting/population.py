@@ -12,10 +12,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..batch.read import ROW, Reject, map_headers, read_table
-from ..errors import FactError
-from ..facts import FactIndex, Facts, read_facts
-from ..policy import PolicyVersion
+from policyengine.batch.read import ROW, Reject, map_headers, read_table
+from policyengine.errors import FactError
+from policyengine.facts.applicant import FactIndex, Facts, read_facts
+from policyengine.model.policy import PolicyVersion
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from fractions import Fraction
 
-from ..decision import ClauseResult
-from ..expr import ast as A
-from ..facts import Facts
-from ..interpreter import Env, deciding_part, evaluate_expr, referenced_facts, substituted
-from ..money import format_decimal
-from ..policy import Clause, PolicyVersion
-from ..values import UNKNOWN, display
+from policyengine.decide.decision import ClauseResult
+from policyengine.engines.interpreter import Env, deciding_part, evaluate_expr, referenced_facts, substituted
+from policyengine.facts.applicant import Facts
+from policyengine.facts.money import format_decimal
+from policyengine.facts.values import UNKNOWN, display
+from policyengine.lang import ast as A
+from policyengine.model.policy import Clause, PolicyVersion
 
 STATUS_ZH = {"eligible": "符合", "ineligible": "不符合", "undetermined": "待补充", "excluded": "就高不重复"}
 MARK = {True: "✓", False: "✗"}

@@ -13,10 +13,10 @@ from fractions import Fraction
 from html import escape
 from typing import Any
 
-from .. import __version__
-from ..money import format_decimal
-from .impact import percent
-from .render import money
+from policyengine import __version__
+from policyengine.drafting.impact import percent
+from policyengine.drafting.render import money
+from policyengine.facts.money import format_decimal
 
 OLD_COLOUR, NEW_COLOUR, GAIN, LOSS, INK, GRID = "#8c9bab", "#1f5fa8", "#2e7d32", "#c62828", "#222", "#d8dde3"
 

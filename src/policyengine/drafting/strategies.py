@@ -23,14 +23,7 @@ from typing import TypeVar, cast
 from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn
 
-from ..cells import read_value
-from ..expr import ast as A
-from ..interpreter import referenced_facts
-from ..money import format_decimal, format_yuan
-from ..policy import Clause, PolicyVersion
-from ..rulefile import FactSpec
-from ..uscc import check_character
-from .analysis import (
+from policyengine.drafting.analysis import (
     YEAR_FACT,
     Bound,
     Equality,
@@ -42,6 +35,13 @@ from .analysis import (
     version_expressions,
     walk,
 )
+from policyengine.engines.interpreter import referenced_facts
+from policyengine.facts.cells import read_value
+from policyengine.facts.money import format_decimal, format_yuan
+from policyengine.facts.uscc import check_character
+from policyengine.lang import ast as A
+from policyengine.model.policy import Clause, PolicyVersion
+from policyengine.model.rulefile import FactSpec
 
 T = TypeVar("T")
 Known = Fraction | str | bool

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..decision import ClauseResult, PackageResult
-from ..errors import FactError
-from ..facts import FactIndex, Facts, read_facts
-from ..policy import Loc, PolicyVersion
-from ..rulefile import ExpectedClause, TestCase
-from ..testcases import run_case
-from . import locate
-from .render import STATUS_ZH, clause_name, clause_trace
+from policyengine.decide.decision import ClauseResult, PackageResult
+from policyengine.drafting import locate
+from policyengine.drafting.render import STATUS_ZH, clause_name, clause_trace
+from policyengine.drafting.testcases import run_case
+from policyengine.errors import FactError
+from policyengine.facts.applicant import FactIndex, Facts, read_facts
+from policyengine.model.policy import Loc, PolicyVersion
+from policyengine.model.rulefile import ExpectedClause, TestCase
 
 
 @dataclass

@@ -1,0 +1,218 @@
+"""`evaluate()`: one applicant, one or more packages → an audited `Decision`; and `replay()`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from importlib import metadata
+from typing import Any
+
+from policyengine.decide.decision import AuditInfo, Decision, EngineFiring, PackageResult
+from policyengine.decide.settlement import prorate_decision, recorded_proration, settle
+from policyengine.engines.base import Backend, get_backend
+from policyengine.errors import FactError, PolicyEngineError
+from policyengine.facts.applicant import FactIndex, Facts, read_facts
+from policyengine.facts.values import UNKNOWN
+from policyengine.model.policy import Package, PolicyVersion
+
+Packages = Package | PolicyVersion | Sequence[Package | PolicyVersion]
+VersionChoice = str | Mapping[str, str] | None
+
+
+@functools.lru_cache(maxsize=64)
+def _single_version_package(version: PolicyVersion) -> Package:
+    """The same Package for the same version on every call, so the fact-index cache below is hit."""
+    return Package(version.package_id, (version,), version.source)
+
+
+def _as_packages(packages: Packages) -> list[Package]:
+    items = [packages] if isinstance(packages, Package | PolicyVersion) else list(packages)
+    out = []
+    for p in items:
+        if isinstance(p, PolicyVersion):
+            out.append(_single_version_package(p))
+        elif isinstance(p, Package):
+            out.append(p)
+        else:
+            raise TypeError(f"expected a Package (from load_package), got {type(p).__name__}")
+    ids = [p.id for p in out]
+    if len(set(ids)) != len(ids):
+        raise PolicyEngineError(f"a package is given twice: {ids}")
+    return out
+
+
+def fact_index(packages: Sequence[Package]) -> FactIndex:
+    """One index over the facts of every version of every package."""
+    return _fact_index(tuple(packages))
+
+
+@functools.lru_cache(maxsize=64)
+def _fact_index(packages: tuple[Package, ...]) -> FactIndex:
+    return FactIndex(spec for p in packages for v in p.versions for spec in v.facts.values())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> tuple[tuple[str, str], ...]:
+    out = {"python": platform.python_version()}
+    for dist in ("policyengine-subsidy", "pydantic", "lark", "durable-rules"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return tuple(out.items())
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of Python and of the libraries that make a decision (read once per process)."""
+    return dict(_library_versions())
+
+
+def _pick_version(package: Package, year: int | None, version: VersionChoice) -> PolicyVersion | str:
+    """The version to apply, or the reason none applies."""
+    wanted = version.get(package.id) if isinstance(version, Mapping) else version
+    if wanted is not None:
+        try:
+            return package.version(wanted)
+        except KeyError as exc:
+            raise PolicyEngineError(str(exc.args[0])) from None
+    if year is None:
+        return "申报年度 (application_year) is unknown, so no version can be chosen"
+    found = package.for_year(year)
+    if found is None:
+        return f"no version of {package.id} covers application year {year} (versions: {package.describe_versions()})"
+    return found
+
+
+def evaluate_version(version: PolicyVersion, facts: Facts, year: int | None, backend: Backend
+                     ) -> tuple[PackageResult, list[EngineFiring]]:
+    """One package version for one applicant: clause outcomes, then settlement."""
+    results, firings = backend.evaluate(version, facts)
+    settled, steps = settle(version, results)
+    return PackageResult(
+        package=version.package_id, version=version.version, document_number=version.meta.document_number,
+        content_hash=version.content_hash, status="evaluated", application_year=year,
+        annual_fund=version.annual_fund, clauses=settled, total=sum(r.amount for r in settled), steps=steps,
+    ), firings
+
+
+def _year_of(facts: Facts) -> int | None:
+    v = facts.values.get("application_year", UNKNOWN)
+    return int(v) if isinstance(v, Fraction) else None
+
+
+def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version: VersionChoice = None,
+             backend: str | Backend | None = None) -> Decision:
+    """Decide one applicant under `packages`.
+
+    `facts` maps fact names or Chinese labels to cell text (`"12.5万"`, `"是"`) or typed values; an absent fact
+    means what a blank cell means. The version of each package is the one in force for the applicant's
+    application year, unless `version` names one (a version name, or a mapping package id → version name).
+    Raises `FactError` for a fact that cannot be read.
+    """
+    pkgs = _as_packages(packages)
+    engine = get_backend(backend)
+    typed = facts if isinstance(facts, Facts) else read_facts(fact_index(pkgs), facts)
+    year = _year_of(typed)
+    results: list[PackageResult] = []
+    firings: list[EngineFiring] = []
+    sources: dict[str, str] = {}
+    for package in pkgs:
+        chosen = _pick_version(package, year, version)
+        if isinstance(chosen, str):
+            results.append(PackageResult(package=package.id, version=None, reason=chosen, application_year=year,
+                                         status="undetermined" if year is None else "not_in_force"))
+            continue
+        result, fired = evaluate_version(chosen, typed, year, engine)
+        results.append(result)
+        firings.extend(fired)
+        sources[chosen.key] = str(chosen.source)
+    return Decision(facts=typed.canonical(), facts_hash=typed.digest(), application_year=year, packages=results,
+                    total=sum(p.total for p in results),
+                    audit=AuditInfo(backend=engine.name, library=library_versions(), sources=sources,
+                                    firings=firings))
+
+
+@dataclass
+class ReplayResult:
+    """Whether re-evaluating an audit record gives the same decision, and if not, exactly what differs."""
+
+    ok: bool
+    differences: list[str] = field(default_factory=list)
+    decision: Decision | None = None
+
+
+def _diff(old: Any, new: Any, path: str, out: list[str]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in sorted(set(old) | set(new), key=str):
+            _diff(old.get(k), new.get(k), f"{path}.{k}" if path else str(k), out)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            label = a.get("clause") or a.get("package") if isinstance(a, dict) else None
+            _diff(a, b, f"{path}[{label or i}]", out)
+    elif old != new:
+        out.append(f"{path}: recorded {json.dumps(old, ensure_ascii=False)}, now {json.dumps(new, ensure_ascii=False)}")
+
+
+def replay(record: str | Mapping[str, Any] | Decision, packages: Packages | None = None) -> ReplayResult:
+    """Re-evaluate an audit record and confirm it gives the same decision.
+
+    Without `packages`, each package is loaded from the folder the record names, or else from the bundled
+    rules. A package whose content hash differs from the record's is reported, not silently used.
+    """
+    from policyengine.model.bundled import bundled_rules_dir
+    from policyengine.model.loader import load_package
+
+    if isinstance(record, Decision):
+        old = record
+    else:
+        try:
+            old = Decision.model_validate_json(record) if isinstance(record, str) else Decision.model_validate(record)
+        except ValueError as exc:
+            raise PolicyEngineError(f"not an audit record: {str(exc).splitlines()[0]}") from None
+    differences: list[str] = []
+    if packages is None:
+        loaded = []
+        for p in old.packages:
+            key = f"{p.package}@{p.version}"
+            src = old.audit.sources.get(key)
+            try:
+                loaded.append(load_package(src if src else bundled_rules_dir() / p.package))
+            except (PolicyEngineError, FileNotFoundError) as exc:
+                return ReplayResult(False, [f"{key}: cannot load the package: {exc}"])
+        pkgs = _as_packages(loaded)
+    else:
+        pkgs = _as_packages(packages)
+    by_id = {p.id: p for p in pkgs}
+    versions: dict[str, str] = {}
+    for p in old.packages:
+        if p.version is None:
+            continue
+        package = by_id.get(p.package)
+        if package is None:
+            return ReplayResult(False, [f"{p.package}: package not given"])
+        try:
+            current = package.version(p.version)
+        except KeyError as exc:
+            return ReplayResult(False, [str(exc.args[0])])
+        if current.content_hash != p.content_hash:
+            differences.append(f"{p.package}@{p.version}: rules changed since the record "
+                               f"(content hash {p.content_hash} → {current.content_hash})")
+        versions[p.package] = p.version
+    try:
+        backend_name = old.audit.backend
+        get_backend(backend_name)
+    except PolicyEngineError:
+        backend_name = "interpreter"
+    try:
+        new = evaluate(pkgs, old.facts, version=versions or None, backend=backend_name)
+    except FactError as exc:
+        return ReplayResult(False, [f"the recorded facts cannot be read: {exc}"])
+    prorated = recorded_proration(old)
+    if prorated:  # a batch record: its fund was over-subscribed by the population, as its steps record
+        new = prorate_decision(new, prorated)
+    _diff(old.outcome(), new.outcome(), "", differences)
+    return ReplayResult(not differences, differences, new)

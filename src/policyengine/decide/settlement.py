@@ -1,0 +1,144 @@
+"""Settlement, in the fixed order: clause cap → exclusive group → per-applicant cap → fund proration.
+
+The first three apply to one applicant (`settle`); proration applies to a population (`prorate`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from policyengine.decide.decision import ClauseResult, Decision, PackageResult, SettlementStep
+from policyengine.facts.money import prorate as prorate_amount
+from policyengine.model.policy import PolicyVersion
+
+
+def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[list[ClauseResult], list[SettlementStep]]:
+    """Apply clause caps, exclusive groups and the per-applicant cap to one applicant's clause results."""
+    out = [r.model_copy(update={"settlement": list(r.settlement)}) for r in results]
+    by_id = {r.clause: r for r in out}
+    steps: list[SettlementStep] = []
+
+    for clause in version.clauses:
+        r = by_id[clause.id]
+        if r.status == "eligible" and clause.cap is not None and r.amount > clause.cap:
+            note = f"capped at {clause.cap} (clause cap)"
+            steps.append(SettlementStep(step="clause_cap", clause=r.clause, before=r.amount, after=clause.cap,
+                                        note=note))
+            r.settlement.append(f"{r.amount} → {clause.cap}: {note}")
+            r.amount = clause.cap
+
+    for group in version.groups.values():
+        members = [by_id[m] for m in group.members if by_id[m].status == "eligible"]
+        if len(members) < 2:
+            continue
+        # highest award stands; a tie goes to the lower article number
+        winner = max(members, key=lambda r: (r.amount, -r.article))
+        for r in members:
+            if r is winner:
+                continue
+            tie = " (tie: the lower article stands)" if r.amount == winner.amount else ""
+            note = f"group {group.id} 就高不重复: {winner.clause} ({winner.amount}) stands{tie}"
+            steps.append(SettlementStep(step="group", clause=r.clause, before=r.amount, after=0, note=note))
+            r.settlement.append(f"excluded: {note}")
+            r.status = "excluded"
+            r.reason = f"excluded by {winner.clause} ({group.id} 就高不重复)"
+            r.amount = 0
+
+    if version.applicant_cap is not None:
+        total = sum(r.amount for r in out)
+        excess = total - version.applicant_cap
+        if excess > 0:
+            for r in sorted(out, key=lambda r: r.article, reverse=True):
+                if excess == 0:
+                    break
+                if r.amount == 0:
+                    continue
+                cut = min(r.amount, excess)
+                note = f"per-applicant cap {version.applicant_cap} (total was {total})"
+                steps.append(SettlementStep(step="applicant_cap", clause=r.clause, before=r.amount,
+                                            after=r.amount - cut, note=note))
+                r.settlement.append(f"{r.amount} → {r.amount - cut}: {note}")
+                r.amount -= cut
+                excess -= cut
+    return out, steps
+
+
+FundKey = tuple[str, str, int]
+"""(package, version, application year): the unit a fund is paid from."""
+
+def prorate(decisions: Sequence[Decision]) -> list[Decision]:
+    """Scale every award so no package's annual fund is over-subscribed.
+
+    Per package, version and application year: when the settled totals exceed the fund, each award becomes
+    `amount * fund // demand` (rounded down to the yuan), so the total never exceeds the fund. The result does
+    not depend on the order of `decisions`.
+    """
+    demand: dict[FundKey, int] = defaultdict(int)
+    funds: dict[FundKey, int] = {}
+    for d in decisions:
+        for p in d.packages:
+            key = _fund_key(p)
+            if key is not None and p.annual_fund is not None:
+                demand[key] += p.total
+                funds[key] = p.annual_fund
+    over = {k: (fund, demand[k]) for k, fund in funds.items() if demand[k] > fund}
+    if not over:
+        return list(decisions)
+    return [prorate_decision(d, over) for d in decisions]
+
+
+def prorate_decision(decision: Decision, over: Mapping[FundKey, tuple[int, int]]) -> Decision:
+    """One decision with proration applied: `over` maps each over-subscribed key to (fund, demand).
+
+    This is `prorate` for one member of a population whose demand is already known (a batch scores millions
+    of applicants and cannot hold their decisions at once).
+    """
+    d2 = decision.model_copy(deep=True)
+    for p in d2.packages:
+        key = _fund_key(p)
+        if key is None or key not in over:
+            continue
+        fund, want = over[key]
+        for r in p.clauses:
+            if r.amount == 0:
+                continue
+            after = prorate_amount(r.amount, fund, want)
+            note = f"annual fund {fund} over-subscribed ({want}): × {fund}/{want}, rounded down"
+            p.steps.append(SettlementStep(step="proration", clause=r.clause, before=r.amount, after=after,
+                                          note=note, fund=fund, demand=want))
+            r.settlement.append(f"{r.amount} → {after}: {note}")
+            r.amount = after
+        p.total = sum(r.amount for r in p.clauses)
+    d2.total = sum(p.total for p in d2.packages)
+    return d2
+
+
+def recorded_proration(decision: Decision) -> dict[FundKey, tuple[int, int]]:
+    """The (fund, demand) of every proration a decision records, read back from its proration steps."""
+    out: dict[FundKey, tuple[int, int]] = {}
+    for p in decision.packages:
+        key = _fund_key(p)
+        for step in p.steps:
+            if key is not None and step.step == "proration" and step.fund is not None and step.demand is not None:
+                out[key] = (step.fund, step.demand)
+    return out
+
+
+def _fund_key(p: PackageResult) -> tuple[str, str, int] | None:
+    if p.status != "evaluated" or p.version is None or p.application_year is None:
+        return None
+    return (p.package, p.version, p.application_year)
+
+
+def fund_use(decisions: Sequence[Decision]) -> dict[tuple[str, str, int], tuple[int, int]]:
+    """(fund, paid) per package, version and application year."""
+    out: dict[tuple[str, str, int], tuple[int, int]] = {}
+    for d in decisions:
+        for p in d.packages:
+            key = _fund_key(p)
+            if key is None or p.annual_fund is None:
+                continue
+            fund, paid = out.get(key, (p.annual_fund, 0))
+            out[key] = (fund, paid + p.total)
+    return out

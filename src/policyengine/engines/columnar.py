@@ -1,0 +1,588 @@
+"""The columnar backend: a version's AST compiled to polars expressions over a whole population at once.
+
+It computes what the reference interpreter (`policyengine.engines.interpreter`) computes, row by row:
+
+* **Three values.** A compiled expression's `val` column is null where the value is *unknown*. Polars' `&`,
+  `|` and `~` on Boolean columns are Kleene's, as the interpreter's `and`, `or`, `not` are.
+* **'Did not happen'.** Where the interpreter holds None (a blank year, an event that did not happen), the
+  compiled expression's separate Boolean `none` column is true and `val` holds a filler (never null). Unknown
+  wins over none, as in the interpreter; ordering comparisons with none are false, `none == none` is true,
+  arithmetic with none is none.
+* **Exact numbers.** A number is an integer column `val` and a static denominator `den` (the value is
+  val / den), so money is held in fen, `10%` is 1/10, and sums and products stay exact. A static bound on
+  |val| is carried along: below 2^62 the column is Int64, above it the operands are widened to Int128 first;
+  an expression that could leave Int128 is not compiled (the batch then leaves the version to the
+  interpreter), so nothing ever wraps around.
+* **Rounding** is half up (or as the clause declares) in integer arithmetic, never polars' `round`, which
+  rounds half to even.
+
+Division by anything but a non-zero literal, and clause results in expressions (`a05.amount`), are not
+compiled: `NotCompilable` says why, and the batch evaluates that version with the reference interpreter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from functools import reduce
+from typing import Any, cast
+
+import polars as pl
+
+from policyengine.batch.parse import LIMIT, SCALE, has_none, none_col, value_col
+from policyengine.engines.interpreter import referenced_facts
+from policyengine.errors import PolicyEngineError
+from policyengine.lang import ast as A
+from policyengine.model.policy import Clause, PolicyVersion
+
+MAX_BOUND = 2**125
+"""Largest |value| any intermediate column may reach (Int128 holds up to 2^127 - 1)."""
+
+ELIGIBLE, INELIGIBLE, UNDETERMINED, EXCLUDED, FAILED = range(5)
+STATUS_NAMES = ("eligible", "ineligible", "undetermined", "excluded")
+I128 = pl.Int128()
+SMALL = 2**62
+"""Values bounded below this are held in Int64 columns (faster); larger bounds widen to Int128 before the
+operation that could reach them."""
+
+
+def int_type(bound: int) -> pl.DataType:
+    """The integer type that holds every value of |value| <= bound (with room for one more addition)."""
+    return pl.Int64() if bound < SMALL else I128
+
+
+class NotCompilable(PolicyEngineError):
+    """A construct the columnar backend does not compile; the version is evaluated by the interpreter."""
+
+
+@dataclass(frozen=True)
+class Col:
+    """A compiled expression: `val` (null = unknown), `none` (true = did not happen; None = never)."""
+
+    kind: str  # num | bool | str
+    val: pl.Expr
+    none: pl.Expr | None = None
+    den: int = 1
+    bound: int = 0
+    const: Fraction | None = None
+    nullable: bool = True
+    """False when `val` is never null (never unknown) in the population compiled for."""
+    level: int = 0
+    """1 + the highest stage of materialised columns this expression reads (0: input columns only)."""
+
+    def is_unknown(self) -> pl.Expr:
+        return self.val.is_null() if self.nullable else pl.lit(False)
+
+    def none_or_false(self) -> pl.Expr:
+        return self.none if self.none is not None else pl.lit(False)
+
+
+def negate(x: pl.Expr) -> pl.Expr:
+    """-x (polars has no unary minus for Int128); an Int64 column stays Int64 (its bound is below 2^62)."""
+    return pl.lit(0, dtype=pl.Int64) - x
+
+
+def _lit_bool(v: bool | None) -> pl.Expr:
+    return pl.lit(v, dtype=pl.Boolean)
+
+
+def _nullable(*cols: Col) -> bool:
+    return any(c.nullable for c in cols)
+
+
+def _level(*cols: Col) -> int:
+    return max((c.level for c in cols), default=0)
+
+
+def _any_none(*cols: Col) -> pl.Expr | None:
+    nones = [c.none for c in cols if c.none is not None]
+    return reduce(lambda a, b: a | b, nones) if nones else None
+
+
+def _checked(c: Col) -> Col:
+    if c.bound >= MAX_BOUND:
+        raise NotCompilable("an intermediate value could exceed 128-bit integers")
+    return c
+
+
+def widen(c: Col, bound: int) -> Col:
+    """`c` as Int128 when a result bounded by `bound` would not fit Int64 comfortably."""
+    return replace(c, val=c.val.cast(I128)) if bound >= SMALL else c
+
+
+def rescale(c: Col, den: int) -> Col:
+    """The same value over denominator `den` (a multiple of c.den)."""
+    m = den // c.den
+    if m == 1:
+        return c
+    c = widen(c, c.bound * m)
+    return _checked(replace(c, val=c.val * m, den=den, bound=c.bound * m))
+
+
+def _common(*cols: Col) -> list[Col]:
+    den = reduce(math.lcm, (c.den for c in cols), 1)
+    return [rescale(c, den) for c in cols]
+
+
+def _null_if_unknown(result: pl.Expr, *cols: Col) -> pl.Expr:
+    maybe = [c for c in cols if c.nullable]
+    if not maybe:
+        return result
+    unknown = reduce(lambda a, b: a | b, (c.is_unknown() for c in maybe))
+    return pl.when(unknown).then(_lit_bool(None)).otherwise(result)
+
+
+def _py_eq(a: Col, b: Col) -> pl.Expr:
+    """Python's `a == b` on interpreter values where neither is unknown: none == none, none != anything else."""
+    if a.kind == "num":
+        a, b = _common(a, b)
+    eq = a.val == b.val
+    if a.none is None and b.none is None:
+        return eq
+    na, nb = a.none_or_false(), b.none_or_false()
+    return pl.when(na & nb).then(True).when(na | nb).then(False).otherwise(eq)
+
+
+class Compiler:
+    """Compiles the expressions of one version; definitions are compiled once.
+
+    `nullable` names the facts whose column may hold unknown values, `noneable` those whose 'did not happen'
+    column may be true, in the population compiled for (None: any fact may); the others compile to simpler
+    expressions. Definitions and conditions are materialised as columns (`stages`), computed once per row
+    however many clauses read them."""
+
+    def __init__(self, version: PolicyVersion, nullable: frozenset[str] | None = None,
+                 noneable: frozenset[str] | None = None) -> None:
+        self.version = version
+        self.nullable = nullable
+        self.noneable = noneable
+        self._defs: dict[str, Col] = {}
+        self.stages: list[list[pl.Expr]] = []
+        self.temps: list[str] = []
+        self._materialised: dict[str, Col] = {}
+        self.text_stage: list[pl.Expr] = []
+        self._texts: dict[str, pl.Expr] = {}
+
+    def materialise(self, c: Col, key: str) -> Col:
+        """`c` computed once into temporary columns (a stage before the expressions that read it)."""
+        if key in self._materialised:
+            return self._materialised[key]
+        simple = c.val.meta.is_column() or c.val.meta.is_literal()
+        if simple and (c.none is None or c.none.meta.is_column()):
+            return c
+        n = len(self._materialised)
+        while len(self.stages) <= c.level:
+            self.stages.append([])
+        val_name = f"__m{n}:{self.version.key}"
+        self.stages[c.level].append(c.val.alias(val_name))
+        self.temps.append(val_name)
+        none = None
+        if c.none is not None:
+            none_name = f"__m{n}n:{self.version.key}"
+            self.stages[c.level].append(c.none.alias(none_name))
+            self.temps.append(none_name)
+            none = pl.col(none_name)
+        out = replace(c, val=pl.col(val_name), none=none, level=c.level + 1)
+        self._materialised[key] = out
+        return out
+
+    # -- names ------------------------------------------------------------------------------------------
+
+    def fact(self, name: str) -> Col:
+        spec = self.version.facts[name]
+        noneable = has_none(spec) and (self.noneable is None or name in self.noneable)
+        none = pl.col(none_col(name)) if noneable else None
+        col = pl.col(value_col(name))
+        nullable = self.nullable is None or name in self.nullable
+        if spec.type in SCALE:
+            return Col("num", col, none, SCALE[spec.type], LIMIT[spec.type], nullable=nullable)
+        if spec.type == "bool":
+            return Col("bool", col, nullable=nullable)
+        return Col("str", col, none, nullable=nullable)
+
+    def name(self, name: str) -> Col:
+        if name in self.version.facts:
+            return self.fact(name)
+        if name not in self._defs:
+            self._defs[name] = self.materialise(self.expr(self.version.definitions[name]), f"def:{name}")
+        return self._defs[name]
+
+    # -- expressions ------------------------------------------------------------------------------------
+
+    def expr(self, e: A.Expr) -> Col:
+        if isinstance(e, A.Num | A.Money | A.Percent):
+            v = e.value
+            return Col("num", pl.lit(v.numerator, dtype=int_type(abs(v.numerator))), None, v.denominator,
+                       abs(v.numerator), v, nullable=False)
+        if isinstance(e, A.Str):
+            return Col("str", pl.lit(e.value, dtype=pl.String), nullable=False)
+        if isinstance(e, A.Bool):
+            return Col("bool", pl.lit(e.value, dtype=pl.Boolean), nullable=False)
+        if isinstance(e, A.Name):
+            return self.name(e.id)
+        if isinstance(e, A.Attr):
+            raise NotCompilable(f"{e.obj}.{e.attr}: clause results are not compiled")
+        if isinstance(e, A.Lookup):
+            return self._lookup(e)
+        if isinstance(e, A.Neg):
+            c = self.expr(e.operand)
+            return replace(c, val=negate(c.val), const=-c.const if c.const is not None else None)
+        if isinstance(e, A.Not):
+            c = self.expr(e.operand)
+            return Col("bool", ~c.val, nullable=c.nullable, level=c.level)
+        if isinstance(e, A.Arith):
+            return self._arith(e.op, self.expr(e.left), self.expr(e.right))
+        if isinstance(e, A.Compare):
+            return self._compare(e.op, self.expr(e.left), self.expr(e.right))
+        if isinstance(e, A.BoolOp):
+            cols = [self.expr(x) for x in e.operands]
+            op: Callable[[pl.Expr, pl.Expr], pl.Expr] = (lambda a, b: a & b) if e.op == "and" else (lambda a, b: a | b)
+            return Col("bool", reduce(op, [c.val for c in cols]), nullable=_nullable(*cols), level=_level(*cols))
+        if isinstance(e, A.In):
+            return self._in(e)
+        if isinstance(e, A.Call):
+            return self._call(e)
+        if isinstance(e, A.IfElse):
+            return self._if(e)
+        raise NotCompilable(f"not an expression: {e!r}")  # pragma: no cover
+
+    def _lookup(self, e: A.Lookup) -> Col:
+        key = self.expr(e.key)
+        if key.none is not None:
+            raise NotCompilable(f"{e.table}[...]: a key that may be none")
+        table = self.version.tables[e.table]
+        den = reduce(math.lcm, (v.denominator for v in table.values.values()), 1)
+        keys = list(table.values)
+        nums = [int(table.values[k] * den) for k in keys]
+        bound = max((abs(n) for n in nums), default=0)
+        val = key.val.replace_strict(keys, nums, default=None, return_dtype=int_type(bound))
+        return _checked(Col("num", val, None, den, bound, level=key.level))
+
+    def _arith(self, op: str, a: Col, b: Col) -> Col:
+        none = _any_none(a, b)
+        const = None
+        if a.const is not None and b.const is not None and not (op == "/" and b.const == 0):
+            const = {"+": a.const + b.const, "-": a.const - b.const, "*": a.const * b.const,
+                     "/": a.const / b.const if b.const else None}[op]
+        if const is not None:
+            return Col("num", pl.lit(const.numerator, dtype=int_type(abs(const.numerator))), None,
+                       const.denominator, abs(const.numerator), const, nullable=False)
+        nullable, level = _nullable(a, b), _level(a, b)
+        if op in "+-":
+            x, y = _common(a, b)
+            x, y = widen(x, x.bound + y.bound), widen(y, x.bound + y.bound)
+            val = x.val + y.val if op == "+" else x.val - y.val
+            return _checked(Col("num", val, none, x.den, x.bound + y.bound, nullable=nullable, level=level))
+        if op == "*":
+            a, b = widen(a, a.bound * b.bound), widen(b, a.bound * b.bound)
+            return _checked(Col("num", a.val * b.val, none, a.den * b.den, a.bound * b.bound, nullable=nullable,
+                                level=level))
+        if b.const is None or b.const == 0:
+            raise NotCompilable("division by a fact, or by zero, is left to the interpreter")
+        p, q = b.const.numerator, b.const.denominator
+        sign = -1 if p < 0 else 1
+        a = widen(a, a.bound * q)
+        return _checked(Col("num", a.val * (q * sign), none, a.den * abs(p), a.bound * q, nullable=nullable,
+                            level=level))
+
+    def _compare(self, op: str, a: Col, b: Col) -> Col:
+        nullable, level = _nullable(a, b), _level(a, b)
+        if op in ("==", "!="):
+            eq = _py_eq(a, b)
+            res = eq if op == "==" else ~eq
+            return Col("bool", _null_if_unknown(res, a, b), nullable=nullable, level=level)
+        x, y = _common(a, b)
+        cmp = {"<": x.val < y.val, "<=": x.val <= y.val, ">": x.val > y.val, ">=": x.val >= y.val}[op]
+        none = _any_none(x, y)
+        if none is None:
+            return Col("bool", cmp, nullable=nullable, level=level)
+        if not nullable:
+            return Col("bool", cmp & ~none, nullable=False, level=level)
+        return Col("bool", pl.when(cmp.is_null()).then(_lit_bool(None)).when(none).then(False).otherwise(cmp),
+                   level=level)
+
+    def _in(self, e: A.In) -> Col:
+        item = self.expr(e.item)
+        hits = []
+        for o in e.options:
+            opt = self.expr(o)
+            # the interpreter compares with Python's ==: an unknown option equals nothing
+            hits.append(pl.when(opt.is_unknown()).then(False).otherwise(_py_eq(item, opt)))
+        found = reduce(lambda a, b: a | b, hits) if hits else pl.lit(False)
+        res = ~found if e.negated else found
+        level = _level(item, *(self.expr(o) for o in e.options))
+        if not item.nullable:
+            return Col("bool", res, nullable=False, level=level)
+        return Col("bool", pl.when(item.is_unknown()).then(_lit_bool(None)).otherwise(res), level=level)
+
+    def _call(self, e: A.Call) -> Col:
+        args = [self.expr(a) for a in e.args]
+        unknown = reduce(lambda a, b: a | b, (c.is_unknown() for c in args))
+        nullable, level = _nullable(*args), _level(*args)
+        if e.func == "count":
+            total = pl.sum_horizontal([c.val.cast(pl.Int64) for c in args])
+            if nullable:
+                total = pl.when(unknown).then(pl.lit(None, dtype=pl.Int64)).otherwise(total)
+            return Col("num", total, None, 1, len(args), nullable=nullable, level=level)
+        xs = _common(*args)
+        f = pl.min_horizontal if e.func == "min" else pl.max_horizontal
+        val = f([c.val for c in xs])
+        if nullable:
+            val = pl.when(unknown).then(pl.lit(None, dtype=int_type(max(c.bound for c in xs)))).otherwise(val)
+        return Col("num", val, _any_none(*xs), xs[0].den, max(c.bound for c in xs), nullable=nullable, level=level)
+
+    def _if(self, e: A.IfElse) -> Col:
+        c = self.expr(e.cond)
+        cond = c.val
+        t, f = self.expr(e.then), self.expr(e.else_)
+        if t.kind == "num":
+            t, f = _common(t, f)
+        nullable, level = _nullable(c, t, f), _level(c, t, f)
+        if not c.nullable:
+            val = pl.when(cond).then(t.val).otherwise(f.val)
+            none = None
+            if t.none is not None or f.none is not None:
+                none = pl.when(cond).then(t.none_or_false()).otherwise(f.none_or_false())
+            return Col(t.kind, val, none, t.den, max(t.bound, f.bound), nullable=nullable, level=level)
+        # cond unknown: the interpreter keeps the branches' value when both agree (and are not unknown)
+        same = pl.when(t.is_unknown() | f.is_unknown()).then(False).otherwise(_py_eq(t, f))
+        unknown_case = pl.when(same).then(t.val).otherwise(
+            pl.lit(None, dtype=int_type(max(t.bound, f.bound)) if t.kind == "num" else None))
+        val = pl.when(cond).then(t.val).when(~cond).then(f.val).otherwise(unknown_case)
+        none = None
+        if t.none is not None or f.none is not None:
+            tn, fn = t.none_or_false(), f.none_or_false()
+            none = pl.when(cond).then(tn).when(~cond).then(fn).otherwise(tn & fn)
+        return Col(t.kind, val, none, t.den, max(t.bound, f.bound), level=level)
+
+    # -- text of values, as `values.display` writes them ------------------------------------------------
+
+    def display(self, c: Col) -> pl.Expr:
+        if c.kind == "bool":
+            text = pl.when(c.val).then(pl.lit("true")).otherwise(pl.lit("false"))
+        elif c.kind == "str":
+            text = c.val
+        else:
+            text = _decimal_text(c)
+        if c.none is not None:
+            text = pl.when(c.none).then(pl.lit("none")).otherwise(text)
+        if not c.nullable:
+            return text
+        return pl.when(c.is_unknown()).then(pl.lit("unknown")).otherwise(text)
+
+
+def _decimal_text(c: Col) -> pl.Expr:
+    d, k = c.den, 0
+    while d % 10 == 0:
+        d //= 10
+        k += 1
+    while d % 2 == 0 or d % 5 == 0:
+        d = d // 2 if d % 2 == 0 else d // 5
+        k += 1
+    if d != 1:
+        raise NotCompilable("a value without a finite decimal form is shown in a reason")
+    scaled = rescale(c, 10**k).val if k else c.val
+    mag = scaled.abs()
+    whole = (mag // 10**k).cast(pl.String) if k else mag.cast(pl.String)
+    text = whole
+    if k:
+        frac = (mag % 10**k).cast(pl.String).str.pad_start(k, "0").str.strip_chars_end("0")
+        text = pl.when(frac == "").then(whole).otherwise(pl.concat_str([whole, pl.lit("."), frac]))
+    return pl.when(scaled < 0).then(pl.concat_str([pl.lit("-"), text])).otherwise(text)
+
+
+# -- clauses ------------------------------------------------------------------------------------------------
+
+def round_exact(c: Col, unit_yuan: int, mode: str) -> pl.Expr:
+    """`money.round_amount` on a column: whole `unit_yuan`s, half up / down / up, in integers."""
+    big = c.den * unit_yuan
+    _checked(replace(c, bound=2 * c.bound + big))
+    c = widen(c, 2 * c.bound + big)
+    mag = c.val.abs()
+    if mode == "half_up":
+        q = (2 * mag + big) // (2 * big)
+    elif mode == "up":
+        q = (mag + big - 1) // big
+    else:
+        q = mag // big
+    q = q * unit_yuan
+    return pl.when(c.val < 0).then(negate(q)).otherwise(q)
+
+
+def s_col(pkg: str, clause: str) -> str:
+    """The column of a clause's status code."""
+    return f"s:{pkg}.{clause}"
+
+
+@dataclass(frozen=True)
+class ClauseExprs:
+    """One clause's columns. `status` reads the stage columns; `amount` and `needs_reason` also read the status
+    column (`s_col`); `reason` reads those and the text stage columns, on the rows where `needs_reason` holds."""
+
+    status: pl.Expr  # UInt8 code
+    amount: pl.Expr  # Int64 yuan, rounded, before settlement
+    reason: pl.Expr  # String: the interpreter's reason where the clause is listed in `reasons`, else null
+    amount_bound: int
+    needs_reason: pl.Expr  # Boolean: where `reason` is not null (cheap: reasons are computed only there)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A version compiled for one population: the stages of temporary columns (definitions and conditions,
+    computed in order before the clauses), the clauses, and the text stage (reason parts shared by clauses,
+    computed only on the rows that list a reason)."""
+
+    stages: list[list[pl.Expr]]
+    clauses: dict[str, ClauseExprs]
+    text_stage: list[pl.Expr]
+    temps: list[str]
+
+
+def shared_conditions(version: PolicyVersion) -> frozenset[str]:
+    """Condition texts every clause of the version has (general eligibility such as `E`)."""
+    sets = [frozenset(c.text for c in clause.conditions) for clause in version.clauses]
+    return reduce(lambda a, b: a & b, sets) if sets else frozenset()
+
+
+def listed_conditions(version: PolicyVersion, clause: Clause) -> list[int]:
+    """Conditions whose failure the `reasons` column reports: those with a drafter-written reason, and those
+    every clause shares (so that one failing general condition is reported once for all clauses)."""
+    shared = shared_conditions(version)
+    return [i for i, c in enumerate(clause.conditions) if c.reason or c.text in shared]
+
+
+class ClauseCompiler(Compiler):
+    def _false_text(self, e: A.Expr) -> pl.Expr:
+        """`interpreter.deciding_part` and the default reason, for a condition that is false."""
+        if isinstance(e, A.BoolOp) and e.op == "and":
+            chain: Any = pl
+            for x in e.operands:
+                false = (~self.expr(x).val).fill_null(False)
+                chain = chain.when(false).then(self._false_text(x))
+            return cast(pl.Expr, chain.otherwise(self._leaf_text(e)))
+        if isinstance(e, A.Name) and e.id in self.version.definitions:
+            return self._false_text(self.version.definitions[e.id])
+        return self._leaf_text(e)
+
+    def _leaf_text(self, e: A.Expr) -> pl.Expr:
+        facts = referenced_facts(e, self.version)
+        head = f"{A.to_text(e)} is false"
+        if not facts:
+            return pl.lit(head)
+        parts: list[pl.Expr] = [pl.lit(head + " (")]
+        for i, f in enumerate(facts):
+            parts.append(pl.lit(("" if i == 0 else ", ") + self.version.facts[f].label + "="))
+            parts.append(self.display(self.fact(f)))
+        parts.append(pl.lit(")"))
+        return pl.concat_str(parts)
+
+    def _template(self, template: str) -> pl.Expr:
+        import re
+
+        parts: list[pl.Expr] = []
+        pos = 0
+        for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template):
+            name = m.group(1)
+            if name in self.version.facts or name in self.version.definitions:
+                parts.append(pl.lit(template[pos:m.start()]))
+                parts.append(self.display(self.name(name)))
+            else:
+                parts.append(pl.lit(template[pos:m.end()]))
+            pos = m.end()
+        parts.append(pl.lit(template[pos:]))
+        return pl.concat_str(parts)
+
+    def _unknown_text(self, groups: Sequence[tuple[pl.Expr, Sequence[str]]]) -> pl.Expr:
+        """Labels of the unknown facts, in the interpreter's first-use order, then ' unknown'."""
+        pieces: list[pl.Expr] = []
+        earlier: dict[str, list[pl.Expr]] = {}
+        for active, facts in groups:
+            for f in facts:
+                cond = active & self.fact(f).is_unknown()
+                for prev in earlier.get(f, []):
+                    cond = cond & ~prev
+                pieces.append(pl.when(cond).then(pl.lit(self.version.facts[f].label)))
+                earlier.setdefault(f, []).append(active)
+        if not pieces:
+            return pl.lit(" unknown")
+        return pl.concat_str([pl.concat_str(pieces, separator=", ", ignore_nulls=True), pl.lit(" unknown")])
+
+    def text_column(self, text: pl.Expr, key: str) -> pl.Expr:
+        """A reason part computed once (in the text stage) however many clauses list it."""
+        if key not in self._texts:
+            name = f"__t{len(self._texts)}:{self.version.key}"
+            self.text_stage.append(text.alias(name))
+            self.temps.append(name)
+            self._texts[key] = pl.col(name)
+        return self._texts[key]
+
+    def clause(self, clause: Clause) -> ClauseExprs:
+        conds = [self.materialise(self.expr(c.expr), f"cond:{A.to_text(c.expr)}") for c in clause.conditions]
+        false = [(~c.val).fill_null(False) if c.nullable else ~c.val for c in conds]
+        unknown = [c.is_unknown() for c in conds]
+        # Kleene conjunction: false when any condition is false, else unknown when any is unknown
+        every = reduce(lambda a, b: a & b, [c.val for c in conds]) if conds else pl.lit(True)
+        any_unknown = every.is_null() if _nullable(*conds) else pl.lit(False)
+        amount = self.expr(clause.amount)
+        if amount.kind != "num":
+            raise NotCompilable(f"{clause.id}: the amount is not a number")
+        step = {"yuan": 1, "wan": 10_000}[clause.rounding.unit]
+        rounded = round_exact(amount, step, clause.rounding.mode)
+        amount_none = amount.none_or_false() & ~amount.is_unknown()
+        status = (pl.when(~every).then(INELIGIBLE)
+                  .when(any_unknown | amount.is_unknown()).then(UNDETERMINED)
+                  .when(amount_none).then(FAILED)
+                  .otherwise(ELIGIBLE).cast(pl.UInt8))
+        code = pl.col(s_col(self.version.package_id, clause.id))
+        # rounded amounts fit Int64: `_compile` checks that their bounds sum below 2^62
+        paid = pl.when(code == ELIGIBLE).then(rounded.cast(pl.Int64)).otherwise(pl.lit(0, dtype=pl.Int64))
+
+        # reasons (only those the `reasons` column lists)
+        cond_facts = [referenced_facts(c.expr, self.version) for c in clause.conditions]
+        unknown_conds = self._unknown_text([(u, f) for u, f, c in zip(unknown, cond_facts, conds, strict=True)
+                                            if c.nullable])
+        unknown_amount = self._unknown_text([(pl.lit(True), referenced_facts(clause.amount, self.version))])
+        undetermined = pl.when(any_unknown).then(unknown_conds).otherwise(unknown_amount)
+        reason: Any = pl.when(code == UNDETERMINED).then(undetermined)
+        listed = listed_conditions(self.version, clause)
+        needs = code == UNDETERMINED
+        for i, cond in enumerate(clause.conditions):
+            first = false[i]
+            for j in range(i):
+                first = first & ~false[j]
+            if i in listed:
+                key = f"{A.to_text(cond.expr)}\x00{cond.reason}"
+                text = self.text_column(self._template(cond.reason) if cond.reason else self._false_text(cond.expr),
+                                        key)
+                reason = reason.when(first).then(text)
+                needs = needs | first
+            else:
+                reason = reason.when(first).then(pl.lit(None, dtype=pl.String))
+        bound = (amount.bound // amount.den + 1) * step
+        return ClauseExprs(status, paid, reason.otherwise(pl.lit(None, dtype=pl.String)), bound, needs)
+
+
+_CACHE: dict[tuple[str, str, frozenset[str] | None, frozenset[str] | None], Compiled] = {}
+
+
+def compile_version(version: PolicyVersion, nullable: frozenset[str] | None = None,
+                    noneable: frozenset[str] | None = None) -> Compiled:
+    """Every clause of `version` compiled for a population where only the facts in `nullable` may be unknown
+    and only those in `noneable` may be 'did not happen' (None: any); raises `NotCompilable`."""
+    key = (version.key, version.content_hash, nullable, noneable)
+    if key not in _CACHE:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        _CACHE[key] = _compile(version, nullable, noneable)
+    return _CACHE[key]
+
+
+def _compile(version: PolicyVersion, nullable: frozenset[str] | None, noneable: frozenset[str] | None
+             ) -> Compiled:
+    c = ClauseCompiler(version, nullable, noneable)
+    out = {clause.id: c.clause(clause) for clause in version.clauses}
+    if sum(x.amount_bound for x in out.values()) >= 2**62:
+        raise NotCompilable("amounts could exceed 64-bit integers")
+    return Compiled(c.stages, out, c.text_stage, c.temps)

@@ -1,0 +1,70 @@
+"""Applicant facts: resolving names, Chinese labels and aliases, and reading a whole applicant."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from policyengine.errors import FactError, did_you_mean
+from policyengine.facts.cells import blank_value, canonical_text, read_value
+from policyengine.facts.values import UNKNOWN, Value
+from policyengine.model.rulefile import FactSpec
+
+
+def _norm_header(h: str) -> str:
+    return h.strip().replace("\ufeff", "").replace(" ", "").replace("\u3000", "").lower()
+
+
+class FactIndex:
+    """Finds a fact by its name, Chinese label or any declared alias (ignoring spaces and case)."""
+
+    def __init__(self, specs: Iterable[FactSpec]) -> None:
+        self.specs: dict[str, FactSpec] = {}
+        self._by_header: dict[str, FactSpec] = {}
+        for spec in specs:
+            self.specs.setdefault(spec.name, spec)
+            for h in (spec.name, spec.label, *spec.aliases):
+                self._by_header.setdefault(_norm_header(h), spec)
+
+    def find(self, key: str) -> FactSpec | None:
+        return self._by_header.get(_norm_header(key))
+
+    def resolve(self, key: str) -> FactSpec:
+        spec = self.find(key)
+        if spec is None:
+            candidates = [*self.specs, *(s.label for s in self.specs.values())]
+            raise FactError(key, None, f"no such fact{did_you_mean(key, candidates)}")
+        return spec
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One applicant's typed facts. A fact that is absent reads as its blank meaning."""
+
+    values: Mapping[str, Value]
+
+    def get(self, name: str, spec: FactSpec) -> Value:
+        return self.values[name] if name in self.values else blank_value(spec)
+
+    def canonical(self) -> dict[str, str | None]:
+        """Known facts as canonical text (unknown ones are left out: absent means unknown or blank)."""
+        return {k: canonical_text(v) for k, v in sorted(self.values.items()) if v is not UNKNOWN}
+
+    def digest(self) -> str:
+        text = json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_facts(index: FactIndex, raw: Mapping[str, object]) -> Facts:
+    """Read a mapping of fact names or labels to cell text / typed values; raise `FactError` on the first bad one."""
+    values: dict[str, Value] = {}
+    seen: dict[str, str] = {}
+    for key, cell in raw.items():
+        spec = index.resolve(str(key))
+        if spec.name in seen:
+            raise FactError(spec.name, None, f"given twice, as {seen[spec.name]!r} and {key!r}")
+        seen[spec.name] = str(key)
+        values[spec.name] = read_value(spec, cell)
+    return Facts(values)

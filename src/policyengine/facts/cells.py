@@ -1,0 +1,156 @@
+"""Reading one fact value from a spreadsheet cell or a Python value, by the fact's declared type.
+
+This is where `12.5万`, `85%`, `是` and blank cells become typed values.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from fractions import Fraction
+
+from policyengine.errors import FactError, did_you_mean
+from policyengine.facts.money import MoneyFormatError, format_decimal, parse_money
+from policyengine.facts.uscc import UsccError, validate_uscc
+from policyengine.facts.values import UNKNOWN, Value
+from policyengine.model.rulefile import FactSpec
+
+_TRUE = {"是", "true", "1", "yes", "y", "t"}
+_FALSE = {"否", "false", "0", "no", "n", "f"}
+_INT_RE = re.compile(r"^-?\d{1,3}(,\d{3})*(\.0+)?$|^-?\d+(\.0+)?$")
+_YEAR_RE = re.compile(r"^(\d{4})(\.0+)?年?$")
+_RATE_RE = re.compile(r"^(\d+(\.\d+)?|\.\d+)\s*%?$")
+
+
+def is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+
+def blank_value(spec: FactSpec) -> Value:
+    """What an empty cell means for `spec`."""
+    if spec.blank == "unknown":
+        return UNKNOWN
+    if spec.blank == "zero":
+        return Fraction(0)
+    if spec.type == "enum":
+        return spec.none_value
+    return None
+
+
+def read_value(spec: FactSpec, raw: object) -> Value:
+    """The typed value of `raw` for `spec`; raises `FactError` naming the fact when it cannot be read."""
+    if is_blank(raw):
+        if spec.required:
+            raise FactError(f"{spec.name} ({spec.label})", raw, "required: a row with this fact blank is rejected")
+        return blank_value(spec)
+    try:
+        return _READERS[spec.type](spec, raw)
+    except (ValueError, TypeError) as exc:
+        raise FactError(f"{spec.name} ({spec.label})", raw, str(exc)) from None
+
+
+def _text_of(raw: object) -> str:
+    if isinstance(raw, float):
+        raise TypeError("floats are not accepted (money is exact): pass text, int or Decimal")
+    if isinstance(raw, str | int | Decimal | Fraction) and not isinstance(raw, bool):
+        return str(raw).strip() if not isinstance(raw, Fraction) else _fraction_text(raw)
+    raise TypeError(f"cannot read a {type(raw).__name__}")
+
+
+def _fraction_text(f: Fraction) -> str:
+    return format_decimal(f)
+
+
+def _read_text(spec: FactSpec, raw: object) -> Value:
+    if not isinstance(raw, str):
+        raise TypeError(f"expected text, got {type(raw).__name__}")
+    return raw.strip()
+
+
+def _read_enum(spec: FactSpec, raw: object) -> Value:
+    if not isinstance(raw, str):
+        raise TypeError(f"expected one of {spec.values}, got {type(raw).__name__}")
+    value = raw.strip()
+    values = spec.values or []
+    if value not in values:
+        raise ValueError(f"not one of {'/'.join(values)}{did_you_mean(value, values)}")
+    return value
+
+
+def _read_bool(spec: FactSpec, raw: object) -> Value:
+    if isinstance(raw, bool):
+        return raw
+    text = _text_of(raw).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("expected 是/否, true/false or 1/0")
+
+
+def _read_integer(spec: FactSpec, raw: object) -> Value:
+    text = _text_of(raw)
+    if not _INT_RE.match(text):
+        raise ValueError("expected a whole number")
+    n = Fraction(Decimal(text.replace(",", "")))
+    if n < 0:
+        raise ValueError("must not be negative")
+    return n
+
+
+def _read_year(spec: FactSpec, raw: object) -> Value:
+    m = _YEAR_RE.match(_text_of(raw))
+    if not m or not 1900 <= int(m.group(1)) <= 2200:
+        raise ValueError("expected a year such as 2020")
+    return Fraction(int(m.group(1)))
+
+
+def _read_money(spec: FactSpec, raw: object) -> Value:
+    try:
+        value = parse_money(_text_of(raw))
+    except MoneyFormatError as exc:
+        raise ValueError(str(exc)) from None
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _read_rate(spec: FactSpec, raw: object) -> Value:
+    text = _text_of(raw).replace(" ", "")
+    m = _RATE_RE.match(text)
+    if not m:
+        raise ValueError("expected a rate such as 85% or 0.85")
+    number = Fraction(Decimal(m.group(1)))
+    if text.endswith("%"):
+        number /= 100
+    elif number > 1:
+        raise ValueError("a rate above 1 must be written with % (85% or 0.85)")
+    if number > 1:
+        raise ValueError("a rate cannot exceed 100%")
+    return number
+
+
+def _read_uscc(spec: FactSpec, raw: object) -> Value:
+    if not isinstance(raw, str):
+        raise TypeError("expected text")
+    try:
+        return validate_uscc(raw)
+    except UsccError as exc:
+        raise ValueError(str(exc)) from None
+
+
+_READERS = {"text": _read_text, "enum": _read_enum, "bool": _read_bool, "integer": _read_integer,
+            "year": _read_year, "money": _read_money, "rate": _read_rate, "uscc": _read_uscc}
+
+
+def canonical_text(value: Value) -> str | None:
+    """The canonical cell text of a known value (None for 'did not happen'), for hashing and replay."""
+    if value is UNKNOWN:
+        raise ValueError("unknown values have no canonical text")
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Fraction):
+        return format_decimal(value)
+    return str(value)

@@ -1,0 +1,125 @@
+"""Text → AST, with lark's LALR parser (never `eval`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import lark
+
+from policyengine.lang import ast as A
+
+_FUNCTIONS = {"min", "max", "count"}
+
+
+class ExprSyntaxError(ValueError):
+    """Text that is not an expression; the message points at the column."""
+
+
+@lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    grammar = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
+    # cache=True keeps the LALR tables in a temporary file keyed by the grammar's hash: faster start-up
+    return lark.Lark(grammar, parser="lalr", maybe_placeholders=False, cache=True)
+
+
+def _number(token: lark.Token) -> Fraction:
+    return Fraction(Decimal(str(token).replace("_", "")))
+
+
+class _ToAst(lark.Transformer[lark.Token, A.Expr]):
+    def number(self, c: list[Any]) -> A.Expr:
+        return A.Num(_number(c[0]))
+
+    def percent(self, c: list[Any]) -> A.Expr:
+        return A.Percent(_number(c[0]) / 100)
+
+    def money(self, c: list[Any]) -> A.Expr:
+        factor = 1 if str(c[1]) == "元" else 10_000
+        return A.Money(_number(c[0]) * factor)
+
+    def string(self, c: list[Any]) -> A.Expr:
+        return A.Str(str(c[0])[1:-1])
+
+    def true(self, c: list[Any]) -> A.Expr:
+        return A.Bool(True)
+
+    def false(self, c: list[Any]) -> A.Expr:
+        return A.Bool(False)
+
+    def name(self, c: list[Any]) -> A.Expr:
+        return A.Name(str(c[0]))
+
+    def attr(self, c: list[Any]) -> A.Expr:
+        return A.Attr(str(c[0]), str(c[1]))
+
+    def lookup(self, c: list[Any]) -> A.Expr:
+        return A.Lookup(str(c[0]), c[1])
+
+    def call(self, c: list[Any]) -> A.Expr:
+        func = str(c[0])
+        if func not in _FUNCTIONS:
+            raise ExprSyntaxError(f"unknown function {func}(); the functions are {', '.join(sorted(_FUNCTIONS))}")
+        args = tuple(c[1:])
+        if not args:
+            raise ExprSyntaxError(f"{func}() needs at least one argument")
+        return A.Call(func, args)
+
+    def neg(self, c: list[Any]) -> A.Expr:
+        return A.Neg(c[0])
+
+    def not_(self, c: list[Any]) -> A.Expr:
+        return A.Not(c[0])
+
+    def arith(self, c: list[Any]) -> A.Expr:
+        return A.Arith(str(c[1]), c[0], c[2])
+
+    def compare(self, c: list[Any]) -> A.Expr:
+        return A.Compare(str(c[1]), c[0], c[2])
+
+    def and_(self, c: list[Any]) -> A.Expr:
+        return A.BoolOp("and", tuple(c))
+
+    def or_(self, c: list[Any]) -> A.Expr:
+        return A.BoolOp("or", tuple(c))
+
+    def options(self, c: list[Any]) -> tuple[A.Expr, ...]:
+        return tuple(c)
+
+    def in_(self, c: list[Any]) -> A.Expr:
+        return A.In(c[0], c[1], False)
+
+    def not_in(self, c: list[Any]) -> A.Expr:
+        return A.In(c[0], c[1], True)
+
+    def ifelse(self, c: list[Any]) -> A.Expr:
+        return A.IfElse(c[0], c[1], c[2])
+
+
+def parse(text: str) -> A.Expr:
+    """Parse expression text into its AST; raise `ExprSyntaxError` with the column on failure."""
+    if not isinstance(text, str):
+        raise ExprSyntaxError(f"an expression must be text, got {type(text).__name__} {text!r}")
+    try:
+        tree = _parser().parse(text)
+        result = _ToAst().transform(tree)
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, ExprSyntaxError):
+            raise exc.orig_exc from None
+        raise
+    except lark.exceptions.UnexpectedCharacters as exc:
+        char = text[exc.pos_in_stream] if exc.pos_in_stream is not None else "?"
+        raise ExprSyntaxError(f"unexpected character {char!r} at column {exc.column} in {text!r}") from None
+    except lark.exceptions.UnexpectedEOF:
+        raise ExprSyntaxError(f"expression ends too early: {text!r}") from None
+    except lark.exceptions.UnexpectedToken as exc:
+        tok = exc.token
+        what = "end of text" if tok.type == "$END" else repr(str(tok))
+        raise ExprSyntaxError(f"unexpected {what} at column {tok.column} in {text!r}") from None
+    if not isinstance(result, A.Num | A.Money | A.Percent | A.Str | A.Bool | A.Name | A.Attr | A.Lookup | A.Neg
+                      | A.Not | A.Arith | A.Compare | A.BoolOp | A.In | A.Call | A.IfElse):
+        raise ExprSyntaxError(f"not an expression: {text!r}")  # pragma: no cover
+    return result
