@@ -24,6 +24,7 @@ from policyengine.batch.score import clause_ids, score_table
 from policyengine.facts.money import format_decimal
 from policyengine.facts.uscc import CHARSET, check_character
 from policyengine.lang import ast as A
+from policyengine.lang import traverse
 from policyengine.model.bundled import load_bundled
 from policyengine.model.policy import Package, PolicyVersion
 from policyengine.model.rulefile import FactSpec
@@ -40,7 +41,7 @@ def _literals(version: PolicyVersion) -> set[Fraction]:
         e = exprs.pop()
         if isinstance(e, A.Num | A.Money):
             out.add(e.value)
-        exprs.extend(A.children(e))
+        exprs.extend(traverse.children(e))
     out.update(Fraction(c.cap) for c in version.clauses if c.cap is not None)
     return {v for v in out if v > 0}
 

@@ -20,6 +20,7 @@ from policyengine import PolicyEngineError, PolicyVersion, evaluate
 from policyengine.facts.applicant import Facts
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.lang import ast as A
+from policyengine.lang import traverse
 from policyengine.model.bundled import load_bundled
 from policyengine.model.rulefile import FactSpec
 
@@ -59,7 +60,7 @@ def _literals(version: PolicyVersion) -> Literals:
             name, flag = (e.left, e.right) if isinstance(e.left, A.Name) else (e.right, e.left)
             assert isinstance(name, A.Name) and isinstance(flag, A.Bool)
             bools[name.id] = flag.value
-        exprs.extend(A.children(e))
+        exprs.extend(traverse.children(e))
     _LITERALS[version.content_hash] = money, rates, numbers, texts, bools
     return money, rates, numbers, texts, bools
 

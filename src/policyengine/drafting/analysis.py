@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from policyengine.lang import ast as A
+from policyengine.lang import traverse
 from policyengine.model.policy import Clause, PolicyVersion
 
 YEAR_FACT = "application_year"
@@ -27,12 +28,12 @@ def inline(e: A.Expr, version: PolicyVersion) -> A.Expr:
             return inline(version.definitions[x.id], version)
         return None
 
-    return A.rewrite(e, definition)
+    return traverse.rewrite(e, definition)
 
 
 def walk(e: A.Expr) -> list[A.Expr]:
     """`e` and every sub-expression, parents first."""
-    return list(A.walk(e))
+    return list(traverse.walk(e))
 
 
 def conjuncts(e: A.Expr) -> list[A.Expr]:
@@ -205,5 +206,5 @@ def facts_read(version: PolicyVersion) -> set[str]:
     """The facts that some clause reads, directly or through definitions."""
     out: set[str] = set()
     for _, e in version_expressions(version):
-        out |= {n for n in A.names(e) if n in version.facts}
+        out |= {n for n in traverse.names(e) if n in version.facts}
     return out

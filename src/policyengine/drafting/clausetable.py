@@ -11,63 +11,50 @@ from fractions import Fraction
 
 from policyengine.facts.money import format_decimal
 from policyengine.lang import ast as A
+from policyengine.lang import printer
+from policyengine.lang.fold import fold
 from policyengine.model.policy import Clause, Package, PolicyVersion
 
 _OPS = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥", "<": "<", ">": ">", "*": "×", "/": "÷", "+": "+", "-": "−"}
 _WORDS = {"and": "且", "or": "或"}
 
-_prec = A.precedence
-_IF, _OR, _AND, _NOT, _CMP, _ADD, _MUL, _NEG = (A.PREC_IF, A.PREC_OR, A.PREC_AND, A.PREC_NOT, A.PREC_CMP,
-                                                A.PREC_ADD, A.PREC_MUL, A.PREC_NEG)
+_OR, _NOT, _ADD, _NEG = printer.PREC_OR, printer.PREC_NOT, printer.PREC_ADD, printer.PREC_NEG
 
 
-class _Readable:
+class _Readable(printer.SourcePrinter):
     """Renders expressions of one version for people: Chinese labels, ×, ≥, 且/或, 若…则…否则…."""
 
     def __init__(self, version: PolicyVersion) -> None:
         self.version = version
 
     def __call__(self, e: A.Expr) -> str:
-        return self._render(e)
+        return fold(e, self)
 
-    def _wrap(self, e: A.Expr, min_prec: int) -> str:
-        text = self._render(e)
-        return f"({text})" if _prec(e) < min_prec else text
+    def op(self, op: str) -> str:
+        return _OPS.get(op) or _WORDS[op]
 
-    def _render(self, e: A.Expr) -> str:
-        if isinstance(e, A.Num | A.Money | A.Percent):
-            return A.literal_text(e)
-        if isinstance(e, A.Str):
-            return e.value
-        if isinstance(e, A.Bool):
-            return "是" if e.value else "否"
-        if isinstance(e, A.Name):
-            spec = self.version.facts.get(e.id)
-            return spec.label if spec is not None else e.id
-        if isinstance(e, A.Attr):
-            return f"{e.obj}.{e.attr}"
-        if isinstance(e, A.Lookup):
-            return f"{e.table}[{self._render(e.key)}]"
-        if isinstance(e, A.Neg):
-            return "−" + self._wrap(e.operand, _NEG)
-        if isinstance(e, A.Not):
-            return "非 " + self._wrap(e.operand, _NOT + 1)
-        if isinstance(e, A.Arith):
-            p = _prec(e)
-            return f"{self._wrap(e.left, p)} {_OPS[e.op]} {self._wrap(e.right, p + 1)}"
-        if isinstance(e, A.Compare):
-            return f"{self._wrap(e.left, _ADD)} {_OPS[e.op]} {self._wrap(e.right, _ADD)}"
-        if isinstance(e, A.BoolOp):
-            p = _prec(e)
-            return f" {_WORDS[e.op]} ".join(self._wrap(x, p + 1) for x in e.operands)
-        if isinstance(e, A.In):
-            options = "、".join(self._render(o) for o in e.options)
-            return f"{self._wrap(e.item, _ADD)} {'∉' if e.negated else '∈'} {{{options}}}"
-        if isinstance(e, A.Call):
-            return f"{e.func}(" + ", ".join(self._render(a) for a in e.args) + ")"
-        if isinstance(e, A.IfElse):
-            return f"若 {self._render(e.cond)} 则 {self._wrap(e.then, _OR)} 否则 {self._wrap(e.else_, _OR)}"
-        raise TypeError(f"not an expression node: {e!r}")  # pragma: no cover
+    def str_(self, e: A.Str) -> str:
+        return e.value
+
+    def bool_(self, e: A.Bool) -> str:
+        return "是" if e.value else "否"
+
+    def name(self, e: A.Name) -> str:
+        spec = self.version.facts.get(e.id)
+        return spec.label if spec is not None else e.id
+
+    def neg(self, e: A.Neg) -> str:
+        return "−" + self.wrap(e.operand, _NEG)
+
+    def not_(self, e: A.Not) -> str:
+        return "非 " + self.wrap(e.operand, _NOT + 1)
+
+    def in_(self, e: A.In) -> str:
+        options = "、".join(fold(o, self) for o in e.options)
+        return f"{self.wrap(e.item, _ADD)} {'∉' if e.negated else '∈'} {{{options}}}"
+
+    def ifelse(self, e: A.IfElse) -> str:
+        return f"若 {fold(e.cond, self)} 则 {self.wrap(e.then, _OR)} 否则 {self.wrap(e.else_, _OR)}"
 
 
 def _yuan(amount: int | Fraction | None) -> str:
@@ -82,7 +69,7 @@ def _yuan(amount: int | Fraction | None) -> str:
 
 
 def _table_value(kind: str, value: Fraction) -> str:
-    return A.literal_text(A.Money(value)) if kind == "money" and value else format_decimal(value)
+    return printer.literal_text(A.Money(value)) if kind == "money" and value else format_decimal(value)
 
 
 def _cell(text: str) -> str:

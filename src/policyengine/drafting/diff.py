@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from policyengine.drafting.render import labelled
 from policyengine.lang import ast as A
+from policyengine.lang import printer, traverse
 from policyengine.model.policy import Clause, PolicyVersion
 
 ClauseState = Literal["added", "removed", "changed", "unchanged"]
@@ -23,7 +24,7 @@ LONG_TEXT = ("条文 text", "说明 notes")
 
 def money_text(amount: int | None) -> str:
     """`30万`, `12345元`, or `none`: how a drafter writes a cap or a fund."""
-    return "none" if amount is None else A.literal_text(A.Money(Fraction(amount)))
+    return "none" if amount is None else printer.literal_text(A.Money(Fraction(amount)))
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class StructuralDiff:
 # -- expressions: same shape, other numbers ------------------------------------------------------------
 
 def _literals(e: A.Expr) -> list[A.Num | A.Money | A.Percent]:
-    return [x for x in A.walk(e) if isinstance(x, A.Num | A.Money | A.Percent)]
+    return [x for x in traverse.walk(e) if isinstance(x, A.Num | A.Money | A.Percent)]
 
 
 def _shape(e: A.Expr) -> A.Expr:
@@ -108,12 +109,12 @@ def _shape(e: A.Expr) -> A.Expr:
     def zero(x: A.Expr) -> A.Expr | None:
         return type(x)(Fraction(0)) if isinstance(x, A.Num | A.Money | A.Percent) else None
 
-    return A.rewrite(e, zero)
+    return traverse.rewrite(e, zero)
 
 
 def _numbers_moved(old: A.Expr, new: A.Expr) -> str:
-    pairs = [f"{A.literal_text(a)} → {A.literal_text(b)}" for a, b in zip(_literals(old), _literals(new), strict=True)
-             if a != b]
+    pairs = [f"{printer.literal_text(a)} → {printer.literal_text(b)}"
+             for a, b in zip(_literals(old), _literals(new), strict=True) if a != b]
     return ", ".join(pairs)
 
 
@@ -149,8 +150,8 @@ def _reads(e: A.Expr) -> tuple[set[str], set[str]]:
         x = stack.pop()
         if isinstance(x, A.Lookup):
             tables.add(x.table)
-        stack.extend(A.children(x))
-    return A.names(e), tables
+        stack.extend(traverse.children(x))
+    return traverse.names(e), tables
 
 
 def _clause_reads(c: Clause) -> tuple[set[str], set[str]]:
@@ -181,7 +182,7 @@ def _table_changes(ov: PolicyVersion, nv: PolicyVersion) -> dict[str, list[str]]
 def _value_text(v: Fraction | None) -> str:
     if v is None:
         return "none"
-    return A.literal_text(A.Money(v)) if v.denominator == 1 else A.literal_text(A.Num(v))
+    return printer.literal_text(A.Money(v)) if v.denominator == 1 else printer.literal_text(A.Num(v))
 
 
 def _clause_changes(old: Clause, new: Clause, ov: PolicyVersion, nv: PolicyVersion,

@@ -27,6 +27,7 @@ from policyengine.drafting.analysis import YEAR_FACT, Bound, Equality, conjuncts
 from policyengine.drafting.render import labelled
 from policyengine.errors import did_you_mean
 from policyengine.lang import ast as A
+from policyengine.lang import traverse
 from policyengine.model.policy import Clause, Loc, PolicyVersion
 
 Severity = Literal["error", "warning", "info"]
@@ -66,10 +67,10 @@ def _names_read(version: PolicyVersion) -> set[str]:
     names: set[str] = set()
     for clause in version.clauses:
         for cond in clause.conditions:
-            names |= A.names(cond.expr)
-        names |= A.names(clause.amount)
+            names |= traverse.names(cond.expr)
+        names |= traverse.names(clause.amount)
     for expr in version.definitions.values():
-        names |= A.names(expr)
+        names |= traverse.names(expr)
     return names
 
 
@@ -80,7 +81,7 @@ def _tables_read(version: PolicyVersion) -> set[str]:
 
 
 def _nodes(e: A.Expr) -> list[A.Expr]:
-    return list(A.walk(e))
+    return list(traverse.walk(e))
 
 
 def unused(version: PolicyVersion) -> list[LintFinding]:

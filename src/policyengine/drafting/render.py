@@ -14,6 +14,7 @@ from policyengine.facts.applicant import Facts
 from policyengine.facts.money import format_decimal
 from policyengine.facts.values import UNKNOWN, display
 from policyengine.lang import ast as A
+from policyengine.lang import printer, traverse
 from policyengine.model.policy import Clause, PolicyVersion
 
 STATUS_ZH = {"eligible": "符合", "ineligible": "不符合", "undetermined": "待补充", "excluded": "就高不重复"}
@@ -28,12 +29,12 @@ def relabel(e: A.Expr, version: PolicyVersion) -> A.Expr:
             return A.Name(version.facts[x.id].label)
         return None
 
-    return A.rewrite(e, label)
+    return traverse.rewrite(e, label)
 
 
 def labelled(e: A.Expr, version: PolicyVersion) -> str:
     """Expression text with Chinese labels: `上年度研发费用 >= 50万`."""
-    return A.to_text(relabel(e, version))
+    return printer.to_text(relabel(e, version))
 
 
 def money(amount: int | Fraction) -> str:
@@ -71,7 +72,7 @@ def filled(e: A.Expr, env: Env) -> str:
             return A.Name(display(env.name(x.id)))
         return None
 
-    return A.to_text(A.rewrite(substituted(e, env), blank))
+    return printer.to_text(traverse.rewrite(substituted(e, env), blank))
 
 
 def condition_lines(clause: Clause, env: Env, indent: str = "    ") -> list[str]:
@@ -95,7 +96,7 @@ def amount_line(clause: Clause, env: Env, result: ClauseResult) -> str:
     numbers = filled(clause.amount, env)
     value = evaluate_expr(clause.amount, env)
     shown = result.computed if result.computed is not None else display(value)
-    steps = [written] + [t for t in (numbers,) if t not in (written, A.to_text(clause.amount), str(shown))]
+    steps = [written] + [t for t in (numbers,) if t not in (written, printer.to_text(clause.amount), str(shown))]
     if isinstance(value, Fraction) and result.computed is not None and value != result.computed:
         return f"{' = '.join(steps)} = {display(value)} → {result.computed} ({clause.rounding.mode} to " \
                f"{clause.rounding.unit})"

@@ -35,6 +35,7 @@ from policyengine.batch.parse import LIMIT, SCALE, has_none, none_col, value_col
 from policyengine.engines.interpreter import referenced_facts
 from policyengine.errors import PolicyEngineError
 from policyengine.lang import ast as A
+from policyengine.lang import printer
 from policyengine.model.policy import Clause, PolicyVersion
 
 MAX_BOUND = 2**125
@@ -468,7 +469,7 @@ class ClauseCompiler(Compiler):
 
     def _leaf_text(self, e: A.Expr) -> pl.Expr:
         facts = referenced_facts(e, self.version)
-        head = f"{A.to_text(e)} is false"
+        head = f"{printer.to_text(e)} is false"
         if not facts:
             return pl.lit(head)
         parts: list[pl.Expr] = [pl.lit(head + " (")]
@@ -519,7 +520,7 @@ class ClauseCompiler(Compiler):
         return self._texts[key]
 
     def clause(self, clause: Clause) -> ClauseExprs:
-        conds = [self.materialise(self.expr(c.expr), f"cond:{A.to_text(c.expr)}") for c in clause.conditions]
+        conds = [self.materialise(self.expr(c.expr), f"cond:{printer.to_text(c.expr)}") for c in clause.conditions]
         false = [(~c.val).fill_null(False) if c.nullable else ~c.val for c in conds]
         unknown = [c.is_unknown() for c in conds]
         # Kleene conjunction: false when any condition is false, else unknown when any is unknown
@@ -553,7 +554,7 @@ class ClauseCompiler(Compiler):
             for j in range(i):
                 first = first & ~false[j]
             if i in listed:
-                key = f"{A.to_text(cond.expr)}\x00{cond.reason}"
+                key = f"{printer.to_text(cond.expr)}\x00{cond.reason}"
                 text = self.text_column(self._template(cond.reason) if cond.reason else self._false_text(cond.expr),
                                         key)
                 reason = reason.when(first).then(text)

@@ -16,6 +16,7 @@ from policyengine.facts.applicant import Facts
 from policyengine.facts.money import round_amount
 from policyengine.facts.values import UNKNOWN, Value, display
 from policyengine.lang import ast as A
+from policyengine.lang import printer, traverse
 from policyengine.model.policy import Clause, PolicyVersion
 
 
@@ -207,7 +208,7 @@ def referenced_facts(e: A.Expr, version: PolicyVersion) -> tuple[str, ...]:
                     out.append(x.id)
             elif x.id in version.definitions:
                 walk(version.definitions[x.id])
-        for c in A.children(x):
+        for c in traverse.children(x):
             walk(c)
 
     walk(e)
@@ -228,7 +229,7 @@ def rule_text(e: A.Expr) -> str:
     hit = _TEXTS.get(id(e))
     if hit is not None and hit[0] is e:  # the cache keeps the node alive, so its id is not reused
         return hit[1]
-    text = A.to_text(e)
+    text = printer.to_text(e)
     _TEXTS[id(e)] = (e, text)
     return text
 
@@ -259,7 +260,7 @@ def substituted(e: A.Expr, env: Env) -> A.Expr:
             return A.Bool(v)
         return x
 
-    return A.rewrite(e, value_of)
+    return traverse.rewrite(e, value_of)
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -324,7 +325,7 @@ def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
     if not isinstance(value, Fraction):
         raise EvaluationError(f"{env.version.key} {clause.id}: the amount has no value ({display(value)})")
     rounded = round_amount(value, clause.rounding.unit, clause.rounding.mode)
-    written, filled = rule_text(clause.amount), A.to_text(substituted(clause.amount, env))
+    written, filled = rule_text(clause.amount), printer.to_text(substituted(clause.amount, env))
     formula = written if filled == written else f"{written} = {filled}"
     if value != rounded:
         formula += f" = {display(value)} → {rounded} ({clause.rounding.mode} to {clause.rounding.unit})"

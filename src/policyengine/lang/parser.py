@@ -119,7 +119,6 @@ def parse(text: str) -> A.Expr:
         tok = exc.token
         what = "end of text" if tok.type == "$END" else repr(str(tok))
         raise ExprSyntaxError(f"unexpected {what} at column {tok.column} in {text!r}") from None
-    if not isinstance(result, A.Num | A.Money | A.Percent | A.Str | A.Bool | A.Name | A.Attr | A.Lookup | A.Neg
-                      | A.Not | A.Arith | A.Compare | A.BoolOp | A.In | A.Call | A.IfElse):
+    if not isinstance(result, A.NODE_KINDS):
         raise ExprSyntaxError(f"not an expression: {text!r}")  # pragma: no cover
     return result

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from policyengine.errors import did_you_mean
 from policyengine.lang import ast as A
+from policyengine.lang import printer
+from policyengine.lang.fold import fold
 
 
 class ExprTypeError(ValueError):
@@ -56,7 +58,7 @@ class Scope:
     attrs: Callable[[str, str], Ty] | None = None  # clause results, in invariants
 
 
-def _unify_numeric(a: Ty, b: Ty, what: str) -> Ty:
+def _unify_numeric(a: Ty, b: Ty, what: object) -> Ty:
     if not (a.numeric and b.numeric):
         raise ExprTypeError(f"{what} needs numbers, got {a} and {b}")
     if a.kind == "number":
@@ -101,7 +103,7 @@ def _arith(op: str, a: Ty, b: Ty) -> Ty:
     return Ty(kind)
 
 
-def _same_kind(a: Ty, b: Ty, where: str) -> Ty:
+def _same_kind(a: Ty, b: Ty, where: object) -> Ty:
     if a.numeric or b.numeric:
         return _unify_numeric(a, b, where)
     if a.kind != b.kind:
@@ -114,70 +116,92 @@ def _check_enum_literal(ty: Ty, other: A.Expr) -> None:
         raise ExprTypeError(f"{other.value!r} is not one of {sorted(ty.values)}{did_you_mean(other.value, ty.values)}")
 
 
-def check(e: A.Expr, scope: Scope) -> Ty:
-    """The type of `e` in `scope`, or `ExprTypeError`."""
-    if isinstance(e, A.Num):
+class _Checker:
+    """The type of each kind of node in a scope (a fold; raises `ExprTypeError`)."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    def of(self, e: A.Expr) -> Ty:
+        return fold(e, self)
+
+    def num(self, e: A.Num) -> Ty:
         return NUMBER
-    if isinstance(e, A.Money):
+
+    def money(self, e: A.Money) -> Ty:
         return MONEY
-    if isinstance(e, A.Percent):
+
+    def percent(self, e: A.Percent) -> Ty:
         return RATE
-    if isinstance(e, A.Str):
+
+    def str_(self, e: A.Str) -> Ty:
         return TEXT
-    if isinstance(e, A.Bool):
+
+    def bool_(self, e: A.Bool) -> Ty:
         return BOOL
-    if isinstance(e, A.Name):
-        if e.id not in scope.names:
-            raise ExprTypeError(f"unknown name {e.id!r}{did_you_mean(e.id, scope.names)}")
-        return scope.names[e.id]
-    if isinstance(e, A.Attr):
-        if scope.attrs is None:
+
+    def name(self, e: A.Name) -> Ty:
+        if e.id not in self.scope.names:
+            raise ExprTypeError(f"unknown name {e.id!r}{did_you_mean(e.id, self.scope.names)}")
+        return self.scope.names[e.id]
+
+    def attr(self, e: A.Attr) -> Ty:
+        if self.scope.attrs is None:
             raise ExprTypeError(f"{e.obj}.{e.attr}: clause results can only be used in invariants")
-        return scope.attrs(e.obj, e.attr)
-    if isinstance(e, A.Lookup):
-        table = scope.tables.get(e.table)
+        return self.scope.attrs(e.obj, e.attr)
+
+    def lookup(self, e: A.Lookup) -> Ty:
+        table = self.scope.tables.get(e.table)
         if table is None:
-            raise ExprTypeError(f"unknown table {e.table!r}{did_you_mean(e.table, scope.tables)}")
-        key = check(e.key, scope)
+            raise ExprTypeError(f"unknown table {e.table!r}{did_you_mean(e.table, self.scope.tables)}")
+        key = self.of(e.key)
         if key.values is None:
             raise ExprTypeError(f"{e.table}[...] needs an enum key, got {key}")
         missing = key.values - table.keys
         if missing:
             raise ExprTypeError(f"table {e.table} has no entry for {sorted(missing)}")
         return table.value
-    if isinstance(e, A.Neg):
-        t = check(e.operand, scope)
+
+    def neg(self, e: A.Neg) -> Ty:
+        t = self.of(e.operand)
         if not t.numeric or t.kind == "year":
             raise ExprTypeError(f"cannot negate {t}")
         return t
-    if isinstance(e, A.Not):
-        if check(e.operand, scope) != BOOL:
-            raise ExprTypeError(f"'not' needs a condition: {A.to_text(e.operand)}")
+
+    def not_(self, e: A.Not) -> Ty:
+        if self.of(e.operand) != BOOL:
+            raise ExprTypeError(f"'not' needs a condition: {printer.to_text(e.operand)}")
         return BOOL
-    if isinstance(e, A.Arith):
-        return _arith(e.op, check(e.left, scope), check(e.right, scope))
-    if isinstance(e, A.Compare):
-        left, right = check(e.left, scope), check(e.right, scope)
+
+    def arith(self, e: A.Arith) -> Ty:
+        return _arith(e.op, self.of(e.left), self.of(e.right))
+
+    def compare(self, e: A.Compare) -> Ty:
+        left, right = self.of(e.left), self.of(e.right)
         if e.op in ("==", "!="):
-            _same_kind(left, right, f"'{A.to_text(e)}'")
+            _same_kind(left, right, _Where(e))
             _check_enum_literal(left, e.right)
             _check_enum_literal(right, e.left)
         else:
-            _unify_numeric(left, right, f"'{A.to_text(e)}'")
+            _unify_numeric(left, right, _Where(e))
         return BOOL
-    if isinstance(e, A.BoolOp):
+
+    def boolop(self, e: A.BoolOp) -> Ty:
         for x in e.operands:
-            if check(x, scope) != BOOL:
-                raise ExprTypeError(f"'{e.op}' needs conditions; {A.to_text(x)!r} is not one")
+            if self.of(x) != BOOL:
+                raise ExprTypeError(f"'{e.op}' needs conditions; {printer.to_text(x)!r} is not one")
         return BOOL
-    if isinstance(e, A.In):
-        item = check(e.item, scope)
+
+    def in_(self, e: A.In) -> Ty:
+        item = self.of(e.item)
+        where = _Where(e)  # the text of the whole list is printed only if there is an error: linear, not n²
         for o in e.options:
-            _same_kind(item, check(o, scope), f"'{A.to_text(e)}'")
+            _same_kind(item, self.of(o), where)
             _check_enum_literal(item, o)
         return BOOL
-    if isinstance(e, A.Call):
-        types = [check(a, scope) for a in e.args]
+
+    def call(self, e: A.Call) -> Ty:
+        types = [self.of(a) for a in e.args]
         if e.func == "count":
             if any(t != BOOL for t in types):
                 raise ExprTypeError("count(...) counts conditions that hold; pass conditions")
@@ -188,8 +212,23 @@ def check(e: A.Expr, scope: Scope) -> Ty:
         if not result.numeric:
             raise ExprTypeError(f"{e.func}(...) needs numbers")
         return result
-    if isinstance(e, A.IfElse):
-        if check(e.cond, scope) != BOOL:
-            raise ExprTypeError(f"'if' needs a condition: {A.to_text(e.cond)}")
-        return _same_kind(check(e.then, scope), check(e.else_, scope), "'if … then … else'")
-    raise ExprTypeError(f"not an expression: {e!r}")  # pragma: no cover
+
+    def ifelse(self, e: A.IfElse) -> Ty:
+        if self.of(e.cond) != BOOL:
+            raise ExprTypeError(f"'if' needs a condition: {printer.to_text(e.cond)}")
+        return _same_kind(self.of(e.then), self.of(e.else_), "'if … then … else'")
+
+
+class _Where:
+    """Where an error is, printed only when the error is raised."""
+
+    def __init__(self, e: A.Expr) -> None:
+        self.e = e
+
+    def __str__(self) -> str:
+        return f"'{printer.to_text(self.e)}'"
+
+
+def check(e: A.Expr, scope: Scope) -> Ty:
+    """The type of `e` in `scope`, or `ExprTypeError`."""
+    return fold(e, _Checker(scope))

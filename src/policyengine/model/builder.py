@@ -16,6 +16,7 @@ from policyengine.errors import FactError, RuleError, RuleErrors, did_you_mean
 from policyengine.facts.cells import read_value
 from policyengine.facts.money import MoneyFormatError, parse_money
 from policyengine.lang import ast as A
+from policyengine.lang import traverse
 from policyengine.lang.parser import ExprSyntaxError, parse
 from policyengine.lang.types import (
     BOOL,
@@ -272,7 +273,7 @@ class VersionBuilder:
                 return None
             visiting.append(name)
             deps: dict[str, Ty] = {}
-            for ref in A.names(parsed[name]):
+            for ref in traverse.names(parsed[name]):
                 if ref in parsed:
                     t = type_of(ref)
                     if t is None:

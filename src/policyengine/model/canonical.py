@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from policyengine.lang import ast as A
+from policyengine.lang import printer
 from policyengine.model.policy import PolicyVersion
 
 
@@ -15,12 +15,12 @@ def canonical_form(v: PolicyVersion) -> dict[str, Any]:
     return {
         "package": v.meta.model_dump(mode="json", by_alias=True),
         "facts": [s.model_dump(mode="json") for s in v.facts.values()],
-        "definitions": {k: A.to_text(e) for k, e in v.definitions.items()},
+        "definitions": {k: printer.to_text(e) for k, e in v.definitions.items()},
         "tables": {k: {"type": t.type, "values": {kk: str(vv) for kk, vv in t.values.items()}}
                    for k, t in v.tables.items()},
         "clauses": [{"id": c.id, "article": c.article, "title": c.title, "text": c.text,
                      "conditions": [{"test": d.text, "reason": d.reason} for d in c.conditions],
-                     "amount": A.to_text(c.amount), "cap": c.cap, "group": c.group,
+                     "amount": printer.to_text(c.amount), "cap": c.cap, "group": c.group,
                      "rounding": c.rounding.model_dump(), "notes": c.notes, "verified": c.verified}
                     for c in v.clauses],
         "settlement": {"groups": {g.id: list(g.members) for g in v.groups.values()},

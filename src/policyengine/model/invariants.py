@@ -16,7 +16,7 @@ from policyengine.decide.evaluate import evaluate
 from policyengine.engines.interpreter import Env, evaluate_expr, substituted
 from policyengine.facts.applicant import Facts
 from policyengine.facts.values import UNKNOWN, Value
-from policyengine.lang import ast as A
+from policyengine.lang import printer
 from policyengine.model.policy import PolicyVersion
 from policyengine.model.rulefile import InvariantSpec
 
@@ -55,7 +55,7 @@ def applicant_violations(version: PolicyVersion, result: PackageResult, facts: F
             continue
         expr = version.invariant_exprs[inv.id]
         if evaluate_expr(expr, env) is False:
-            shown = A.to_text(substituted(expr, env))
+            shown = printer.to_text(substituted(expr, env))
             out.append(Violation(inv, f"{inv.statement} is false ({shown})"))
     return out
 

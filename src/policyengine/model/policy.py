@@ -10,6 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from policyengine.lang import ast as A
+from policyengine.lang import printer
 from policyengine.model.rulefile import FactSpec, InvariantSpec, PackageMeta, Rounding, TestCase
 
 
@@ -33,7 +34,7 @@ class ConditionDef:
     text: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", A.to_text(self.expr))
+        object.__setattr__(self, "text", printer.to_text(self.expr))
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from policyengine.engines.rete.fields import (
 from policyengine.facts.cells import blank_value
 from policyengine.facts.values import Value
 from policyengine.lang import ast as A
+from policyengine.lang import printer
 from policyengine.model.policy import Clause, PolicyVersion
 
 MAX_PATHS = 512  # alternatives per rule; the bundled packages need at most a few
@@ -240,7 +241,7 @@ class _Compiler:
         out = self.alts(e)
         for _, v in out:
             if not isinstance(v, BoolV | _Unk | _None):
-                raise ReteCompileError(f"{A.to_text(e)} is not a condition")
+                raise ReteCompileError(f"{printer.to_text(e)} is not a condition")
         return out
 
     def lookup(self, e: A.Lookup) -> Alts:
@@ -250,7 +251,7 @@ class _Compiler:
             if isinstance(v, TextV) and v.fact is not None:
                 fs = self.fact(v.fact)
                 if fs.enum_values is None:
-                    raise ReteCompileError(f"{A.to_text(e)}: the key must be an enum fact")
+                    raise ReteCompileError(f"{printer.to_text(e)}: the key must be an enum fact")
                 for key in fs.enum_values:
                     pairs.append((ir.conj(g, ir.TextCmp("==", fs.value_field, key)), NumV((), table[key])))
             elif isinstance(v, TextV) and v.text is not None:
@@ -275,7 +276,7 @@ class _Compiler:
             elif isinstance(a, NumV) and isinstance(b, NumV):
                 pairs += combine(g, a, b)
             else:
-                raise ReteCompileError(f"{A.to_text(e)}: arithmetic on a non-number")
+                raise ReteCompileError(f"{printer.to_text(e)}: arithmetic on a non-number")
         return _merge(pairs)
 
     def _arith(self, e: A.Arith, a: NumV, b: NumV) -> NumV:
@@ -288,12 +289,12 @@ class _Compiler:
                 return b.times(a.constant)
             if b.constant is not None:
                 return a.times(b.constant)
-            raise ReteCompileError(f"{A.to_text(e)}: a product of two facts cannot be tested exactly")
+            raise ReteCompileError(f"{printer.to_text(e)}: a product of two facts cannot be tested exactly")
         if b.constant is None:
-            raise ReteCompileError(f"{A.to_text(e)}: division by a fact cannot be tested exactly "
+            raise ReteCompileError(f"{printer.to_text(e)}: division by a fact cannot be tested exactly "
                                    "(the engine dies on an integer division by zero)")
         if b.constant == 0:
-            raise ReteCompileError(f"{A.to_text(e)}: division by zero")
+            raise ReteCompileError(f"{printer.to_text(e)}: division by zero")
         return a.times(1 / b.constant)
 
     def compare(self, op: str, left: Alts, right: Alts) -> Alts:
