@@ -10,9 +10,10 @@ from typing import Any
 
 from policyengine.batch import audit as audit_records
 from policyengine.batch.read import read_table
-from policyengine.batch.score import Scored, VersionChoice, score_table
+from policyengine.batch.score import Scored, score_table
 from policyengine.batch.summary import summary
 from policyengine.batch.write import write_json, write_lines, write_rejects, write_table
+from policyengine.decide.versions import VersionChoice
 from policyengine.model.policy import Package
 
 

@@ -29,14 +29,15 @@ from policyengine.batch.settle import (
     ver_col,
     why_col,
 )
+from policyengine.decide import versions
 from policyengine.decide.decision import Decision
 from policyengine.decide.evaluate import evaluate, fact_index
+from policyengine.decide.versions import VersionChoice
 from policyengine.engines.columnar import FAILED, STATUS_NAMES, Compiled, NotCompilable, compile_version
 from policyengine.errors import PolicyEngineError
 from policyengine.model.policy import Package, PolicyVersion
 from policyengine.model.rulefile import FactSpec
 
-VersionChoice = str | Mapping[str, str] | None
 Progress = Callable[[int], None]
 STATUS_CODE = {name: i for i, name in enumerate(STATUS_NAMES)}
 
@@ -87,38 +88,25 @@ def clause_labels(packages: Sequence[Package]) -> dict[tuple[str, str], str]:
     return {(p.id, cid): cid if seen[cid] == 1 else f"{p.id}.{cid}" for p in packages for cid in clause_ids(p)}
 
 
-def _wanted(package: Package, version: VersionChoice) -> PolicyVersion | None:
-    name = version.get(package.id) if isinstance(version, Mapping) else version
-    if name is None:
-        return None
-    try:
-        return package.version(name)
-    except KeyError as exc:
-        raise PolicyEngineError(str(exc.args[0])) from None
-
-
 def _choose_versions(frame: pl.DataFrame, packages: Sequence[Package], version: VersionChoice) -> pl.DataFrame:
     """`ver:p` (the version each row is decided under) and `pr:p` (why none applies), as `evaluate` picks."""
     cols = []
     year = pl.col(YEAR)
     for p in packages:
-        forced = _wanted(p, version)
-        if forced is not None:
-            cols += [pl.lit(forced.version, dtype=pl.String).alias(ver_col(p.id)),
+        chosen = versions.forced(p, version)
+        if chosen is not None:
+            cols += [pl.lit(chosen.version, dtype=pl.String).alias(ver_col(p.id)),
                      pl.lit(None, dtype=pl.String).alias(why_col(p.id))]
             continue
-        chain: Any = None
-        for v in p.versions:
-            eff = v.meta.effective
-            cond = year >= eff.from_year
-            if eff.to_year is not None:
-                cond = cond & (year <= eff.to_year)
-            chain = pl.when(cond).then(pl.lit(v.version)) if chain is None else chain.when(cond).then(
-                pl.lit(v.version))
+        chain: Any = pl
+        for v, first, last in versions.windows(p):
+            cond = year >= first
+            if last is not None:
+                cond = cond & (year <= last)
+            chain = chain.when(cond).then(pl.lit(v.version))
         ver = chain.otherwise(pl.lit(None, dtype=pl.String))
-        why = pl.when(ver.is_null()).then(pl.concat_str([
-            pl.lit(f"no version of {p.id} covers application year "), year.cast(pl.String),
-            pl.lit(f" (versions: {p.describe_versions()})")]))
+        before, after = versions.no_version_reason(p, "\x00").split("\x00")
+        why = pl.when(ver.is_null()).then(pl.concat_str([pl.lit(before), year.cast(pl.String), pl.lit(after)]))
         cols += [ver.alias(ver_col(p.id)), why.alias(why_col(p.id))]
     return frame.with_columns(cols)
 
@@ -283,7 +271,7 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
     required = [s for s in specs.values() if s.required]
     hmap = map_headers(table.headers, index, required, specs)
     for p in packages:
-        _wanted(p, version)  # an unknown forced version is an error before any work
+        versions.forced(p, version)  # an unknown forced version is an error before any work
     parsed: Parsed = parse_table(table, hmap.facts, specs)
     frame = _choose_versions(parsed.frame, packages, version)
     rejects = list(parsed.rejects)

@@ -11,8 +11,10 @@ from fractions import Fraction
 from importlib import metadata
 from typing import Any
 
+from policyengine.decide import versions
 from policyengine.decide.decision import AuditInfo, Decision, EngineFiring, PackageResult
 from policyengine.decide.settlement import prorate_decision, recorded_proration, settle
+from policyengine.decide.versions import VersionChoice
 from policyengine.engines.base import Backend, get_backend
 from policyengine.errors import FactError, PolicyEngineError
 from policyengine.facts.applicant import FactIndex, Facts, read_facts
@@ -20,7 +22,6 @@ from policyengine.facts.values import UNKNOWN
 from policyengine.model.policy import Package, PolicyVersion
 
 Packages = Package | PolicyVersion | Sequence[Package | PolicyVersion]
-VersionChoice = str | Mapping[str, str] | None
 
 
 @functools.lru_cache(maxsize=64)
@@ -71,22 +72,6 @@ def library_versions() -> dict[str, str]:
     return dict(_library_versions())
 
 
-def _pick_version(package: Package, year: int | None, version: VersionChoice) -> PolicyVersion | str:
-    """The version to apply, or the reason none applies."""
-    wanted = version.get(package.id) if isinstance(version, Mapping) else version
-    if wanted is not None:
-        try:
-            return package.version(wanted)
-        except KeyError as exc:
-            raise PolicyEngineError(str(exc.args[0])) from None
-    if year is None:
-        return "申报年度 (application_year) is unknown, so no version can be chosen"
-    found = package.for_year(year)
-    if found is None:
-        return f"no version of {package.id} covers application year {year} (versions: {package.describe_versions()})"
-    return found
-
-
 def evaluate_version(version: PolicyVersion, facts: Facts, year: int | None, backend: Backend
                      ) -> tuple[PackageResult, list[EngineFiring]]:
     """One package version for one applicant: clause outcomes, then settlement."""
@@ -121,7 +106,7 @@ def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version
     firings: list[EngineFiring] = []
     sources: dict[str, str] = {}
     for package in pkgs:
-        chosen = _pick_version(package, year, version)
+        chosen = versions.choose(package, year, version)
         if isinstance(chosen, str):
             results.append(PackageResult(package=package.id, version=None, reason=chosen, application_year=year,
                                          status="undetermined" if year is None else "not_in_force"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from policyengine.decide.evaluate import VersionChoice, evaluate, fact_index
+from policyengine.decide.evaluate import evaluate, fact_index
+from policyengine.decide.versions import VersionChoice
 from policyengine.drafting.render import STATUS_ZH, clause_heading, clause_trace, money
 from policyengine.engines.interpreter import Env
 from policyengine.facts.applicant import read_facts

@@ -9,6 +9,7 @@ from policyengine.errors import did_you_mean
 from policyengine.lang import ast as A
 from policyengine.lang import printer
 from policyengine.lang.fold import fold
+from policyengine.model.rulefile import FactSpec
 
 
 class ExprTypeError(ValueError):
@@ -41,6 +42,13 @@ NUMERIC = {"int", "year", "money", "rate", "number"}
 
 FACT_TYPES: dict[str, Ty] = {"text": TEXT, "uscc": TEXT, "bool": BOOL, "integer": INT, "year": YEAR,
                              "money": MONEY, "rate": RATE}
+
+
+def fact_type(spec: FactSpec) -> Ty:
+    """The static type of a fact: its declared type, an enum as text restricted to its values."""
+    if spec.type == "enum":
+        return Ty("text", frozenset(spec.values or ()))
+    return FACT_TYPES[spec.type]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from policyengine.lang.types import (
     TableType,
     Ty,
     check,
+    fact_type,
 )
 from policyengine.model.canonical import content_hash
 from policyengine.model.policy import Clause, ConditionDef, Group, Loc, PolicyVersion, TableDef
@@ -177,7 +178,7 @@ class VersionBuilder:
         facts = self._facts(m)
         definitions, def_types = self._definitions(m, facts)
         tables, table_types = self._tables(m)
-        scope = Scope({**{n: _fact_type(s) for n, s in facts.items()}, **def_types}, table_types)
+        scope = Scope({**{n: fact_type(s) for n, s in facts.items()}, **def_types}, table_types)
         settlement: Settlement = m.single["settlement"][0]
         set_at = m.single["settlement"][1]
         clauses = self._clauses(m, scope, settlement)
@@ -261,7 +262,7 @@ class VersionBuilder:
             if expr is not None:
                 parsed[name] = expr
         types: dict[str, Ty] = {}
-        fact_types = {n: _fact_type(s) for n, s in facts.items()}
+        fact_types = {n: fact_type(s) for n, s in facts.items()}
         visiting: list[str] = []
 
         def type_of(name: str) -> Ty | None:
@@ -466,9 +467,3 @@ class VersionBuilder:
             self.errors.append(at.error("must be a whole, non-negative number of yuan", key))
             return None
         return int(amount)
-
-
-def _fact_type(spec: FactSpec) -> Ty:
-    if spec.type == "enum":
-        return Ty("text", frozenset(spec.values or ()))
-    return FACT_TYPES[spec.type]
