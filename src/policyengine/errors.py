@@ -48,6 +48,14 @@ class FactError(PolicyEngineError):
         super().__init__(f"{fact}: {reason} (value {value!r})" if value is not None else f"{fact}: {reason}")
 
 
+class EvaluationError(PolicyEngineError):
+    """An expression could not be computed for an applicant (for example a division by zero)."""
+
+
+class CannotCompile(PolicyEngineError):
+    """A backend cannot compile a construct of a version faithfully; the message says which and what to use."""
+
+
 class InternalConsistencyError(PolicyEngineError):
     """Two evaluators disagreed about a decision: never turned into a decision."""
 

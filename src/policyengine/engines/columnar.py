@@ -33,7 +33,7 @@ import polars as pl
 
 from policyengine.batch.parse import LIMIT, SCALE, has_none, none_col, value_col
 from policyengine.engines.interpreter import referenced_facts
-from policyengine.errors import PolicyEngineError
+from policyengine.errors import CannotCompile
 from policyengine.lang import ast as A
 from policyengine.lang import printer
 from policyengine.model.policy import Clause, PolicyVersion
@@ -54,7 +54,7 @@ def int_type(bound: int) -> pl.DataType:
     return pl.Int64() if bound < SMALL else I128
 
 
-class NotCompilable(PolicyEngineError):
+class NotCompilable(CannotCompile):
     """A construct the columnar backend does not compile; the version is evaluated by the interpreter."""
 
 

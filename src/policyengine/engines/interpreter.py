@@ -11,17 +11,13 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from policyengine.decide.decision import ClauseResult, ConditionTrace, FactValue, Status
-from policyengine.errors import PolicyEngineError
+from policyengine.errors import EvaluationError
 from policyengine.facts.applicant import Facts
 from policyengine.facts.money import round_amount
 from policyengine.facts.values import UNKNOWN, Value, display
 from policyengine.lang import ast as A
 from policyengine.lang import printer, traverse
 from policyengine.model.policy import Clause, PolicyVersion
-
-
-class EvaluationError(PolicyEngineError):
-    """An expression could not be computed (for example a division by zero)."""
 
 
 def _kleene_and(values: list[Value]) -> Value:

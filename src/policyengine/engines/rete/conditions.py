@@ -19,6 +19,8 @@ from fractions import Fraction
 from math import ceil, floor, gcd
 from typing import Any
 
+from policyengine.errors import CannotCompile
+
 Json = Any
 
 # Every comparison or arithmetic step must stay far inside int64: the engine saturates values outside it
@@ -31,7 +33,7 @@ MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 ENGINE_OP = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
 
-class CompileError(ValueError):
+class CompileError(CannotCompile):
     """An expression the Rete backend cannot test faithfully."""
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from policyengine.errors import InternalConsistencyError, PolicyEngineError
+from policyengine.errors import CannotCompile, InternalConsistencyError, PolicyEngineError
 
 
 class ReteUnavailable(PolicyEngineError):
     """durable_rules does not import here (for example on Python 3.13): use the interpreter."""
 
 
-class ReteCompileError(PolicyEngineError):
+class ReteCompileError(CannotCompile):
     """A package version has an expression the Rete backend cannot test faithfully."""
 
 
