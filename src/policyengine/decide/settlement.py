@@ -10,31 +10,33 @@ from collections.abc import Mapping, Sequence
 
 from policyengine.decide.decision import ClauseResult, Decision, PackageResult, SettlementStep
 from policyengine.facts.money import prorate as prorate_amount
+from policyengine.ir.lower import program
 from policyengine.model.policy import PolicyVersion
 
 
 def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[list[ClauseResult], list[SettlementStep]]:
-    """Apply clause caps, exclusive groups and the per-applicant cap to one applicant's clause results."""
+    """Apply clause caps, exclusive groups and the per-applicant cap to one applicant's clause results, in the
+    order and with the tie rule of the version's settlement plan."""
+    plan = program(version).settlement
     out = [r.model_copy(update={"settlement": list(r.settlement)}) for r in results]
     by_id = {r.clause: r for r in out}
     steps: list[SettlementStep] = []
 
-    for clause in version.clauses:
-        r = by_id[clause.id]
-        if r.status == "eligible" and clause.cap is not None and r.amount > clause.cap:
-            note = f"capped at {clause.cap} (clause cap)"
-            steps.append(SettlementStep(step="clause_cap", clause=r.clause, before=r.amount, after=clause.cap,
-                                        note=note))
-            r.settlement.append(f"{r.amount} → {clause.cap}: {note}")
-            r.amount = clause.cap
+    for cid, cap in plan.caps:
+        r = by_id[cid]
+        if r.status == "eligible" and r.amount > cap:
+            note = f"capped at {cap} (clause cap)"
+            steps.append(SettlementStep(step="clause_cap", clause=r.clause, before=r.amount, after=cap, note=note))
+            r.settlement.append(f"{r.amount} → {cap}: {note}")
+            r.amount = cap
 
-    for group in version.groups.values():
-        members = [by_id[m] for m in group.members if by_id[m].status == "eligible"]
-        if len(members) < 2:
+    for group in plan.groups:
+        eligible = {m: by_id[m].amount for m in group.members if by_id[m].status == "eligible"}
+        if len(eligible) < 2:
             continue
-        # highest award stands; a tie goes to the lower article number
-        winner = max(members, key=lambda r: (r.amount, -r.article))
-        for r in members:
+        winner = by_id[group.winner(eligible)]
+        for m in eligible:
+            r = by_id[m]
             if r is winner:
                 continue
             tie = " (tie: the lower article stands)" if r.amount == winner.amount else ""
@@ -45,22 +47,22 @@ def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[lis
             r.reason = f"excluded by {winner.clause} ({group.id} 就高不重复)"
             r.amount = 0
 
-    if version.applicant_cap is not None:
+    if plan.applicant_cap is not None:
         total = sum(r.amount for r in out)
-        excess = total - version.applicant_cap
-        if excess > 0:
-            for r in sorted(out, key=lambda r: r.article, reverse=True):
-                if excess == 0:
-                    break
-                if r.amount == 0:
-                    continue
-                cut = min(r.amount, excess)
-                note = f"per-applicant cap {version.applicant_cap} (total was {total})"
-                steps.append(SettlementStep(step="applicant_cap", clause=r.clause, before=r.amount,
-                                            after=r.amount - cut, note=note))
-                r.settlement.append(f"{r.amount} → {r.amount - cut}: {note}")
-                r.amount -= cut
-                excess -= cut
+        excess = total - plan.applicant_cap
+        for cid in plan.cut_order:
+            if excess <= 0:
+                break
+            r = by_id[cid]
+            if r.amount == 0:
+                continue
+            cut = min(r.amount, excess)
+            note = f"per-applicant cap {plan.applicant_cap} (total was {total})"
+            steps.append(SettlementStep(step="applicant_cap", clause=r.clause, before=r.amount,
+                                        after=r.amount - cut, note=note))
+            r.settlement.append(f"{r.amount} → {r.amount - cut}: {note}")
+            r.amount -= cut
+            excess -= cut
     return out, steps
 
 

@@ -1,23 +1,33 @@
-"""The reference interpreter: three-valued evaluation of the AST, with a trace of every number.
+"""The reference interpreter: three-valued evaluation of a version's program, with a trace of every number.
 
-It defines what a rule package means; every other backend must agree with it.
+It defines what a rule package means; every other backend must agree with it. Each expression is folded once
+per program into a Python closure (`_Closures`, a fold), so deciding an applicant calls closures instead of
+walking the tree; the trace (which condition decided, with values; the amount formula with numbers
+substituted) is built from the program's plans with the same closures.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any, Literal
+from weakref import WeakKeyDictionary
 
 from policyengine.decide.decision import ClauseResult, ConditionTrace, FactValue, Status
 from policyengine.errors import EvaluationError
 from policyengine.facts.applicant import Facts
+from policyengine.facts.cells import blank_value
 from policyengine.facts.money import round_amount
 from policyengine.facts.values import UNKNOWN, Value, display
+from policyengine.ir.lower import program as lower
+from policyengine.ir.program import ClausePlan, Deciding, Program, render, unknown_reason
 from policyengine.lang import ast as A
 from policyengine.lang import printer, traverse
+from policyengine.lang.fold import fold
 from policyengine.model.policy import Clause, PolicyVersion
+
+Fn = Callable[["Env"], Value]
+_PENDING: Any = object()
 
 
 def _kleene_and(values: list[Value]) -> Value:
@@ -36,7 +46,7 @@ def _kleene_or(values: list[Value]) -> Value:
     return False
 
 
-_CMP: dict[str, Callable[[Fraction, Fraction], bool]] = {
+_ORDER: dict[str, Callable[[Fraction, Fraction], bool]] = {
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
 }
 
@@ -52,7 +62,7 @@ def _compare(op: str, a: Value, b: Value) -> Value:
         return False
     if not (isinstance(a, Fraction) and isinstance(b, Fraction)):
         raise EvaluationError(f"cannot order {display(a)} and {display(b)}")  # pragma: no cover - type-checked
-    return _CMP[op](a, b)
+    return _ORDER[op](a, b)
 
 
 def _arith(op: str, a: Value, b: Value) -> Value:
@@ -73,171 +83,231 @@ def _arith(op: str, a: Value, b: Value) -> Value:
     return a / b
 
 
+class _Closures:
+    """Each expression of one program folded into a closure over an `Env`, memoised per node."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.blanks: dict[str, Value] = {n: blank_value(s) for n, s in program.facts.items()}
+        self._memo: dict[int, tuple[A.Expr, Fn]] = {}
+        self.definitions: list[Fn] = [self.of(d.expr) for d in program.definitions]
+
+    def of(self, e: A.Expr) -> Fn:
+        hit = self._memo.get(id(e))
+        if hit is not None and hit[0] is e:  # the memo keeps the node alive, so its id is not reused
+            return hit[1]
+        fn = fold(e, self)
+        self._memo[id(e)] = (e, fn)
+        return fn
+
+    def _const(self, value: Value) -> Fn:
+        return lambda env: value
+
+    def num(self, e: A.Num) -> Fn:
+        return self._const(e.value)
+
+    def money(self, e: A.Money) -> Fn:
+        return self._const(e.value)
+
+    def percent(self, e: A.Percent) -> Fn:
+        return self._const(e.value)
+
+    def str_(self, e: A.Str) -> Fn:
+        return self._const(e.value)
+
+    def bool_(self, e: A.Bool) -> Fn:
+        return self._const(e.value)
+
+    def name(self, e: A.Name) -> Fn:
+        name = e.id
+        if name in self.program.facts:
+            return lambda env: env.values[name]
+        index = self.program.definition_index.get(name)
+        if index is not None:
+            return lambda env: env.definition(index, name)
+        return lambda env: env.extra_value(name)
+
+    def attr(self, e: A.Attr) -> Fn:
+        return lambda env: env.attr(e.obj, e.attr)
+
+    def lookup(self, e: A.Lookup) -> Fn:
+        key, values = self.of(e.key), self.program.tables[e.table].values
+
+        def run(env: Env) -> Value:
+            k = key(env)
+            return UNKNOWN if k is UNKNOWN else values[str(k)]
+
+        return run
+
+    def neg(self, e: A.Neg) -> Fn:
+        operand = self.of(e.operand)
+
+        def run(env: Env) -> Value:
+            v = operand(env)
+            return -v if isinstance(v, Fraction) else v
+
+        return run
+
+    def not_(self, e: A.Not) -> Fn:
+        operand = self.of(e.operand)
+
+        def run(env: Env) -> Value:
+            v = operand(env)
+            return UNKNOWN if v is UNKNOWN else not v
+
+        return run
+
+    def arith(self, e: A.Arith) -> Fn:
+        op, left, right = e.op, self.of(e.left), self.of(e.right)
+        return lambda env: _arith(op, left(env), right(env))
+
+    def compare(self, e: A.Compare) -> Fn:
+        op, left, right = e.op, self.of(e.left), self.of(e.right)
+        return lambda env: _compare(op, left(env), right(env))
+
+    def boolop(self, e: A.BoolOp) -> Fn:
+        operands = [self.of(x) for x in e.operands]
+        combine = _kleene_and if e.op == "and" else _kleene_or
+        # every operand is computed (no short cut), so an error in any of them is never hidden
+        return lambda env: combine([f(env) for f in operands])
+
+    def in_(self, e: A.In) -> Fn:
+        item, options, negated = self.of(e.item), [self.of(o) for o in e.options], e.negated
+
+        def run(env: Env) -> Value:
+            v = item(env)
+            if v is UNKNOWN:
+                return UNKNOWN
+            return any(v == o(env) for o in options) != negated
+
+        return run
+
+    def call(self, e: A.Call) -> Fn:
+        args = [self.of(a) for a in e.args]
+        if e.func == "count":
+            def count(env: Env) -> Value:
+                values = [a(env) for a in args]
+                return UNKNOWN if any(v is UNKNOWN for v in values) else Fraction(sum(1 for v in values if v is True))
+            return count
+        pick = min if e.func == "min" else max
+
+        def extreme(env: Env) -> Value:
+            values = [a(env) for a in args]
+            if any(v is UNKNOWN for v in values):
+                return UNKNOWN
+            if any(v is None for v in values):
+                return None
+            return pick(v for v in values if isinstance(v, Fraction))
+
+        return extreme
+
+    def ifelse(self, e: A.IfElse) -> Fn:
+        cond, then, other = self.of(e.cond), self.of(e.then), self.of(e.else_)
+
+        def run(env: Env) -> Value:
+            c = cond(env)
+            if c is UNKNOWN:
+                a, b = then(env), other(env)
+                return a if a == b and a is not UNKNOWN else UNKNOWN
+            return then(env) if c else other(env)
+
+        return run
+
+
+_CLOSURES: WeakKeyDictionary[Program, _Closures] = WeakKeyDictionary()
+
+
+def closures(program: Program) -> _Closures:
+    found = _CLOSURES.get(program)
+    if found is None:
+        found = _CLOSURES[program] = _Closures(program)
+    return found
+
+
 class Env:
-    """Where names get their values: facts, definitions (evaluated once), tables, extra names, clause results."""
+    """Where names get their values: facts (absent ones read as their blank), definitions (each computed once,
+    in its slot), extra names, and clause results (in invariants)."""
+
+    __slots__ = ("_shown", "attrs", "closures", "defs", "extra", "facts", "program", "values", "version")
 
     def __init__(self, version: PolicyVersion, facts: Facts, extra: Mapping[str, Value] | None = None,
                  attrs: Callable[[str, str], Value] | None = None) -> None:
         self.version = version
+        self.program = lower(version)
+        self.closures = closures(self.program)
         self.facts = facts
         self.extra = extra or {}
         self.attrs = attrs
-        self._defs: dict[str, Value] = {}
+        self.values: dict[str, Value] = {**self.closures.blanks, **facts.values}
+        if self.extra:
+            self.values.update((k, v) for k, v in self.extra.items() if k in self.values)
+        self.defs: list[Value] = [_PENDING] * len(self.program.definitions)
         self._shown: dict[str, FactValue] = {}
+
+    def definition(self, index: int, name: str) -> Value:
+        v = self.defs[index]
+        if v is _PENDING:
+            v = self.extra[name] if name in self.extra else self.closures.definitions[index](self)
+            self.defs[index] = v
+        return v
+
+    def extra_value(self, name: str) -> Value:
+        try:
+            return self.extra[name]
+        except KeyError:
+            raise EvaluationError(f"{name} has no value here") from None
+
+    def attr(self, obj: str, attr: str) -> Value:
+        if self.attrs is None:
+            raise EvaluationError(f"{obj}.{attr} is only defined in invariants")
+        return self.attrs(obj, attr)
+
+    def name(self, name: str) -> Value:
+        """The value of a fact, definition or extra name."""
+        if name in self.extra:
+            return self.extra[name]
+        if name in self.values:
+            return self.values[name]
+        return self.definition(self.program.definition_index[name], name)
 
     def fact_value(self, name: str) -> FactValue:
         """A fact as a trace shows it: name, label and value."""
         shown = self._shown.get(name)
         if shown is None:
-            shown = FactValue(fact=name, label=self.version.facts[name].label, value=display(self.name(name)))
+            shown = FactValue.model_construct(fact=name, label=self.program.facts[name].label,
+                                              value=display(self.name(name)))
             self._shown[name] = shown
         return shown
-
-    def name(self, name: str) -> Value:
-        if name in self.extra:
-            return self.extra[name]
-        spec = self.version.facts.get(name)
-        if spec is not None:
-            return self.facts.get(name, spec)
-        if name not in self._defs:
-            self._defs[name] = evaluate_expr(self.version.definitions[name], self)
-        return self._defs[name]
 
 
 def evaluate_expr(e: A.Expr, env: Env) -> Value:
     """The three-valued value of `e`."""
-    return _EVAL[type(e)](e, env)
+    return env.closures.of(e)(env)
 
 
-def _literal(e: Any, env: Env) -> Value:
-    return e.value  # type: ignore[no-any-return]
-
-
-def _name(e: A.Name, env: Env) -> Value:
-    return env.name(e.id)
-
-
-def _attr(e: A.Attr, env: Env) -> Value:
-    if env.attrs is None:
-        raise EvaluationError(f"{e.obj}.{e.attr} is only defined in invariants")
-    return env.attrs(e.obj, e.attr)
-
-
-def _lookup(e: A.Lookup, env: Env) -> Value:
-    key = evaluate_expr(e.key, env)
-    if key is UNKNOWN:
-        return UNKNOWN
-    return env.version.tables[e.table].values[str(key)]
-
-
-def _neg(e: A.Neg, env: Env) -> Value:
-    v = evaluate_expr(e.operand, env)
-    return -v if isinstance(v, Fraction) else v
-
-
-def _not(e: A.Not, env: Env) -> Value:
-    v = evaluate_expr(e.operand, env)
-    return UNKNOWN if v is UNKNOWN else not v
-
-
-def _arith_node(e: A.Arith, env: Env) -> Value:
-    return _arith(e.op, evaluate_expr(e.left, env), evaluate_expr(e.right, env))
-
-
-def _compare_node(e: A.Compare, env: Env) -> Value:
-    return _compare(e.op, evaluate_expr(e.left, env), evaluate_expr(e.right, env))
-
-
-def _boolop(e: A.BoolOp, env: Env) -> Value:
-    values = [evaluate_expr(x, env) for x in e.operands]
-    return _kleene_and(values) if e.op == "and" else _kleene_or(values)
-
-
-def _in(e: A.In, env: Env) -> Value:
-    item = evaluate_expr(e.item, env)
-    if item is UNKNOWN:
-        return UNKNOWN
-    found = any(item == evaluate_expr(o, env) for o in e.options)
-    return found != e.negated
-
-
-def _call(e: A.Call, env: Env) -> Value:
-    args = [evaluate_expr(a, env) for a in e.args]
-    if e.func == "count":
-        return UNKNOWN if any(a is UNKNOWN for a in args) else Fraction(sum(1 for a in args if a is True))
-    if any(a is UNKNOWN for a in args):
-        return UNKNOWN
-    if any(a is None for a in args):
-        return None
-    numbers = [a for a in args if isinstance(a, Fraction)]
-    return min(numbers) if e.func == "min" else max(numbers)
-
-
-def _ifelse(e: A.IfElse, env: Env) -> Value:
-    cond = evaluate_expr(e.cond, env)
-    if cond is UNKNOWN:
-        then, other = evaluate_expr(e.then, env), evaluate_expr(e.else_, env)
-        return then if then == other and then is not UNKNOWN else UNKNOWN
-    return evaluate_expr(e.then if cond else e.else_, env)
-
-
-_EVAL: dict[type, Callable[[Any, Env], Value]] = {
-    A.Num: _literal, A.Money: _literal, A.Percent: _literal, A.Str: _literal, A.Bool: _literal,
-    A.Name: _name, A.Attr: _attr, A.Lookup: _lookup, A.Neg: _neg, A.Not: _not, A.Arith: _arith_node,
-    A.Compare: _compare_node, A.BoolOp: _boolop, A.In: _in, A.Call: _call, A.IfElse: _ifelse,
-}
+def referenced_facts(e: A.Expr, version: PolicyVersion) -> tuple[str, ...]:
+    """Facts `e` reads, through definitions, in first-use order."""
+    return lower(version).reads(e)
 
 
 # -- traces ---------------------------------------------------------------------------------------
 
-def referenced_facts(e: A.Expr, version: PolicyVersion) -> tuple[str, ...]:
-    """Facts `e` reads, through definitions, in first-use order."""
-    cached = version.reads_cache.get(id(e))
-    if cached is not None and cached[0] is e:  # the node is kept alive by the cache, so its id is not reused
-        return cached[1]
-    out: list[str] = []
-
-    def walk(x: A.Expr) -> None:
-        if isinstance(x, A.Name):
-            if x.id in version.facts:
-                if x.id not in out:
-                    out.append(x.id)
-            elif x.id in version.definitions:
-                walk(version.definitions[x.id])
-        for c in traverse.children(x):
-            walk(c)
-
-    walk(e)
-    result = tuple(out)
-    version.reads_cache[id(e)] = (e, result)
-    return result
-
-
-def _fact_values(e: A.Expr, env: Env) -> list[FactValue]:
-    return [env.fact_value(n) for n in referenced_facts(e, env.version)]
-
-
-_TEXTS: dict[int, tuple[A.Expr, str]] = {}
-
-
-def rule_text(e: A.Expr) -> str:
-    """`to_text` of a node of a loaded rule (conditions, amounts and their parts), computed once per node."""
-    hit = _TEXTS.get(id(e))
-    if hit is not None and hit[0] is e:  # the cache keeps the node alive, so its id is not reused
-        return hit[1]
-    text = printer.to_text(e)
-    _TEXTS[id(e)] = (e, text)
-    return text
+def _deciding(d: Deciding, env: Env) -> Deciding:
+    """For a false condition, the smallest part that makes it false (into definitions and conjunctions)."""
+    for x, sub in d.operands:
+        if evaluate_expr(x, env) is False:
+            return _deciding(sub, env)
+    return d
 
 
 def deciding_part(e: A.Expr, env: Env) -> A.Expr:
-    """For a false condition, the smallest part that makes it false (into definitions and conjunctions)."""
+    """For a false expression, the smallest part that makes it false (into definitions and conjunctions)."""
     if isinstance(e, A.BoolOp) and e.op == "and":
         for x in e.operands:
             if evaluate_expr(x, env) is False:
                 return deciding_part(x, env)
-    if isinstance(e, A.Name) and e.id in env.version.definitions:
-        return deciding_part(env.version.definitions[e.id], env)
+    if isinstance(e, A.Name) and e.id in env.program.definition_index:
+        return deciding_part(env.program.definition(e.id).expr, env)
     return e
 
 
@@ -259,78 +329,70 @@ def substituted(e: A.Expr, env: Env) -> A.Expr:
     return traverse.rewrite(e, value_of)
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _render_reason(template: str, env: Env) -> str:
-    def repl(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name in env.version.facts or name in env.version.definitions:
-            return display(env.name(name))
-        return m.group(0)
-
-    return _PLACEHOLDER.sub(repl, template)
-
-
-def _unknown_reason(names: list[str], env: Env) -> str:
-    return ", ".join(env.version.facts[n].label for n in names) + " unknown"
-
-
 def _result_text(v: Value) -> Literal["true", "false", "unknown"]:
     return "unknown" if v is UNKNOWN else ("true" if v else "false")
 
 
-def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
+def _show(env: Env) -> Callable[[str], str]:
+    return lambda name: display(env.name(name))
+
+
+def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
     """A clause's outcome before settlement: eligible with its rounded amount, ineligible, or undetermined."""
+    fns = env.closures
     traces: list[ConditionTrace] = []
-    first_false: tuple[int, A.Expr] | None = None
+    first_false: tuple[int, Deciding] | None = None
     unknown: list[str] = []
-    for i, cond in enumerate(clause.conditions):
-        v = evaluate_expr(cond.expr, env)
-        trace = ConditionTrace(condition=cond.text, result=_result_text(v), values=_fact_values(cond.expr, env))
+    for cond in plan.conditions:
+        v = fns.of(cond.expr)(env)
+        trace = ConditionTrace.model_construct(condition=cond.text, result=_result_text(v),
+                                               values=[env.fact_value(n) for n in cond.reads], deciding=None)
         if v is False:
-            part = deciding_part(cond.expr, env)
-            trace.deciding = rule_text(part)
+            part = _deciding(cond.deciding, env)
+            trace.deciding = part.text
             if first_false is None:
-                first_false = (i, part)
+                first_false = (cond.index, part)
         elif v is UNKNOWN:
-            for n in referenced_facts(cond.expr, env.version):
-                if env.name(n) is UNKNOWN and n not in unknown:
+            for n in cond.reads:
+                if env.values[n] is UNKNOWN and n not in unknown:
                     unknown.append(n)
         traces.append(trace)
 
-    def result(status: Status, **kw: Any) -> ClauseResult:
-        return ClauseResult(clause=clause.id, article=clause.article, title=clause.title, conditions=traces,
-                            status=status, **kw)
+    def result(status: Status, amount: int = 0, **kw: Any) -> ClauseResult:
+        return ClauseResult.model_construct(
+            clause=plan.id, article=plan.article, title=plan.title, status=status, amount=amount,
+            computed=kw.get("computed"), reason=kw.get("reason", ""), formula=kw.get("formula"),
+            unknown_facts=kw.get("unknown_facts", []), conditions=traces, settlement=[])
 
+    labels = env.program.facts
     if first_false is not None:
         i, part = first_false
-        cond = clause.conditions[i]
-        if cond.reason:
-            reason = _render_reason(cond.reason, env)
-        else:
-            seen = ", ".join(f"{fv.label}={fv.value}" for fv in _fact_values(part, env))
-            reason = f"{rule_text(part)} is false" + (f" ({seen})" if seen else "")
-        return result("ineligible", amount=0, reason=reason)
+        template = plan.conditions[i].template
+        return result("ineligible", reason=render(template if template is not None else part.pieces, _show(env)))
     if unknown:
-        return result("undetermined", amount=0, unknown_facts=unknown, reason=_unknown_reason(unknown, env))
-    value = evaluate_expr(clause.amount, env)
+        return result("undetermined", unknown_facts=unknown, reason=unknown_reason([labels[n].label for n in unknown]))
+    value = fns.of(plan.amount)(env)
     if value is UNKNOWN:
-        needed = [n for n in referenced_facts(clause.amount, env.version) if env.name(n) is UNKNOWN]
-        return result("undetermined", amount=0, unknown_facts=needed, reason=_unknown_reason(needed, env))
+        needed = [n for n in plan.amount_reads if env.values[n] is UNKNOWN]
+        return result("undetermined", unknown_facts=needed, reason=unknown_reason([labels[n].label for n in needed]))
     if not isinstance(value, Fraction):
-        raise EvaluationError(f"{env.version.key} {clause.id}: the amount has no value ({display(value)})")
-    rounded = round_amount(value, clause.rounding.unit, clause.rounding.mode)
-    written, filled = rule_text(clause.amount), printer.to_text(substituted(clause.amount, env))
+        raise EvaluationError(f"{env.program.key} {plan.id}: the amount has no value ({display(value)})")
+    rounded = round_amount(value, plan.rounding.unit, plan.rounding.mode)
+    written, filled = plan.amount_text, printer.to_text(substituted(plan.amount, env))
     formula = written if filled == written else f"{written} = {filled}"
     if value != rounded:
-        formula += f" = {display(value)} → {rounded} ({clause.rounding.mode} to {clause.rounding.unit})"
+        formula += f" = {display(value)} → {rounded} ({plan.rounding.mode} to {plan.rounding.unit})"
     else:
         formula += f" = {rounded}"
     return result("eligible", amount=rounded, computed=rounded, formula=formula)
 
 
+def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
+    """`evaluate_plan` for a clause of the env's version."""
+    return evaluate_plan(env.program.clause(clause.id), env)
+
+
 def evaluate_clauses(version: PolicyVersion, facts: Facts) -> list[ClauseResult]:
     """Every clause of `version` for one applicant, in article order, before settlement."""
     env = Env(version, facts)
-    return [evaluate_clause(c, env) for c in version.clauses]
+    return [evaluate_plan(p, env) for p in env.program.clauses]
