@@ -8,6 +8,10 @@ or a literal). Definitions are inlined, table lookups expand over the enum's val
 pairs of alternatives. A clause fires when each of its conditions is true (or none, which the
 interpreter lets pass) and its amount is known: exactly when the interpreter finds it eligible.
 
+The compiler reads the version's lowered program (`ir.program`): its clause plans, and its definitions by
+slot (each compiled once). Both passes, the alternatives and "is the amount known", are folds over the
+expression (`lang.fold`), so a new kind of node makes mypy name them.
+
 What cannot be tested exactly (a product of two facts, a division by a fact, a clause result) raises
 `ReteCompileError` naming the clause, when the version is compiled.
 """
@@ -15,7 +19,7 @@ What cannot be tested exactly (a product of two facts, a division by a fact, a c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -33,9 +37,11 @@ from policyengine.engines.rete.fields import (
 )
 from policyengine.facts.cells import blank_value
 from policyengine.facts.values import Value
+from policyengine.ir import ClausePlan, Program, program
 from policyengine.lang import ast as A
 from policyengine.lang import printer
-from policyengine.model.policy import Clause, PolicyVersion
+from policyengine.lang.fold import fold
+from policyengine.model.policy import PolicyVersion
 
 MAX_PATHS = 512  # alternatives per rule; the bundled packages need at most a few
 
@@ -116,19 +122,29 @@ T, F = BoolV(True), BoolV(False)
 
 # -- the compiler --------------------------------------------------------------------------------
 
-@dataclass
 class _Compiler:
-    version: PolicyVersion
-    fields: dict[str, FieldSpec] = field(default_factory=dict)
-    interval_unsafe: set[str] = field(default_factory=set)
-    _defs: dict[str, Alts] = field(default_factory=dict)
+    """Each expression → its alternatives: a fold (`ExprFold[Alts]`), one method per kind of node.
+
+    Named definitions are inlined, each compiled once (per definition slot of the lowered program). `fields`
+    collects the facts the rules test, as they are met.
+    """
+
+    def __init__(self, prog: Program) -> None:
+        self.program = prog
+        self.fields: dict[str, FieldSpec] = {}
+        self.interval_unsafe: set[str] = set()
+        self._defs: list[Alts | None] = [None] * len(prog.definitions)
+        self.known = _Known(self)
+
+    def alts(self, e: A.Expr) -> Alts:
+        return fold(e, self)
 
     # facts
 
     def fact(self, name: str) -> FieldSpec:
         spec = self.fields.get(name)
         if spec is None:
-            spec = self.fields[name] = field_spec(self.version.facts[name])
+            spec = self.fields[name] = field_spec(self.program.facts[name])
         return spec
 
     def unknown(self, fs: FieldSpec) -> ir.Cond:
@@ -199,53 +215,37 @@ class _Compiler:
             return self.text_eq(a, b)
         raise ReteCompileError(f"cannot compare {a} with {b}")
 
-    # expressions
+    # one method per kind of node
 
-    def alts(self, e: A.Expr) -> Alts:
-        if isinstance(e, A.Num | A.Money | A.Percent):
-            return ((ir.TRUE, NumV((), e.value)),)
-        if isinstance(e, A.Str):
-            return ((ir.TRUE, TextV(None, e.value)),)
-        if isinstance(e, A.Bool):
-            return ((ir.TRUE, BoolV(e.value)),)
-        if isinstance(e, A.Name):
-            if e.id in self.version.facts:
-                return self.fact_alts(e.id)
-            if e.id not in self._defs:
-                self._defs[e.id] = self.alts(self.version.definitions[e.id])
-            return self._defs[e.id]
-        if isinstance(e, A.Attr):
-            raise ReteCompileError(f"{e.obj}.{e.attr}: clause results belong in invariants")
-        if isinstance(e, A.Lookup):
-            return self.lookup(e)
-        if isinstance(e, A.Neg):
-            return _merge([(g, v.times(Fraction(-1)) if isinstance(v, NumV) else v) for g, v in self.alts(e.operand)])
-        if isinstance(e, A.Not):
-            flip: dict[Val, Val] = {T: F, F: T, NONE: T, UNK: UNK}
-            return _merge([(g, flip[v]) for g, v in self._bools(e.operand)])
-        if isinstance(e, A.Arith):
-            return self.arith(e)
-        if isinstance(e, A.Compare):
-            return self.compare(e.op, self.alts(e.left), self.alts(e.right))
-        if isinstance(e, A.BoolOp):
-            return self.boolop(e)
-        if isinstance(e, A.In):
-            return self.member(e)
-        if isinstance(e, A.Call):
-            return self.call(e)
-        if isinstance(e, A.IfElse):
-            return self.ifelse(e)
-        raise ReteCompileError(f"not an expression: {e!r}")  # pragma: no cover
+    def num(self, e: A.Num) -> Alts:
+        return ((ir.TRUE, NumV((), e.value)),)
 
-    def _bools(self, e: A.Expr) -> Alts:
-        out = self.alts(e)
-        for _, v in out:
-            if not isinstance(v, BoolV | _Unk | _None):
-                raise ReteCompileError(f"{printer.to_text(e)} is not a condition")
-        return out
+    def money(self, e: A.Money) -> Alts:
+        return ((ir.TRUE, NumV((), e.value)),)
+
+    def percent(self, e: A.Percent) -> Alts:
+        return ((ir.TRUE, NumV((), e.value)),)
+
+    def str_(self, e: A.Str) -> Alts:
+        return ((ir.TRUE, TextV(None, e.value)),)
+
+    def bool_(self, e: A.Bool) -> Alts:
+        return ((ir.TRUE, BoolV(e.value)),)
+
+    def name(self, e: A.Name) -> Alts:
+        if e.id in self.program.facts:
+            return self.fact_alts(e.id)
+        slot = self.program.definition_index[e.id]
+        found = self._defs[slot]
+        if found is None:
+            found = self._defs[slot] = self.alts(self.program.definitions[slot].expr)
+        return found
+
+    def attr(self, e: A.Attr) -> Alts:
+        raise ReteCompileError(f"{e.obj}.{e.attr}: clause results belong in invariants")
 
     def lookup(self, e: A.Lookup) -> Alts:
-        table = self.version.tables[e.table].values
+        table = self.program.tables[e.table].values
         pairs: list[tuple[ir.Cond, Val]] = []
         for g, v in self.alts(e.key):
             if isinstance(v, TextV) and v.fact is not None:
@@ -260,64 +260,39 @@ class _Compiler:
                 pairs.append((g, UNK))
         return _merge(pairs)
 
+    def neg(self, e: A.Neg) -> Alts:
+        return _merge([(g, v.times(Fraction(-1)) if isinstance(v, NumV) else v) for g, v in self.alts(e.operand)])
+
+    def not_(self, e: A.Not) -> Alts:
+        flip: dict[Val, Val] = {T: F, F: T, NONE: T, UNK: UNK}
+        return _merge([(g, flip[v]) for g, v in self.bools(e.operand)])
+
     def arith(self, e: A.Arith) -> Alts:
         return self._numeric(e, self.alts(e.left), self.alts(e.right), lambda g, a, b: [(g, self._arith(e, a, b))])
 
-    def _numeric(self, e: A.Expr, left: Alts, right: Alts,
-                 combine: Callable[[ir.Cond, NumV, NumV], list[tuple[ir.Cond, Val]]]) -> Alts:
-        """Every pair of cases of two numeric operands: unknown wins, then none, else `combine` the numbers."""
+    def compare(self, e: A.Compare) -> Alts:
+        left = self.alts(e.left)
+        right = self.alts(e.right)
         pairs: list[tuple[ir.Cond, Val]] = []
         for (ga, a), (gb, b) in _product(left, right):
             g = ir.conj(ga, gb)
             if isinstance(a, _Unk) or isinstance(b, _Unk):
                 pairs.append((g, UNK))
-            elif isinstance(a, _None) or isinstance(b, _None):
-                pairs.append((g, NONE))
-            elif isinstance(a, NumV) and isinstance(b, NumV):
-                pairs += combine(g, a, b)
-            else:
-                raise ReteCompileError(f"{printer.to_text(e)}: arithmetic on a non-number")
-        return _merge(pairs)
-
-    def _arith(self, e: A.Arith, a: NumV, b: NumV) -> NumV:
-        if e.op == "+":
-            return a.plus(b)
-        if e.op == "-":
-            return a.plus(b, -1)
-        if e.op == "*":
-            if a.constant is not None:
-                return b.times(a.constant)
-            if b.constant is not None:
-                return a.times(b.constant)
-            raise ReteCompileError(f"{printer.to_text(e)}: a product of two facts cannot be tested exactly")
-        if b.constant is None:
-            raise ReteCompileError(f"{printer.to_text(e)}: division by a fact cannot be tested exactly "
-                                   "(the engine dies on an integer division by zero)")
-        if b.constant == 0:
-            raise ReteCompileError(f"{printer.to_text(e)}: division by zero")
-        return a.times(1 / b.constant)
-
-    def compare(self, op: str, left: Alts, right: Alts) -> Alts:
-        pairs: list[tuple[ir.Cond, Val]] = []
-        for (ga, a), (gb, b) in _product(left, right):
-            g = ir.conj(ga, gb)
-            if isinstance(a, _Unk) or isinstance(b, _Unk):
-                pairs.append((g, UNK))
-            elif op in ("==", "!="):
+            elif e.op in ("==", "!="):
                 eq, ne = self.equal(a, b)
-                yes, no = (eq, ne) if op == "==" else (ne, eq)
+                yes, no = (eq, ne) if e.op == "==" else (ne, eq)
                 pairs += [(ir.conj(g, yes), T), (ir.conj(g, no), F)]
             elif isinstance(a, _None) or isinstance(b, _None):  # no order for an event that did not happen
                 pairs.append((g, F))
             elif isinstance(a, NumV) and isinstance(b, NumV):
                 d = a.plus(b, -1)
-                pairs += [(ir.conj(g, self.num_cmp(op, d)), T), (ir.conj(g, self.num_cmp(ir.NEGATE[op], d)), F)]
+                pairs += [(ir.conj(g, self.num_cmp(e.op, d)), T), (ir.conj(g, self.num_cmp(ir.NEGATE[e.op], d)), F)]
             else:
                 raise ReteCompileError(f"cannot order {a} and {b}")
         return _merge(pairs)
 
     def boolop(self, e: A.BoolOp) -> Alts:
-        ops = [self._bools(x) for x in e.operands]
+        ops = [self.bools(x) for x in e.operands]
         any_unknown = ir.disj(*(_guard(a, UNK) for a in ops))
         if e.op == "and":  # false if any is false; else unknown if any is unknown; else true (none passes)
             true = ir.conj(*(_guard(a, T, NONE) for a in ops))
@@ -329,7 +304,7 @@ class _Compiler:
             unknown = ir.conj(ir.conj(*(_guard(a, F, NONE, UNK) for a in ops)), any_unknown)
         return _merge([(true, T), (false, F), (unknown, UNK)])
 
-    def member(self, e: A.In) -> Alts:
+    def in_(self, e: A.In) -> Alts:
         options = [self.alts(o) for o in e.options]
         pairs: list[tuple[ir.Cond, Val]] = []
         for g, v in self.alts(e.item):
@@ -383,7 +358,7 @@ class _Compiler:
         return result
 
     def ifelse(self, e: A.IfElse) -> Alts:
-        cond = self._bools(e.cond)
+        cond = self.bools(e.cond)
         then, other = self.alts(e.then), self.alts(e.else_)
         pairs: list[tuple[ir.Cond, Val]] = []
         yes, no, unknown = _guard(cond, T), _guard(cond, F, NONE), _guard(cond, UNK)
@@ -399,37 +374,132 @@ class _Compiler:
             pairs += [(ir.conj(g, eq), vt), (ir.conj(g, ne), UNK)]
         return _merge(pairs)
 
-    def known(self, e: A.Expr) -> ir.Cond:
-        """The value of `e` is not unknown (it may be none), without splitting on values where avoidable."""
-        if isinstance(e, A.Num | A.Money | A.Percent | A.Str | A.Bool):
-            return ir.TRUE
-        if isinstance(e, A.Name) and e.id in self.version.facts:
-            fs = self.fact(e.id)
-            return ir.disj(ir.Exists(fs.value_field), self.none(fs))
-        if isinstance(e, A.Name):
-            return self.known(self.version.definitions[e.id])
-        if isinstance(e, A.Lookup):
-            return self.known(e.key)
-        if isinstance(e, A.Neg | A.Not):
-            return self.known(e.operand)
-        if isinstance(e, A.Arith | A.Compare):
-            return ir.conj(self.known(e.left), self.known(e.right))
-        if isinstance(e, A.In):
-            return self.known(e.item)
-        if isinstance(e, A.Call):
-            return ir.conj(*(self.known(a) for a in e.args))
-        if isinstance(e, A.IfElse) and self.known(e.then) == ir.TRUE and self.known(e.else_) == ir.TRUE:
-            # branches always known: unknown only when the condition is and the branches differ
-            agree = [ir.conj(gt, ge, self.equal(vt, ve)[0])
-                     for (gt, vt), (ge, ve) in _product(self.alts(e.then), self.alts(e.else_))]
-            return ir.disj(self.known(e.cond), ir.conj(_guard(self._bools(e.cond), UNK), ir.disj(*agree)))
-        return ir.disj(*(g for g, v in self.alts(e) if not isinstance(v, _Unk)))
+    # helpers of the node methods
 
-    def clause(self, clause: Clause) -> ir.Cond:
+    def bools(self, e: A.Expr) -> Alts:
+        out = self.alts(e)
+        for _, v in out:
+            if not isinstance(v, BoolV | _Unk | _None):
+                raise ReteCompileError(f"{printer.to_text(e)} is not a condition")
+        return out
+
+    def _numeric(self, e: A.Expr, left: Alts, right: Alts,
+                 combine: Callable[[ir.Cond, NumV, NumV], list[tuple[ir.Cond, Val]]]) -> Alts:
+        """Every pair of cases of two numeric operands: unknown wins, then none, else `combine` the numbers."""
+        pairs: list[tuple[ir.Cond, Val]] = []
+        for (ga, a), (gb, b) in _product(left, right):
+            g = ir.conj(ga, gb)
+            if isinstance(a, _Unk) or isinstance(b, _Unk):
+                pairs.append((g, UNK))
+            elif isinstance(a, _None) or isinstance(b, _None):
+                pairs.append((g, NONE))
+            elif isinstance(a, NumV) and isinstance(b, NumV):
+                pairs += combine(g, a, b)
+            else:
+                raise ReteCompileError(f"{printer.to_text(e)}: arithmetic on a non-number")
+        return _merge(pairs)
+
+    def _arith(self, e: A.Arith, a: NumV, b: NumV) -> NumV:
+        if e.op == "+":
+            return a.plus(b)
+        if e.op == "-":
+            return a.plus(b, -1)
+        if e.op == "*":
+            if a.constant is not None:
+                return b.times(a.constant)
+            if b.constant is not None:
+                return a.times(b.constant)
+            raise ReteCompileError(f"{printer.to_text(e)}: a product of two facts cannot be tested exactly")
+        if b.constant is None:
+            raise ReteCompileError(f"{printer.to_text(e)}: division by a fact cannot be tested exactly "
+                                   "(the engine dies on an integer division by zero)")
+        if b.constant == 0:
+            raise ReteCompileError(f"{printer.to_text(e)}: division by zero")
+        return a.times(1 / b.constant)
+
+    # a clause
+
+    def clause(self, plan: ClausePlan) -> ir.Cond:
         """Fires iff the interpreter finds the clause eligible: no condition false or unknown, amount known."""
-        parts = [_guard(self._bools(c.expr), T, NONE) for c in clause.conditions]
-        parts.append(self.known(clause.amount))
+        parts = [_guard(self.bools(c.expr), T, NONE) for c in plan.conditions]
+        parts.append(self.known.of(plan.amount))
         return ir.conj(*parts)
+
+
+class _Known:
+    """When the value of an expression is known (it may be none): a fold (`ExprFold[ir.Cond]`) that avoids
+    splitting on values where it can (an amount is only checked to be known; its value is the interpreter's)."""
+
+    def __init__(self, compiler: _Compiler) -> None:
+        self.c = compiler
+        self._defs: list[ir.Cond | None] = [None] * len(compiler.program.definitions)
+
+    def of(self, e: A.Expr) -> ir.Cond:
+        return fold(e, self)
+
+    def _by_values(self, e: A.Expr) -> ir.Cond:
+        """The guards of `e`'s alternatives that are not unknown."""
+        return ir.disj(*(g for g, v in self.c.alts(e) if not isinstance(v, _Unk)))
+
+    def num(self, e: A.Num) -> ir.Cond:
+        return ir.TRUE
+
+    def money(self, e: A.Money) -> ir.Cond:
+        return ir.TRUE
+
+    def percent(self, e: A.Percent) -> ir.Cond:
+        return ir.TRUE
+
+    def str_(self, e: A.Str) -> ir.Cond:
+        return ir.TRUE
+
+    def bool_(self, e: A.Bool) -> ir.Cond:
+        return ir.TRUE
+
+    def name(self, e: A.Name) -> ir.Cond:
+        if e.id in self.c.program.facts:
+            fs = self.c.fact(e.id)
+            return ir.disj(ir.Exists(fs.value_field), self.c.none(fs))
+        slot = self.c.program.definition_index[e.id]
+        found = self._defs[slot]
+        if found is None:
+            found = self._defs[slot] = self.of(self.c.program.definitions[slot].expr)
+        return found
+
+    def attr(self, e: A.Attr) -> ir.Cond:
+        return self._by_values(e)  # refused
+
+    def lookup(self, e: A.Lookup) -> ir.Cond:
+        return self.of(e.key)
+
+    def neg(self, e: A.Neg) -> ir.Cond:
+        return self.of(e.operand)
+
+    def not_(self, e: A.Not) -> ir.Cond:
+        return self.of(e.operand)
+
+    def arith(self, e: A.Arith) -> ir.Cond:
+        return ir.conj(self.of(e.left), self.of(e.right))
+
+    def compare(self, e: A.Compare) -> ir.Cond:
+        return ir.conj(self.of(e.left), self.of(e.right))
+
+    def boolop(self, e: A.BoolOp) -> ir.Cond:
+        return self._by_values(e)
+
+    def in_(self, e: A.In) -> ir.Cond:
+        return self.of(e.item)  # an unknown option is simply not equal to the item
+
+    def call(self, e: A.Call) -> ir.Cond:
+        return ir.conj(*(self.of(a) for a in e.args))
+
+    def ifelse(self, e: A.IfElse) -> ir.Cond:
+        if self.of(e.then) == ir.TRUE and self.of(e.else_) == ir.TRUE:
+            # branches always known: unknown only when the condition is and the branches differ
+            agree = [ir.conj(gt, ge, self.c.equal(vt, ve)[0])
+                     for (gt, vt), (ge, ve) in _product(self.c.alts(e.then), self.c.alts(e.else_))]
+            return ir.disj(self.of(e.cond), ir.conj(_guard(self.c.bools(e.cond), UNK), ir.disj(*agree)))
+        return self._by_values(e)
 
 
 def _product(a: Alts, b: Alts) -> list[tuple[tuple[ir.Cond, Val], tuple[ir.Cond, Val]]]:
@@ -461,21 +531,22 @@ class CompiledVersion:
 
 def compile_version(version: PolicyVersion) -> CompiledVersion:
     """Compile every clause of `version`; raise `ReteCompileError` listing every clause that cannot be."""
-    c = _Compiler(version)
+    prog = program(version)
+    c = _Compiler(prog)
     all_paths: dict[str, list[ir.Path]] = {}
     problems: list[str] = []
     exclusive: dict[str, str] = {}
-    for clause in version.clauses:
+    for plan in prog.clauses:
         try:
-            cond = c.clause(clause)
+            cond = c.clause(plan)
             for fs in c.fields.values():
                 if fs.none_field is not None:
                     exclusive[fs.value_field], exclusive[fs.none_field] = fs.none_field, fs.value_field
             paths = ir.dnf(cond, exclusive, MAX_PATHS)
-        except (ReteCompileError, ir.CompileError) as exc:
-            problems.append(f"{clause.id} (article {clause.article}): {exc}")
+        except ReteCompileError as exc:
+            problems.append(f"{plan.id} (article {plan.article}): {exc}")
             continue
-        all_paths[clause.id] = paths
+        all_paths[plan.id] = paths
     if problems:
         raise ReteCompileError(f"{version.key}: the Rete backend cannot compile "
                                + "; ".join(problems) + " (use backend='interpreter')")
@@ -504,5 +575,5 @@ def compile_version(version: PolicyVersion) -> CompiledVersion:
         key=version.key, content_hash=version.content_hash,
         ruleset_name=f"policyengine:{version.key}:{version.content_hash.removeprefix('sha256:')[:16]}",
         definition=definition, rules=rules, match_stack=stack, fields=dict(sorted(c.fields.items())),
-        blanks={f: blank_value(version.facts[f]) for f in sorted(c.fields)},
+        blanks={f: blank_value(prog.facts[f]) for f in sorted(c.fields)},
         interval_rates=frozenset(f for f, fs in c.fields.items() if fs.kind == "rate" and f not in c.interval_unsafe))

@@ -19,7 +19,7 @@ from fractions import Fraction
 from math import ceil, floor, gcd
 from typing import Any
 
-from policyengine.errors import CannotCompile
+from policyengine.engines.rete.errors import ReteCompileError
 
 Json = Any
 
@@ -31,10 +31,6 @@ _LIMIT = 2**62
 NEGATE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 ENGINE_OP = {"==": "$eq", "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
-
-
-class CompileError(CannotCompile):
-    """An expression the Rete backend cannot test faithfully."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +191,7 @@ def num_cmp(op: str, coefs: dict[str, Fraction], const: Fraction, bounds: dict[s
     # the engine computes `pivot OP rhs` with rhs = pivot - (the form): both within twice the form's bound
     bound = 2 * sum(abs(v) * bounds[f] for f, v in ints.items()) + max(bounds[f] for f in ints) + abs(k)
     if bound > _LIMIT:
-        raise CompileError("the comparison could overflow the engine's 64-bit integers")
+        raise ReteCompileError("the comparison could overflow the engine's 64-bit integers")
     return NumCmp(op, tuple(sorted(ints.items())), k)
 
 
@@ -241,7 +237,7 @@ def dnf(cond: Cond, exclusive: dict[str, str], limit: int) -> list[Path]:
     """`cond` as a list of paths (conjunctions of leaves), without contradictory or subsumed paths.
 
     `exclusive` maps a field to a field that is never present together with it (a fact's value and its
-    "did not happen" flag). Raises `CompileError` beyond `limit` paths.
+    "did not happen" flag). Raises `ReteCompileError` beyond `limit` paths.
     """
 
     def go(c: Cond) -> list[Path]:
@@ -252,7 +248,7 @@ def dnf(cond: Cond, exclusive: dict[str, str], limit: int) -> list[Path]:
             for x in c.items:
                 out.extend(go(x))
                 if len(out) > limit:
-                    raise CompileError(f"the condition expands to more than {limit} alternatives")
+                    raise ReteCompileError(f"the condition expands to more than {limit} alternatives")
             return out
         if isinstance(c, And):
             paths: list[Path] = [()]
@@ -260,7 +256,7 @@ def dnf(cond: Cond, exclusive: dict[str, str], limit: int) -> list[Path]:
                 sub = go(x)
                 paths = [p + q for p, q in itertools.product(paths, sub) if _consistent(p + q, exclusive)]
                 if len(paths) > limit:
-                    raise CompileError(f"the condition expands to more than {limit} alternatives")
+                    raise ReteCompileError(f"the condition expands to more than {limit} alternatives")
             return paths
         return [(c,)]
 
