@@ -2,16 +2,56 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 Status = Literal["eligible", "ineligible", "undetermined", "excluded"]
 STATUS_VALUES: tuple[Status, ...] = ("eligible", "ineligible", "undetermined", "excluded")
 
 
+M = TypeVar("M", bound="_Model")
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def trusted(cls: type[M], **fields: Any) -> M:
+        """A model from values the engine computed itself (every field given, already of its type), without
+        validation: the interpreter builds thousands of these per second."""
+        m = cls.__new__(cls)
+        object.__setattr__(m, "__dict__", fields)
+        object.__setattr__(m, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(m, "__pydantic_extra__", None)
+        object.__setattr__(m, "__pydantic_private__", None)
+        return m
+
+    def _materialise(self) -> None:
+        """Fill in every trace still deferred below this model (before it is serialised or compared)."""
+
+    def model_dump(self, **kw: Any) -> dict[str, Any]:
+        self._materialise()
+        return super().model_dump(**kw)
+
+    def model_dump_json(self, **kw: Any) -> str:
+        self._materialise()
+        return super().model_dump_json(**kw)
+
+    def __eq__(self, other: object) -> bool:
+        self._materialise()
+        if isinstance(other, _Model):
+            other._materialise()
+        return super().__eq__(other)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        self._materialise()
+        return super().__getstate__()
+
+    def __repr_args__(self) -> Any:
+        self._materialise()
+        return super().__repr_args__()
 
 
 class FactValue(_Model):
@@ -29,7 +69,19 @@ class ConditionTrace(_Model):
     deciding: str | None = Field(default=None, description="For a false condition: the part that is false")
 
 
+Trace = Callable[[], dict[str, Any]]
+"""Builds a clause result's deferred trace fields (`conditions`, `formula`) on first use."""
+
+_DEFERRED = ("conditions", "formula")
+
+
 class ClauseResult(_Model):
+    """One clause's outcome for one applicant.
+
+    The interpreter may defer the trace (`conditions`, `formula`): it is built the first time either is read,
+    or when the result is serialised, compared or copied deeply, so a caller sees the same result either way.
+    """
+
     clause: str
     article: int
     title: str
@@ -41,6 +93,30 @@ class ClauseResult(_Model):
     unknown_facts: list[str] = Field(default_factory=list)
     conditions: list[ConditionTrace] = Field(default_factory=list)
     settlement: list[str] = Field(default_factory=list)
+    _trace: Trace | None = PrivateAttr(default=None)
+
+    @classmethod
+    def deferred(cls, trace: Trace, **fields: Any) -> ClauseResult:
+        """A trusted result whose `conditions` and `formula` are built by `trace` when first needed."""
+        m = cls.trusted(**fields)
+        object.__setattr__(m, "__pydantic_private__", {"_trace": trace})
+        m.__pydantic_fields_set__.update(_DEFERRED)
+        return m
+
+    def _materialise(self) -> None:
+        private = self.__pydantic_private__
+        trace = private.get("_trace") if private else None
+        if trace is not None:
+            assert private is not None
+            private["_trace"] = None
+            self.__dict__.update(trace())
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _DEFERRED:
+            self._materialise()
+            if name in self.__dict__:
+                return self.__dict__[name]
+        return super().__getattr__(name)  # type: ignore[misc]
 
 
 class SettlementStep(_Model):
@@ -65,6 +141,10 @@ class PackageResult(_Model):
     clauses: list[ClauseResult] = Field(default_factory=list)
     total: int = 0
     steps: list[SettlementStep] = Field(default_factory=list)
+
+    def _materialise(self) -> None:
+        for c in self.clauses:
+            c._materialise()
 
     def clause(self, clause_id: str) -> ClauseResult:
         for c in self.clauses:
@@ -98,6 +178,10 @@ class Decision(_Model):
     packages: list[PackageResult]
     total: int
     audit: AuditInfo
+
+    def _materialise(self) -> None:
+        for p in self.packages:
+            p._materialise()
 
     def package(self, package_id: str) -> PackageResult:
         for p in self.packages:

@@ -91,6 +91,8 @@ class _Closures:
         self.blanks: dict[str, Value] = {n: blank_value(s) for n, s in program.facts.items()}
         self._memo: dict[int, tuple[A.Expr, Fn]] = {}
         self.definitions: list[Fn] = [self.of(d.expr) for d in program.definitions]
+        self.clauses: dict[str, tuple[list[Fn], Fn]] = {
+            c.id: ([self.of(x.expr) for x in c.conditions], self.of(c.amount)) for c in program.clauses}
 
     def of(self, e: A.Expr) -> Fn:
         hit = self._memo.get(id(e))
@@ -274,8 +276,7 @@ class Env:
         """A fact as a trace shows it: name, label and value."""
         shown = self._shown.get(name)
         if shown is None:
-            shown = FactValue.model_construct(fact=name, label=self.program.facts[name].label,
-                                              value=display(self.name(name)))
+            shown = FactValue.trusted(fact=name, label=self.program.facts[name].label, value=display(self.name(name)))
             self._shown[name] = shown
         return shown
 
@@ -337,54 +338,69 @@ def _show(env: Env) -> Callable[[str], str]:
     return lambda name: display(env.name(name))
 
 
+def _trace(plan: ClausePlan, env: Env, values: list[Value], value: Value | None, rounded: int | None
+           ) -> Callable[[], dict[str, Any]]:
+    """The deferred part of a clause result: each condition's trace, and the amount formula with numbers."""
+
+    def build() -> dict[str, Any]:
+        traces = []
+        for cond, v in zip(plan.conditions, values, strict=False):
+            traces.append(ConditionTrace.trusted(
+                condition=cond.text, result=_result_text(v), values=[env.fact_value(n) for n in cond.reads],
+                deciding=_deciding(cond.deciding, env).text if v is False else None))
+        formula = None
+        if rounded is not None and isinstance(value, Fraction):
+            written, filled = plan.amount_text, printer.to_text(substituted(plan.amount, env))
+            formula = written if filled == written else f"{written} = {filled}"
+            if value != rounded:
+                formula += f" = {display(value)} → {rounded} ({plan.rounding.mode} to {plan.rounding.unit})"
+            else:
+                formula += f" = {rounded}"
+        return {"conditions": traces, "formula": formula}
+
+    return build
+
+
 def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
-    """A clause's outcome before settlement: eligible with its rounded amount, ineligible, or undetermined."""
-    fns = env.closures
-    traces: list[ConditionTrace] = []
-    first_false: tuple[int, Deciding] | None = None
+    """A clause's outcome before settlement: eligible with its rounded amount, ineligible, or undetermined.
+
+    The outcome (status, amount, reason, facts to supply) is computed now; the trace when first needed."""
+    conditions, amount = env.closures.clauses[plan.id]
+    values = [f(env) for f in conditions]
+    first_false: int | None = None
     unknown: list[str] = []
-    for cond in plan.conditions:
-        v = fns.of(cond.expr)(env)
-        trace = ConditionTrace.model_construct(condition=cond.text, result=_result_text(v),
-                                               values=[env.fact_value(n) for n in cond.reads], deciding=None)
+    for cond, v in zip(plan.conditions, values, strict=True):
         if v is False:
-            part = _deciding(cond.deciding, env)
-            trace.deciding = part.text
             if first_false is None:
-                first_false = (cond.index, part)
+                first_false = cond.index
         elif v is UNKNOWN:
             for n in cond.reads:
                 if env.values[n] is UNKNOWN and n not in unknown:
                     unknown.append(n)
-        traces.append(trace)
 
-    def result(status: Status, amount: int = 0, **kw: Any) -> ClauseResult:
-        return ClauseResult.model_construct(
+    def result(status: Status, amount: int = 0, reason: str = "", unknown_facts: list[str] | None = None,
+               value: Value | None = None) -> ClauseResult:
+        computed = amount if status == "eligible" else None
+        return ClauseResult.deferred(
+            _trace(plan, env, values, value, computed),
             clause=plan.id, article=plan.article, title=plan.title, status=status, amount=amount,
-            computed=kw.get("computed"), reason=kw.get("reason", ""), formula=kw.get("formula"),
-            unknown_facts=kw.get("unknown_facts", []), conditions=traces, settlement=[])
+            computed=computed, reason=reason, unknown_facts=unknown_facts or [], settlement=[])
 
     labels = env.program.facts
     if first_false is not None:
-        i, part = first_false
-        template = plan.conditions[i].template
-        return result("ineligible", reason=render(template if template is not None else part.pieces, _show(env)))
+        cond = plan.conditions[first_false]
+        pieces = cond.template if cond.template is not None else _deciding(cond.deciding, env).pieces
+        return result("ineligible", reason=render(pieces, _show(env)))
     if unknown:
         return result("undetermined", unknown_facts=unknown, reason=unknown_reason([labels[n].label for n in unknown]))
-    value = fns.of(plan.amount)(env)
+    value = amount(env)
     if value is UNKNOWN:
         needed = [n for n in plan.amount_reads if env.values[n] is UNKNOWN]
         return result("undetermined", unknown_facts=needed, reason=unknown_reason([labels[n].label for n in needed]))
     if not isinstance(value, Fraction):
         raise EvaluationError(f"{env.program.key} {plan.id}: the amount has no value ({display(value)})")
     rounded = round_amount(value, plan.rounding.unit, plan.rounding.mode)
-    written, filled = plan.amount_text, printer.to_text(substituted(plan.amount, env))
-    formula = written if filled == written else f"{written} = {filled}"
-    if value != rounded:
-        formula += f" = {display(value)} → {rounded} ({plan.rounding.mode} to {plan.rounding.unit})"
-    else:
-        formula += f" = {rounded}"
-    return result("eligible", amount=rounded, computed=rounded, formula=formula)
+    return result("eligible", amount=rounded, value=value)
 
 
 def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:

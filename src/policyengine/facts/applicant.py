@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -23,13 +24,19 @@ class FactIndex:
     def __init__(self, specs: Iterable[FactSpec]) -> None:
         self.specs: dict[str, FactSpec] = {}
         self._by_header: dict[str, FactSpec] = {}
+        self._by_key: dict[str, FactSpec] = {}  # keys as callers spell them, once resolved
         for spec in specs:
             self.specs.setdefault(spec.name, spec)
             for h in (spec.name, spec.label, *spec.aliases):
                 self._by_header.setdefault(_norm_header(h), spec)
 
     def find(self, key: str) -> FactSpec | None:
-        return self._by_header.get(_norm_header(key))
+        spec = self._by_key.get(key)
+        if spec is None:
+            spec = self._by_header.get(_norm_header(key))
+            if spec is not None and len(self._by_key) < 4096:
+                self._by_key[key] = spec
+        return spec
 
     def resolve(self, key: str) -> FactSpec:
         spec = self.find(key)
@@ -50,10 +57,14 @@ class Facts:
 
     def canonical(self) -> dict[str, str | None]:
         """Known facts as canonical text (unknown ones are left out: absent means unknown or blank)."""
+        return dict(self._canonical)
+
+    @functools.cached_property
+    def _canonical(self) -> dict[str, str | None]:
         return {k: canonical_text(v) for k, v in sorted(self.values.items()) if v is not UNKNOWN}
 
     def digest(self) -> str:
-        text = json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(self._canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

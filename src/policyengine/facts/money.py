@@ -56,6 +56,8 @@ def format_yuan(value: Fraction) -> str:
 
 def format_decimal(value: Fraction) -> str:
     """A terminating fraction as plain decimal text (no exponent, no trailing zeros)."""
+    if value.denominator == 1:
+        return str(value.numerator)
     d = Decimal(value.numerator) / Decimal(value.denominator)
     if Fraction(d) != value:
         raise ValueError(f"{value} has no finite decimal form")
