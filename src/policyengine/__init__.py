@@ -5,17 +5,38 @@
     decision = evaluate(pkg, {"统一社会信用代码": "...", "申报年度": "2021", "上年度研发费用": "120万"})
     decision.package("huangzuan16").clause("a05").amount
 
-The whole public surface is below.
+The whole public surface is below. Names are imported on first use, so that `import policyengine` (and the
+command line's `--help`) stays quick.
 """
 
-from policyengine.decide.decision import ClauseResult, ConditionTrace, Decision, PackageResult, SettlementStep, Status
-from policyengine.decide.evaluate import ReplayResult, evaluate, replay
-from policyengine.decide.settlement import prorate
-from policyengine.errors import FactError, InternalConsistencyError, PolicyEngineError, RuleError, RuleErrors
-from policyengine.model.loader import load_package
-from policyengine.model.policy import Clause, Package, PolicyVersion
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Clause": "policyengine.model.policy",
+    "ClauseResult": "policyengine.decide.decision",
+    "ConditionTrace": "policyengine.decide.decision",
+    "Decision": "policyengine.decide.decision",
+    "FactError": "policyengine.errors",
+    "InternalConsistencyError": "policyengine.errors",
+    "Package": "policyengine.model.policy",
+    "PackageResult": "policyengine.decide.decision",
+    "PolicyEngineError": "policyengine.errors",
+    "PolicyVersion": "policyengine.model.policy",
+    "ReplayResult": "policyengine.decide.evaluate",
+    "RuleError": "policyengine.errors",
+    "RuleErrors": "policyengine.errors",
+    "SettlementStep": "policyengine.decide.decision",
+    "Status": "policyengine.decide.decision",
+    "evaluate": "policyengine.decide.evaluate",
+    "load_package": "policyengine.model.loader",
+    "prorate": "policyengine.decide.settlement",
+    "replay": "policyengine.decide.evaluate",
+}
 
 __all__ = [
     "Clause",
@@ -38,3 +59,31 @@ __all__ = [
     "prorate",
     "replay",
 ]
+
+if TYPE_CHECKING:
+    from policyengine.decide.decision import (
+        ClauseResult,
+        ConditionTrace,
+        Decision,
+        PackageResult,
+        SettlementStep,
+        Status,
+    )
+    from policyengine.decide.evaluate import ReplayResult, evaluate, replay
+    from policyengine.decide.settlement import prorate
+    from policyengine.errors import FactError, InternalConsistencyError, PolicyEngineError, RuleError, RuleErrors
+    from policyengine.model.loader import load_package
+    from policyengine.model.policy import Clause, Package, PolicyVersion
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'policyengine' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
