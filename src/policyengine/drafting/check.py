@@ -15,7 +15,6 @@ An expression that cannot be computed (a division by zero) is reported as a find
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -47,10 +46,12 @@ from policyengine.drafting.strategies import (
     populations,
     sweep,
 )
-from policyengine.engines.interpreter import Env, evaluate_clause, evaluate_expr, referenced_facts
+from policyengine.engines.interpreter import Env, evaluate_clause, evaluate_expr
 from policyengine.errors import PolicyEngineError
 from policyengine.facts.applicant import FactIndex, Facts, read_facts
 from policyengine.facts.values import UNKNOWN, Value
+from policyengine.ir.lower import program
+from policyengine.ir.program import Slot
 from policyengine.lang import ast as A
 from policyengine.model.invariants import Violation, applicant_violations, batch_violations, result_env, statement_text
 from policyengine.model.policy import Clause, PolicyVersion
@@ -113,16 +114,16 @@ class CheckReport:
         return out
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
 def _clause_reads(clause: Clause, version: PolicyVersion) -> set[str]:
     """Every fact a clause's result depends on: its conditions, its amount, and the `{fact}`s of its reasons."""
-    exprs = [*(d.expr for d in clause.conditions), clause.amount]
-    for d in clause.conditions:
-        exprs += [A.Name(n) for n in _PLACEHOLDER.findall(d.reason or "")
-                  if n in version.facts or n in version.definitions]
-    return {n for e in exprs for n in referenced_facts(e, version)}
+    prog = program(version)
+    plan = prog.clause(clause.id)
+    out = set(plan.reads)
+    for cond in plan.conditions:
+        for piece in cond.template or ():
+            if isinstance(piece, Slot):
+                out.update(prog.reads(A.Name(piece.name)))
+    return out
 
 
 class MemoInterpreter:

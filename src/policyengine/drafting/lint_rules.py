@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,13 +25,13 @@ from policyengine.drafting import locate
 from policyengine.drafting.analysis import YEAR_FACT, Bound, Equality, conjuncts, equality, inline, numeric_bound
 from policyengine.drafting.render import labelled
 from policyengine.errors import did_you_mean
+from policyengine.ir.lower import placeholders
 from policyengine.lang import ast as A
 from policyengine.lang import traverse
 from policyengine.model.policy import Clause, Loc, PolicyVersion
 
 Severity = Literal["error", "warning", "info"]
 IDENTITY_FACTS = frozenset({"name", "uscc", "application_year"})
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -55,7 +54,7 @@ def unknown_placeholders(version: PolicyVersion) -> list[LintFinding]:
     out = []
     for clause in version.clauses:
         for cond in clause.conditions:
-            for name in _PLACEHOLDER.findall(cond.reason or ""):
+            for name in placeholders(cond.reason or ""):
                 if name not in known:
                     out.append(LintFinding("error", "unknown-fact", f"clause {clause.id}: the reason names "
                                            f"{{{name}}}, which is not a fact or definition"
