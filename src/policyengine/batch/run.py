@@ -40,20 +40,20 @@ def default_rejects_path(out: Path) -> Path:
     return out.with_name(out.stem + ".rejects.csv")
 
 
-def _outputs(job: Job) -> list[tuple[str, Path]]:
+def _outputs(out: Path, rejects: Path | None, audit: Path | None, summary: Path | None) -> list[tuple[str, Path]]:
     """The run's outputs, named by their options, in the order they are moved into place (the summary last)."""
-    named = [("--out", job.out),
-             ("--rejects", job.rejects) if job.rejects else ("the rejects file", default_rejects_path(job.out))]
-    if job.audit is not None:
-        named.append(("--audit", job.audit))
-    if job.summary is not None:
-        named.append(("--summary", job.summary))
+    named = [("--out", out), ("--rejects", rejects) if rejects else ("the rejects file", default_rejects_path(out))]
+    if audit is not None:
+        named.append(("--audit", audit))
+    if summary is not None:
+        named.append(("--summary", summary))
     return named
 
 
-def check_outputs(job: Job) -> None:
-    """Refuse, before any work, a job whose outputs (or input) name one file twice, by any spelling."""
-    clash = same_files([("INPUT", job.input), *_outputs(job)])
+def check_outputs(source: Path, out: Path, rejects: Path | None = None, audit: Path | None = None,
+                  summary: Path | None = None) -> None:
+    """Refuse, before any work, outputs (or the input and an output) that name one file, by any spelling."""
+    clash = same_files([("INPUT", source), *_outputs(out, rejects, audit, summary)])
     if clash is not None:
         (first, a), (second, b) = clash
         where = str(a) if str(a) == str(b) else f"{a}, {b}"
@@ -83,8 +83,8 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
     (even SIGKILL) cut in half shows as a mismatch. An exception or interruption before that leaves the
     previous outputs as they were and no temporary file behind; a later run removes the temporary files that
     a killed run left."""
-    check_outputs(job)
-    named = _outputs(job)
+    check_outputs(job.input, job.out, job.rejects, job.audit, job.summary)
+    named = _outputs(job.out, job.rejects, job.audit, job.summary)
     for _, target in named:
         remove_stale(target)
     rejects = named[1][1]
