@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from policyengine.atomic import OutputError
+from policyengine.batch import Job, run
 from policyengine.cli import main
 from policyengine.facts.uscc import check_character
 
@@ -202,3 +204,47 @@ def test_two_outputs_naming_one_file_are_refused_before_any_work(tmp_path: Path,
         assert result.output.endswith("; give each output its own file\n")
         assert _listing(tmp_path) == before
         assert (tmp_path / "s.csv").read_text(encoding="utf-8") == "previous run\n"
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    result = CliRunner().invoke(main, ["score", "missing.csv", "--out", "nowhere/o.csv", "-q"])
+    assert (result.exit_code, result.output) == (2, "error: --out nowhere/o.csv: the folder nowhere does not exist\n")
+    with pytest.raises(OutputError, match="^--audit sub: is a folder, not a file$"):
+        run(Job(Path("missing.csv"), Path("o.csv"), [], audit=Path("sub")))
+    assert _listing(tmp_path) == {"sub"}
+
+
+def test_only_provably_stale_temporary_files_are_removed(tmp_path: Path) -> None:
+    import fcntl
+
+    from policyengine.atomic import OutputSet, remove_stale
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])   # a pid that is no longer alive
+    dead.wait()
+    target = tmp_path / "o.csv"
+
+    def temp(pid: int, token: str, kind: str = "part") -> Path:
+        return tmp_path / f".o.csv.{pid}.{token}.{kind}"
+
+    gone = temp(dead.pid, "0" * 16)
+    gone.write_text("x", encoding="utf-8")
+    folder = temp(dead.pid, "1" * 16, "tmp")
+    folder.mkdir()
+    (folder / "tmpab12cd").write_text("x", encoding="utf-8")
+    mine = temp(os.getpid(), "2" * 16)                 # this pid, but not one of this process's live files
+    mine.write_text("x", encoding="utf-8")
+    locked = temp(dead.pid, "3" * 16)                  # a run on another machine holds its lock
+    locked.write_text("x", encoding="utf-8")
+    link = temp(dead.pid, "4" * 16)
+    link.symlink_to(target)
+    other = tmp_path / f".p.csv.{dead.pid}.{'5' * 16}.part"
+    other.write_text("x", encoding="utf-8")
+    with OutputSet() as outputs, locked.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        live = outputs.path(target)
+        assert sorted(remove_stale(target)) == sorted([gone, folder, mine])
+        assert {p.name for p in tmp_path.iterdir()} == {locked.name, link.name, other.name, live.name}
+    assert {p.name for p in tmp_path.iterdir()} == {locked.name, link.name, other.name}

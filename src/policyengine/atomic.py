@@ -38,7 +38,6 @@ class OutputError(PolicyEngineError):
     """An output file cannot be written."""
 
 
-_KINDS = ("part", "tmp")
 _TEMP = re.compile(r"\.(?P<pid>[0-9]{1,10})\.(?P<token>[0-9a-f]{16})\.(?P<kind>part|tmp)")
 _LIVE: set[str] = set()  # tokens of this process's temporary files that still exist
 
@@ -56,7 +55,7 @@ def _folder(target: Path) -> Path:
     return folder
 
 
-def temp_path(target: Path, token: str, kind: str = "part") -> Path:
+def _temp_path(target: Path, token: str, kind: str = "part") -> Path:
     """`.<target name>.<pid>.<token>.<kind>` beside `target`."""
     return target.with_name(f".{target.name}.{os.getpid()}.{token}.{kind}")
 
@@ -67,7 +66,7 @@ class _Claim:
     def __init__(self, target: Path, kind: str) -> None:
         _folder(target)
         self.token = secrets.token_hex(8)
-        self.path = temp_path(target, self.token, kind)
+        self.path = _temp_path(target, self.token, kind)
         _LIVE.add(self.token)   # before the file exists, so that this process's remove_stale never takes it
         try:
             if kind == "part":
@@ -117,7 +116,7 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError, ValueError):
-        return pid > 0   # someone else's process, or not a pid at all
+        return True      # someone else's process, or a number this system cannot check: keep its files
     return True
 
 

@@ -52,12 +52,20 @@ def _outputs(out: Path, rejects: Path | None, audit: Path | None, summary: Path 
 
 def check_outputs(source: Path, out: Path, rejects: Path | None = None, audit: Path | None = None,
                   summary: Path | None = None) -> None:
-    """Refuse, before any work, outputs (or the input and an output) that name one file, by any spelling."""
-    clash = same_files([("INPUT", source), *_outputs(out, rejects, audit, summary)])
+    """Refuse, before any work, outputs (or the input and an output) that name one file, by any spelling, and
+    outputs that cannot be written where they are named (a missing folder, a folder in the file's place)."""
+    named = _outputs(out, rejects, audit, summary)
+    clash = same_files([("INPUT", source), *named])
     if clash is not None:
         (first, a), (second, b) = clash
         where = str(a) if str(a) == str(b) else f"{a}, {b}"
         raise OutputError(f"{first} and {second} name the same file ({where}); give each output its own file")
+    for option, path in named:
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise OutputError(f"{option} {path}: the folder {folder} does not exist")
+        if path.is_dir():
+            raise OutputError(f"{option} {path}: is a folder, not a file")
 
 
 def _sha256(path: Path) -> str:
