@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policyengine.atomic import OutputError, OutputSet, remove_stale, same_files
 from policyengine.batch import audit as audit_records
 from policyengine.batch.read import read_table
 from policyengine.batch.score import Scored, score_table
@@ -38,28 +41,86 @@ def default_rejects_path(out: Path) -> Path:
     return out.with_name(out.stem + ".rejects.csv")
 
 
+def _outputs(out: Path, rejects: Path | None, audit: Path | None, summary: Path | None) -> list[tuple[str, Path]]:
+    """The run's outputs, named by their options, in the order they are moved into place (the summary last)."""
+    named = [("--out", out), ("--rejects", rejects) if rejects else ("the rejects file", default_rejects_path(out))]
+    if audit is not None:
+        named.append(("--audit", audit))
+    if summary is not None:
+        named.append(("--summary", summary))
+    return named
+
+
+def check_outputs(source: Path, out: Path, rejects: Path | None = None, audit: Path | None = None,
+                  summary: Path | None = None) -> None:
+    """Refuse, before any work, outputs (or the input and an output) that name one file, by any spelling, and
+    outputs that cannot be written where they are named (a missing folder, a folder in the file's place)."""
+    named = _outputs(out, rejects, audit, summary)
+    clash = same_files([("INPUT", source), *named])
+    if clash is not None:
+        (first, a), (second, b) = clash
+        where = str(a) if str(a) == str(b) else f"{a}, {b}"
+        raise OutputError(f"{first} and {second} name the same file ({where}); give each output its own file")
+    for option, path in named:
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise OutputError(f"{option} {path}: the folder {folder} does not exist")
+        if path.is_dir():
+            raise OutputError(f"{option} {path}: is a folder, not a file")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_manifest(files: dict[str, Path]) -> dict[str, Any]:
+    """The summary's `run`: the SHA-256 of each other output as written by this run, and an id made of them."""
+    sha = {role: _sha256(path) for role, path in files.items()}
+    run_id = hashlib.sha256(json.dumps(sha, sort_keys=True).encode("ascii")).hexdigest()[:16]
+    return {"id": run_id, "sha256": sha}
+
+
 def run(job: Job) -> tuple[Scored, dict[str, Any]]:
-    """Score `job.input` and write every output; returns the scoring and its summary."""
+    """Score `job.input` and write every output; returns the scoring and its summary.
+
+    The outputs (out, rejects, audit, summary) are written under temporary names and moved into place together
+    at the end, the summary last, which records the SHA-256 of the others (`run`): a set that an interruption
+    (even SIGKILL) cut in half shows as a mismatch. An exception or interruption before that leaves the
+    previous outputs as they were and no temporary file behind; a later run removes the temporary files that
+    a killed run left."""
+    check_outputs(job.input, job.out, job.rejects, job.audit, job.summary)
+    named = _outputs(job.out, job.rejects, job.audit, job.summary)
+    for _, target in named:
+        remove_stale(target)
+    rejects = named[1][1]
     bar = _bar(job.progress)
-    table = read_table(job.input, job.encoding)
-    if bar is not None:
-        bar.reset(total=table.rows_in * (2 if job.audit else 1))
-    tick = bar.update if bar is not None else None
     try:
-        scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick)
-        rejects = job.rejects or default_rejects_path(job.out)
-        write_table(scored.output, job.out)
-        write_rejects(scored.rejects, rejects)
-        if job.audit is not None:
-            backend = "interpreter" if job.backend == "columnar" else job.backend
-            write_lines(audit_records.records(scored, backend, tick), job.audit)
+        table = read_table(job.input, job.encoding)
+        if bar is not None:
+            bar.reset(total=table.rows_in * (2 if job.audit else 1))
+        tick = bar.update if bar is not None else None
+        with OutputSet() as outputs:
+            scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick)
+            files = {"output": outputs.path(job.out), "rejects": outputs.path(rejects)}
+            write_table(scored.output, job.out, outputs)
+            write_rejects(scored.rejects, rejects, outputs)
+            if job.audit is not None:
+                files["audit"] = outputs.path(job.audit)
+                backend = "interpreter" if job.backend == "columnar" else job.backend
+                write_lines(audit_records.records(scored, backend, tick), job.audit, outputs)
+            data = summary(scored, source=str(job.input), output=str(job.out), rejects=str(rejects),
+                           audit=str(job.audit) if job.audit else None)
+            if job.summary is not None:
+                data["run"] = run_manifest(files)
+                write_json(data, job.summary, outputs)
+            outputs.commit()
     finally:
         if bar is not None:
             bar.close()
-    data = summary(scored, source=str(job.input), output=str(job.out), rejects=str(rejects),
-                   audit=str(job.audit) if job.audit else None)
-    if job.summary is not None:
-        write_json(data, job.summary)
     return scored, data
 
 

@@ -1,5 +1,6 @@
-"""Writing results: atomically (a temporary file in the same folder, then `os.replace`), with text cells that a
-spreadsheet would run as a formula neutralised.
+"""Writing results: atomically (a temporary file in the same folder, then `os.replace`; or as one file of a run's
+`OutputSet`, moved into place with the others), with text cells that a spreadsheet would run as a formula
+neutralised.
 
 CSV is UTF-8 with a byte-order mark, so that Excel opens Chinese text correctly. A text cell starting with
 `=`, `+`, `-` or `@` (or a tab or carriage return, which some spreadsheets strip before looking) gets a leading
@@ -8,14 +9,15 @@ single quote; numbers (amounts, totals) are written as plain digits and never al
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from policyengine.atomic import OutputError, atomic_path, atomic_text
+from policyengine.atomic import OutputError, OutputSet, atomic_path, scratch_folder
 from policyengine.batch.read import Reject
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -45,31 +47,46 @@ def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(cols) if cols else frame
 
 
-def write_table(frame: pl.DataFrame, target: Path) -> None:
-    """CSV (UTF-8 with BOM) or .xlsx, chosen by the extension; atomically; formulas neutralised."""
-    safe = neutralised(frame)
+@contextlib.contextmanager
+def _destination(target: Path, outputs: OutputSet | None) -> Iterator[Path]:
+    """Where to write `target`: its place in the run's output set, or a temporary file moved onto it after."""
+    if outputs is not None:
+        yield outputs.path(target)
+    else:
+        with atomic_path(target) as tmp:
+            yield tmp
+
+
+def write_table(frame: pl.DataFrame, target: Path, outputs: OutputSet | None = None) -> None:
+    """CSV (UTF-8 with BOM) or .xlsx, chosen by the extension; atomically (or as part of `outputs`);
+    formulas neutralised."""
     suffix = target.suffix.lower()
+    if suffix not in (".xlsx", ".csv", ".txt", ""):
+        raise OutputError(f"{target}: write .csv or .xlsx (the extension chooses the format)")
+    safe = neutralised(frame)
     try:
         if suffix == ".xlsx":
-            _write_xlsx(safe, target)
-        elif suffix in (".csv", ".txt", ""):
-            with atomic_path(target) as tmp:
-                safe.write_csv(tmp, include_bom=True)
+            _write_xlsx(safe, target, outputs)
         else:
-            raise OutputError(f"{target}: write .csv or .xlsx (the extension chooses the format)")
+            with _destination(target, outputs) as tmp:
+                safe.write_csv(tmp, include_bom=True)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
 
 
-def _write_xlsx(frame: pl.DataFrame, target: Path) -> None:
+def _write_xlsx(frame: pl.DataFrame, target: Path, outputs: OutputSet | None) -> None:
     import xlsxwriter  # type: ignore[import-untyped]
+    from xlsxwriter.exceptions import XlsxWriterException  # type: ignore[import-untyped]
 
     if frame.height + 1 > EXCEL_MAX_ROWS:
         raise OutputError(f"{target}: {frame.height} rows do not fit in one Excel sheet "
                           f"({EXCEL_MAX_ROWS - 1} at most); write CSV instead")
-    with atomic_path(target) as tmp:
+    # xlsxwriter's own temporary files (the rows, in constant-memory mode; the parts of the zip) go to a private
+    # folder beside the target, removed whatever happens: nothing is left in TMPDIR
+    with _destination(target, outputs) as tmp, scratch_folder(target) as scratch:
         book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                              "strings_to_numbers": False, "constant_memory": True})
+                                              "strings_to_numbers": False, "constant_memory": True,
+                                              "tmpdir": str(scratch)})
         try:
             sheet = book.add_worksheet("scores")
             sheet.write_row(0, 0, frame.columns)
@@ -82,31 +99,40 @@ def _write_xlsx(frame: pl.DataFrame, target: Path) -> None:
                         sheet.write_string(r, c, value)
                     else:
                         sheet.write_number(r, c, value)
-        finally:
+        except BaseException:
+            # not book.close(): that would assemble the whole file; let go of the row file and stop
+            for ws in book.worksheets():
+                fh = getattr(ws, "row_data_fh", None)
+                if fh is not None:
+                    fh.close()
+            raise
+        try:
             book.close()
+        except XlsxWriterException as exc:
+            raise OutputError(f"{target}: cannot write: {exc}") from None
 
 
-def write_rejects(rejects: Iterable[Reject], target: Path) -> None:
+def write_rejects(rejects: Iterable[Reject], target: Path, outputs: OutputSet | None = None) -> None:
     frame = pl.DataFrame([(r.row, r.column, r.value, r.reason) for r in rejects],
                          schema={"row": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String},
                          orient="row")
-    write_table(frame, target)
+    write_table(frame, target, outputs)
 
 
-def write_json(data: Any, target: Path) -> None:
+def write_json(data: Any, target: Path, outputs: OutputSet | None = None) -> None:
     try:
-        with atomic_text(target) as fh:
+        with _destination(target, outputs) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
             json.dump(data, fh, ensure_ascii=False, indent=2)
             fh.write("\n")
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
 
 
-def write_lines(lines: Iterable[str], target: Path) -> int:
-    """JSON Lines, atomically; returns how many lines were written."""
+def write_lines(lines: Iterable[str], target: Path, outputs: OutputSet | None = None) -> int:
+    """JSON Lines, atomically (or as part of `outputs`); returns how many lines were written."""
     n = 0
     try:
-        with atomic_text(target) as fh:
+        with _destination(target, outputs) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
             for line in lines:
                 fh.write(line)
                 fh.write("\n")

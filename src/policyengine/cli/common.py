@@ -10,6 +10,7 @@ import click
 
 from policyengine import __version__
 from policyengine.errors import PolicyEngineError, RuleErrors
+from policyengine.interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, on_sigterm
 from policyengine.model.bundled import load_bundled
 from policyengine.model.loader import load_package
 from policyengine.model.policy import Package
@@ -18,11 +19,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Group(click.Group):
-    """Turns the library's errors into one clear line on stderr and exit status 2 (never a traceback)."""
+    """Turns the library's errors into one clear line on stderr and exit status 2 (never a traceback); Ctrl-C
+    (SIGINT) and SIGTERM into one line and exit status 130 and 143, after every `finally` has cleaned up."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with on_sigterm():
+                return super().invoke(ctx)
         except RuleErrors as exc:
             for e in exc.errors:
                 click.echo(f"error: {e.render()}", err=True)
@@ -32,7 +35,10 @@ class _Group(click.Group):
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            sys.exit(130)
+            sys.exit(SIGINT_STATUS)
+        except Terminated:
+            click.echo("terminated", err=True)
+            sys.exit(SIGTERM_STATUS)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

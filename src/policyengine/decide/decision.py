@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SerializerFunctionWrapHandler, model_serializer
 
 Status = Literal["eligible", "ineligible", "undetermined", "excluded"]
 STATUS_VALUES: tuple[Status, ...] = ("eligible", "ineligible", "undetermined", "excluded")
@@ -166,6 +166,16 @@ class AuditInfo(_Model):
     library: dict[str, str]
     sources: dict[str, str] = Field(default_factory=dict, description="package@version → folder it was loaded from")
     firings: list[EngineFiring] = Field(default_factory=list)
+    fallback: list[str] = Field(default_factory=list, description=(
+        "package@version that the default backend left to the reference interpreter, and why (for example money "
+        "beyond the Rete backend's exact range); omitted from the record when empty"))
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_fallback(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("fallback"):
+            data.pop("fallback", None)   # records without a fallback stay exactly as before the field existed
+        return data
 
 
 class Decision(_Model):

@@ -15,7 +15,7 @@ from policyengine.decide import versions
 from policyengine.decide.decision import AuditInfo, Decision, EngineFiring, PackageResult
 from policyengine.decide.settlement import prorate_decision, recorded_proration, settle
 from policyengine.decide.versions import VersionChoice
-from policyengine.engines.base import Backend, get_backend
+from policyengine.engines.base import Backend, audit_of, get_backend
 from policyengine.errors import FactError, PolicyEngineError
 from policyengine.facts.applicant import FactIndex, Facts, read_facts
 from policyengine.facts.values import UNKNOWN
@@ -115,10 +115,11 @@ def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version
         results.append(result)
         firings.extend(fired)
         sources[chosen.key] = str(chosen.source)
+    name, firings, fallback = audit_of(engine, firings)
     return Decision(facts=typed.canonical(), facts_hash=typed.digest(), application_year=year, packages=results,
                     total=sum(p.total for p in results),
-                    audit=AuditInfo(backend=engine.name, library=library_versions(), sources=sources,
-                                    firings=firings))
+                    audit=AuditInfo(backend=name, library=library_versions(), sources=sources,
+                                    firings=firings, fallback=fallback))
 
 
 @dataclass
@@ -148,6 +149,9 @@ def replay(record: str | Mapping[str, Any] | Decision, packages: Packages | None
     Without `packages`, each package is loaded from the folder the record names, or else from the bundled
     rules. A package whose content hash differs from the record's is reported, not silently used.
     """
+    import contextlib
+    from pathlib import Path
+
     from policyengine.model.bundled import bundled_rules_dir
     from policyengine.model.loader import load_package
 
@@ -165,7 +169,15 @@ def replay(record: str | Mapping[str, Any] | Decision, packages: Packages | None
             key = f"{p.package}@{p.version}"
             src = old.audit.sources.get(key)
             try:
-                loaded.append(load_package(src if src else bundled_rules_dir() / p.package))
+                # the record's facts were read against every version of the package (2.0 columns in a 3.0
+                # decision): load the package folder holding the recorded version folder, where there is one
+                found = None
+                if src and Path(src).name == p.version:
+                    with contextlib.suppress(PolicyEngineError, OSError):
+                        found = load_package(Path(src).parent)
+                if found is None or found.id != p.package:
+                    found = load_package(src if src else bundled_rules_dir() / p.package)
+                loaded.append(found)
             except (PolicyEngineError, FileNotFoundError) as exc:
                 return ReplayResult(False, [f"{key}: cannot load the package: {exc}"])
         pkgs = _as_packages(loaded)

@@ -8,13 +8,14 @@ disagreement raises `InternalConsistencyError` naming the clause and the facts, 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 
 from policyengine.decide.decision import ClauseResult, EngineFiring
 from policyengine.engines.interpreter import evaluate_clauses
 from policyengine.engines.rete.compile import CompiledVersion, compile_version
-from policyengine.engines.rete.driver import EngineRuleset
+from policyengine.engines.rete.driver import ENGINE_LOCK, EngineRuleset
 from policyengine.engines.rete.encode import encode_facts
 from policyengine.errors import InternalConsistencyError, PolicyEngineError
 from policyengine.facts.applicant import Facts
@@ -30,6 +31,23 @@ class PreparedVersion:
 # One ruleset per package version (content hash) per process, created on first use and never deleted.
 _PREPARED: dict[str, PreparedVersion | PolicyEngineError] = {}
 _PREPARE_LOCK = threading.Lock()
+
+
+def _before_fork() -> None:
+    """Fork only when no thread is inside the engine or preparing a ruleset (in that lock order): a child that
+    inherited a lock held by another thread would wait for it forever, and one forked mid-call would inherit
+    an engine holding another applicant's fact. Both locks are held for microseconds to milliseconds."""
+    _PREPARE_LOCK.acquire()
+    ENGINE_LOCK.acquire()
+
+
+def _after_fork() -> None:   # in the parent and in the child: the forking thread holds both locks
+    ENGINE_LOCK.release()
+    _PREPARE_LOCK.release()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 def prepare(version: PolicyVersion) -> PreparedVersion:
