@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from policyengine import __version__
 from policyengine.errors import PolicyEngineError, RuleErrors
 from policyengine.interrupts import SIGINT_STATUS, SIGTERM_STATUS, Terminated, on_sigterm
-from policyengine.model.bundled import load_bundled
-from policyengine.model.loader import load_package
-from policyengine.model.policy import Package
+
+if TYPE_CHECKING:
+    from policyengine.model.policy import Package
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +49,9 @@ def main() -> None:
 
 def load_packages(refs: Sequence[str]) -> list[Package]:
     """Packages named by `DIR` or `DIR@VERSION`; every bundled package when none are named."""
+    from policyengine.model.bundled import load_bundled
+    from policyengine.model.loader import load_package
+
     if not refs:
         return load_bundled()
     return [load_package(r) for r in refs]

@@ -6,12 +6,10 @@ from pathlib import Path
 
 import click
 
-from policyengine.atomic import atomic_text
-from policyengine.drafting.clausetable import clause_table_markdown
-from policyengine.model.loader import load_package
-
 
 def _write_atomically(path: Path, text: str) -> None:
+    from policyengine.atomic import atomic_text
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_text(path) as fh:
         fh.write(text)
@@ -23,6 +21,9 @@ def _write_atomically(path: Path, text: str) -> None:
               help="Write the page to this file (UTF-8) instead of printing it.")
 def doc_command(package_dir: str, output: Path | None) -> None:
     """Print PACKAGE_DIR's clauses as a Markdown page: metadata, provenance, clause table, settlement."""
+    from policyengine.drafting.clausetable import clause_table_markdown
+    from policyengine.model.loader import load_package
+
     text = clause_table_markdown(load_package(package_dir))
     if output is None:
         click.echo(text, nl=False)

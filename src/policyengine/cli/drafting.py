@@ -7,27 +7,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from policyengine.atomic import atomic_text
-from policyengine.batch.read import map_headers
-from policyengine.batch.write import write_json
 from policyengine.cli.common import load_packages, package_option
-from policyengine.cli.evaluate import read_facts_file
-from policyengine.decide.evaluate import fact_index
-from policyengine.drafting.check import Budget, check_version, report_lines
-from policyengine.drafting.diff import structural_diff, structural_lines
-from policyengine.drafting.explain import explain_lines
-from policyengine.drafting.impact import impact_lines
-from policyengine.drafting.impact import report as impact_report
-from policyengine.drafting.lint_rules import lint_version, lint_windows
-from policyengine.drafting.population import read_sheet
-from policyengine.drafting.report_html import render as render_html
-from policyengine.drafting.testrun import failure_lines, run_version
+from policyengine.drafting.budget import Budget
 from policyengine.errors import FactError, PolicyEngineError, RuleError, RuleErrors
-from policyengine.model.loader import RULE_SUFFIXES, load_package, split_ref
-from policyengine.model.policy import PolicyVersion
+
+if TYPE_CHECKING:
+    from policyengine.model.policy import PolicyVersion
 
 
 @click.command("test")
@@ -40,6 +29,9 @@ def test_command(packages: tuple[str, ...], verbose: bool, select: str | None) -
     A failing case shows, per clause, what the drafter expected and what the rules gave, with the conditions,
     values and amount computation that produced it.
     """
+    from policyengine.drafting.testrun import failure_lines, run_version
+    from policyengine.model.loader import load_package
+
     outcomes = []
     for ref in packages:
         for version in load_package(ref).versions:
@@ -75,6 +67,9 @@ def check_command(packages: tuple[str, ...], max_examples: int, seed: int) -> No
     package's own thresholds and their neighbours. A violation is printed with its smallest counterexample as
     an applicant row (Chinese headers) and the trace; exit 1 if any invariant is violated.
     """
+    from policyengine.drafting.check import check_version, report_lines
+    from policyengine.model.loader import load_package
+
     budget = Budget.scaled(max_examples, seed)
     bad = 0
     for ref in packages:
@@ -91,6 +86,8 @@ def check_command(packages: tuple[str, ...], max_examples: int, seed: int) -> No
 def _versions_for_lint(ref: str) -> list[PolicyVersion]:
     """The versions `ref` names, each version folder loaded on its own (so that lint, not the loader, reports
     overlapping windows, with file and line); load errors of every version are raised together."""
+    from policyengine.model.loader import RULE_SUFFIXES, load_package, split_ref
+
     folder, only = split_ref(ref)
     subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
                      and any(f.suffix in RULE_SUFFIXES for f in p.iterdir() if f.is_file())) \
@@ -119,6 +116,8 @@ def lint_command(packages: tuple[str, ...]) -> None:
 
     Findings are printed as file:line: severity: message; only errors make the exit status non-zero (1).
     """
+    from policyengine.drafting.lint_rules import lint_version, lint_windows
+
     counts = {"error": 0, "warning": 0, "info": 0}
     for ref in packages:
         versions = _versions_for_lint(ref)
@@ -141,6 +140,8 @@ def lint_command(packages: tuple[str, ...]) -> None:
 
 
 def _one_version(ref: str, what: str) -> PolicyVersion:
+    from policyengine.model.loader import load_package
+
     versions = load_package(ref).versions
     if len(versions) != 1:
         names = ", ".join(v.version for v in versions)
@@ -168,6 +169,14 @@ def diff_command(old: str, new: str, population: Path | None, report_file: Path 
     each version pays that population (total, per clause, winners and losers, the largest changes per
     applicant and their cause, the effect of the annual fund).
     """
+    from policyengine.atomic import atomic_text
+    from policyengine.batch.write import write_json
+    from policyengine.drafting.diff import structural_diff, structural_lines
+    from policyengine.drafting.impact import impact_lines
+    from policyengine.drafting.impact import report as impact_report
+    from policyengine.drafting.population import read_sheet
+    from policyengine.drafting.report_html import render as render_html
+
     structural = structural_diff(_one_version(old, "OLD"), _one_version(new, "NEW"))
     sheet = read_sheet(population, encoding) if population is not None else None
     data = impact_report(structural, sheet, top=top)
@@ -193,6 +202,12 @@ def explain_command(facts_file: Path, row: int | None, packages: tuple[str, ...]
                     encoding: str | None) -> None:
     """Explain one applicant: every clause's outcome with its text, the deciding conditions and their values,
     and the amount computed with numbers. FILE is a spreadsheet with --row N, or a JSON/YAML facts file."""
+    from policyengine.batch.read import map_headers
+    from policyengine.cli.evaluate import read_facts_file
+    from policyengine.decide.evaluate import fact_index
+    from policyengine.drafting.explain import explain_lines
+    from policyengine.drafting.population import read_sheet
+
     pkgs = load_packages(packages)
     if row is None:
         if facts_file.suffix.lower() in (".csv", ".xlsx"):

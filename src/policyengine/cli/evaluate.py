@@ -9,7 +9,6 @@ import click
 import yaml
 
 from policyengine.cli.common import load_packages, package_option
-from policyengine.decide.evaluate import evaluate
 from policyengine.errors import PolicyEngineError
 
 
@@ -39,6 +38,8 @@ def read_facts_file(path: Path) -> dict[str, object]:
 def evaluate_command(facts_file: Path, packages: tuple[str, ...], version: str | None, backend: str | None,
                      as_json: bool) -> None:
     """Decide one applicant from a JSON/YAML file of facts (names or Chinese labels)."""
+    from policyengine.decide.evaluate import evaluate
+
     decision = evaluate(load_packages(packages), read_facts_file(facts_file), version=version, backend=backend)
     if as_json:
         click.echo(decision.model_dump_json(indent=2))

@@ -6,10 +6,10 @@ import json
 
 import click
 
-from policyengine.model.rulefile import rule_format_json_schema
-
 
 @click.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the rule-file format (for editors)."""
+    from policyengine.model.rulefile import rule_format_json_schema
+
     click.echo(json.dumps(rule_format_json_schema(), ensure_ascii=False, indent=2))

@@ -7,9 +7,6 @@ from pathlib import Path
 
 import click
 
-from policyengine.batch import Job, run
-from policyengine.batch.run import check_outputs
-from policyengine.batch.summary import table_text
 from policyengine.cli.common import load_packages, package_option
 from policyengine.errors import PolicyEngineError
 
@@ -50,6 +47,10 @@ def score_command(input_file: Path, packages: tuple[str, ...], versions: tuple[s
                   rejects: Path | None, audit: Path | None, summary_file: Path | None, backend: str,
                   encoding: str | None, quiet: bool) -> None:
     """Score a spreadsheet of applicants (CSV or .xlsx) under one or more rule packages."""
+    from policyengine.batch import Job, run
+    from policyengine.batch.run import check_outputs
+    from policyengine.batch.summary import table_text
+
     check_outputs(input_file, out, rejects, audit, summary_file)   # before any work
     job = Job(input=input_file, out=out, packages=load_packages(packages), rejects=rejects, audit=audit,
               summary=summary_file, version=_version_choice(versions), backend=backend, encoding=encoding,

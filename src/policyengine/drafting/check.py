@@ -32,6 +32,7 @@ from policyengine.decide.decision import AuditInfo, ClauseResult, Decision, Engi
 from policyengine.decide.evaluate import evaluate_version
 from policyengine.decide.settlement import prorate
 from policyengine.drafting.analysis import YEAR_FACT, walk
+from policyengine.drafting.budget import Budget
 from policyengine.drafting.render import clause_heading, clause_trace, row_lines
 from policyengine.drafting.strategies import (
     NUMERIC_FACT_TYPES,
@@ -61,21 +62,6 @@ T = TypeVar("T")
 Kind = Literal["applicant", "monotonic", "batch", "error"]
 
 
-@dataclass(frozen=True)
-class Budget:
-    """How hard to search: examples per search, and the seed that makes the run repeatable."""
-
-    applicants: int = 400
-    pairs: int = 200
-    populations: int = 100
-    seed: int = 0
-    sweep: bool = True
-    """try every clause's corners before the random search (off only to test the search on its own)"""
-
-    @classmethod
-    def scaled(cls, max_examples: int, seed: int = 0) -> Budget:
-        """`max_examples` applicants; half as many pairs and a quarter as many populations."""
-        return cls(max_examples, max(1, max_examples // 2), max(1, max_examples // 4), seed)
 
 
 @dataclass
