@@ -1,6 +1,6 @@
 """Benchmark `evaluate()` per applicant with each backend: median and 99th percentile.
 
-    python benchmarks/bench_evaluate.py [--rounds 20] [--synthetic 2000] [--seed 2021]
+    python benchmarks/bench_evaluate.py [--rounds 20] [--synthetic 2000] [--seed 2021] [--check]
 
 Populations, both decided under the two bundled packages (皇钻十六条 and municipal) at once:
 
@@ -14,6 +14,13 @@ take turns on each applicant, so that a loaded machine slows them alike. For `re
 engine's own share (encoding the applicant and one assert/collect/retract per version), which is what the
 Rete backend adds on top of the interpreter it checks against. Rulesets are created before timing starts
 (once per version per process, as in production).
+
+The yardstick is `hand-written (parsed facts)`: benchmarks/handwritten_evaluate.py's direct if/else
+computation of the same decisions (versions, clause statuses and amounts after settlement, totals; no trace),
+from facts read from their cells beforehand, outside the timing. It takes its turn with the backends on each
+applicant, and the table ends with each backend's median over the hand-written median (issue 9: at most 6×).
+`--check` first confirms that the hand-written computation agrees with `evaluate()` (interpreter) on the
+example rows, the synthetic population and as many edge-case rows, and stops if it does not.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ from policyengine.decide.evaluate import fact_index
 from policyengine.engines.base import available_backends
 from policyengine.facts.applicant import read_facts
 from policyengine.model.bundled import load_bundled
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import handwritten_evaluate  # a sibling script, importable once its folder is on the path
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = dict[str, object]
@@ -130,6 +140,18 @@ def engine_share(packages: Sequence[Package], rows: Sequence[Row]) -> Callable[[
     return run
 
 
+def hand_written(packages: Sequence[Package], rows: Sequence[Row]) -> Callable[[Row], object]:
+    """The hand-written computation of the same decisions, from facts read beforehand, outside the timing."""
+    index = fact_index(packages)
+    typed = {id(r): read_facts(index, r).values for r in rows}
+    decide_facts = handwritten_evaluate.decide
+
+    def run(row: Row) -> object:
+        return decide_facts(typed[id(row)])
+
+    return run
+
+
 def decide(packages: Sequence[Package], backend: str) -> Callable[[Row], object]:
     def run(row: Row) -> object:
         return evaluate(packages, row, backend=backend)
@@ -137,11 +159,16 @@ def decide(packages: Sequence[Package], backend: str) -> Callable[[Row], object]
     return run
 
 
+HAND = "hand-written (parsed facts)"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--rounds", type=int, default=20, help="times the example population is decided")
     ap.add_argument("--synthetic", type=int, default=2000, help="synthetic applicants")
     ap.add_argument("--seed", type=int, default=2021)
+    ap.add_argument("--check", action="store_true",
+                    help="first check the hand-written computation against evaluate() (interpreter)")
     args = ap.parse_args(argv)
 
     packages = load_bundled()
@@ -149,22 +176,42 @@ def main(argv: Sequence[str] | None = None) -> None:
     rng = random.Random(args.seed)
     populations = {"example": [r for _ in range(args.rounds) for r in rng.sample(examples, len(examples))],
                    "synthetic": synthetic_rows(packages, args.synthetic, args.seed)}
+    if args.check:
+        checked = {"example": examples, "synthetic": populations["synthetic"],
+                   "edge": handwritten_evaluate.edge_rows(packages, args.synthetic, args.seed)}
+        mismatches = 0
+        for label, rows in checked.items():
+            problems = handwritten_evaluate.check(packages, rows)
+            mismatches += len(problems)
+            print(f"check {label}: {len(rows)} rows, hand-written vs evaluate(): {len(problems)} mismatches")
+            for line in problems[:20]:
+                print("  " + line)
+        if mismatches:
+            sys.exit(1)
     backends = available_backends()
     print(f"Python {platform.python_version()} on {platform.machine()}, backends: {', '.join(backends)}")
     print(f"example: {len(examples)} readable rows x {args.rounds} rounds; synthetic: {args.synthetic} applicants")
-    print(f"{'population':<10} {'what':<26} {'calls':>6} {'median ms':>10} {'p99 ms':>8} {'mean ms':>8}")
+    print(f"{'population':<10} {'what':<28} {'calls':>6} {'median ms':>10} {'p99 ms':>8} {'mean ms':>8}")
+    ratios: list[str] = []
     for pop_name, rows in populations.items():
         cases: list[tuple[str, Callable[[Row], object]]] = []
         for backend in backends:
             cases.append((f"evaluate(), {backend}", decide(packages, backend)))
         if "rete" in backends:
             cases.append(("rete engine share", engine_share(packages, rows)))
+        cases.append((HAND, hand_written(packages, rows)))
         for _, fn in cases:
             for r in rows[:20]:      # warm-up: rulesets, caches
                 fn(r)
+        medians: dict[str, float] = {}
         for (label, _), samples in zip(cases, timed([fn for _, fn in cases], rows), strict=True):
-            print(f"{pop_name:<10} {label:<26} {len(samples):>6} {statistics.median(samples) * 1e3:>10.3f} "
+            medians[label] = statistics.median(samples)
+            print(f"{pop_name:<10} {label:<28} {len(samples):>6} {medians[label] * 1e3:>10.3f} "
                   f"{percentile(samples, 99) * 1e3:>8.3f} {statistics.fmean(samples) * 1e3:>8.3f}")
+        for backend in backends:
+            ratios.append(f"{pop_name:<10} evaluate(), {backend:<13} median / hand-written median: "
+                          f"{medians[f'evaluate(), {backend}'] / medians[HAND]:.1f}×")
+    print("\n".join(ratios))
     sys.stdout.flush()
 
 
