@@ -18,27 +18,37 @@ def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[lis
     """Apply clause caps, exclusive groups and the per-applicant cap to one applicant's clause results, in the
     order and with the tie rule of the version's settlement plan."""
     plan = program(version).settlement
-    out = [r.model_copy(update={"settlement": list(r.settlement)}) for r in results]
-    by_id = {r.clause: r for r in out}
+    out = list(results)
+    position = {r.clause: i for i, r in enumerate(out)}
     steps: list[SettlementStep] = []
 
+    def changing(cid: str) -> ClauseResult:
+        """The result of `cid`, copied before its first change (the results given are never changed)."""
+        i = position[cid]
+        r = out[i]
+        if r is results[i]:
+            r = out[i] = r.model_copy(update={"settlement": list(r.settlement)})
+        return r
+
     for cid, cap in plan.caps:
-        r = by_id[cid]
+        r = out[position[cid]]
         if r.status == "eligible" and r.amount > cap:
+            r = changing(cid)
             note = f"capped at {cap} (clause cap)"
             steps.append(SettlementStep(step="clause_cap", clause=r.clause, before=r.amount, after=cap, note=note))
             r.settlement.append(f"{r.amount} → {cap}: {note}")
             r.amount = cap
 
     for group in plan.groups:
-        eligible = {m: by_id[m].amount for m in group.members if by_id[m].status == "eligible"}
+        members = {m: out[position[m]] for m in group.members}
+        eligible = {m: r.amount for m, r in members.items() if r.status == "eligible"}
         if len(eligible) < 2:
             continue
-        winner = by_id[group.winner(eligible)]
+        winner = members[group.winner(eligible)]
         for m in eligible:
-            r = by_id[m]
-            if r is winner:
+            if m == winner.clause:
                 continue
+            r = changing(m)
             tie = " (tie: the lower article stands)" if r.amount == winner.amount else ""
             note = f"group {group.id} 就高不重复: {winner.clause} ({winner.amount}) stands{tie}"
             steps.append(SettlementStep(step="group", clause=r.clause, before=r.amount, after=0, note=note))
@@ -53,9 +63,9 @@ def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[lis
         for cid in plan.cut_order:
             if excess <= 0:
                 break
-            r = by_id[cid]
-            if r.amount == 0:
+            if out[position[cid]].amount == 0:
                 continue
+            r = changing(cid)
             cut = min(r.amount, excess)
             note = f"per-applicant cap {plan.applicant_cap} (total was {total})"
             steps.append(SettlementStep(step="applicant_cap", clause=r.clause, before=r.amount,

@@ -7,11 +7,14 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from policyengine.errors import FactError, did_you_mean
 from policyengine.facts.cells import blank_value, canonical_text, read_value
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.model.rulefile import FactSpec
+
+_UNREAD: Any = object()
 
 
 def _norm_header(h: str) -> str:
@@ -25,6 +28,7 @@ class FactIndex:
         self.specs: dict[str, FactSpec] = {}
         self._by_header: dict[str, FactSpec] = {}
         self._by_key: dict[str, FactSpec] = {}  # keys as callers spell them, once resolved
+        self.cells: dict[tuple[str, str], Value] = {}  # (fact, cell text) → value, for read_facts
         for spec in specs:
             self.specs.setdefault(spec.name, spec)
             for h in (spec.name, spec.label, *spec.aliases):
@@ -72,10 +76,22 @@ def read_facts(index: FactIndex, raw: Mapping[str, object]) -> Facts:
     """Read a mapping of fact names or labels to cell text / typed values; raise `FactError` on the first bad one."""
     values: dict[str, Value] = {}
     seen: dict[str, str] = {}
+    cells = index.cells
     for key, cell in raw.items():
         spec = index.resolve(str(key))
         if spec.name in seen:
             raise FactError(spec.name, None, f"given twice, as {seen[spec.name]!r} and {key!r}")
         seen[spec.name] = str(key)
-        values[spec.name] = read_value(spec, cell)
+        if isinstance(cell, str) and len(cell) <= 64:
+            # the same text in the same fact reads the same (values are immutable): read it once
+            memo = (spec.name, cell)
+            value = cells.get(memo, _UNREAD)
+            if value is _UNREAD:
+                value = read_value(spec, cell)
+                if len(cells) >= 65_536:
+                    cells.clear()
+                cells[memo] = value
+            values[spec.name] = value
+        else:
+            values[spec.name] = read_value(spec, cell)
     return Facts(values)
