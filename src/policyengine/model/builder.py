@@ -16,6 +16,7 @@ from policyengine.errors import FactError, RuleError, RuleErrors, did_you_mean
 from policyengine.facts.cells import read_value
 from policyengine.facts.money import MoneyFormatError, parse_money
 from policyengine.lang import ast as A
+from policyengine.lang.limits import Size, expanded, inlined_sizes
 from policyengine.lang.parser import ExprSyntaxError, parse
 from policyengine.lang.types import (
     BOOL,
@@ -145,6 +146,7 @@ class VersionBuilder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.errors: list[RuleError] = []
+        self._sizes: dict[str, Size] = {}  # each definition's size written out (lang.limits)
 
     def build(self) -> PolicyVersion:
         files = sorted(p for p in self.folder.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
@@ -259,6 +261,7 @@ class VersionBuilder:
             expr = self._parse(text, at, name)
             if expr is not None:
                 parsed[name] = expr
+        self._bound_definitions(parsed, at)
         types: dict[str, Ty] = {}
         fact_types = {n: _fact_type(s) for n, s in facts.items()}
         visiting: list[str] = []
@@ -446,7 +449,24 @@ class VersionBuilder:
             self.errors.append(at.error(str(exc), *path))
             return None
 
+    def _bound_definitions(self, parsed: dict[str, A.Expr], at: _Located) -> None:
+        """Measure every definition written out (`lang.limits`); those too large stop the build here, each named
+        once: a definition too large only because one it names is too large is not named again."""
+        self._sizes = inlined_sizes(parsed)
+        too_large = []
+        for name, expr in parsed.items():
+            problem = self._sizes[name].problem()
+            deps = A.names(expr) & parsed.keys()
+            if problem is not None and all(self._sizes[d].problem() is None for d in deps):
+                too_large.append(at.error(problem, name))
+        if too_large:
+            raise RuleErrors(_unique([*self.errors, *too_large]))
+
     def _check(self, expr: A.Expr, scope: Scope, at: _Located, *path: str | int) -> Ty | None:
+        problem = expanded(expr, self._sizes).problem()
+        if problem is not None:
+            self.errors.append(at.error(problem, *path))
+            return None
         try:
             return check(expr, scope)
         except ExprTypeError as exc:
