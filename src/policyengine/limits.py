@@ -21,6 +21,10 @@ MAX_RULE_FILE_BYTES = 1 << 20
 MAX_FACTS_FILE_BYTES = 1 << 20
 """A facts file (`policyengine evaluate FILE.yaml|json`, `explain`) holds at most 1 MiB."""
 
+MAX_FACT_VALUE_CHARS = 65_536
+"""A value in a facts file (text, or a number written as text) holds at most 65,536 characters, as a
+spreadsheet cell does."""
+
 MAX_NESTING = 32
 """YAML and JSON files nest collections (mappings, lists) at most 32 levels deep (rule files need 5)."""
 

@@ -1,8 +1,8 @@
 """Reading one applicant's facts from a JSON or YAML file (`policyengine evaluate FILE`, `explain`).
 
 The file is bounded before it is parsed: at most `limits.MAX_FACTS_FILE_BYTES`, no YAML aliases, nesting of at
-most `limits.MAX_NESTING`, numbers of at most `limits.MAX_NUMBER_DIGITS` digits; each refusal is one line
-naming the file and the line.
+most `limits.MAX_NESTING`, numbers of at most `limits.MAX_NUMBER_DIGITS` digits, values of at most
+`limits.MAX_FACT_VALUE_CHARS` characters; each refusal is one line naming the file and the line.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from policyengine.errors import PolicyEngineError
-from policyengine.limits import MAX_FACTS_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS
+from policyengine.limits import MAX_FACT_VALUE_CHARS, MAX_FACTS_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS
 from policyengine.model.yamlsource import SAFE_LOADER, refusal, syntax_message
 
 # a JSON string (skipped whole), a bracket, or a number
@@ -23,8 +23,8 @@ _JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|-?[0-9][0-9.eE+-]*'
 
 def json_refusal(text: str) -> tuple[int, str] | None:
     """What a facts file refuses in JSON `text` (nesting deeper than MAX_NESTING, a number of more than
-    MAX_NUMBER_DIGITS digits), as (line, message), or None; one pass, no recursion. Text that is not JSON is
-    left to the JSON parser."""
+    MAX_NUMBER_DIGITS digits, a string of more than MAX_FACT_VALUE_CHARS characters as written), as (line,
+    message), or None; one pass, no recursion. Text that is not JSON is left to the JSON parser."""
     depth = 0
     for m in _JSON_TOKEN.finditer(text):
         first = text[m.start()]
@@ -34,7 +34,11 @@ def json_refusal(text: str) -> tuple[int, str] | None:
                 return _line(text, m.start()), f"nested more than {MAX_NESTING} levels deep; the limit is {MAX_NESTING}"
         elif first in "]}":
             depth -= 1
-        elif first != '"':
+        elif first == '"':
+            if len(m.group()) - 2 > MAX_FACT_VALUE_CHARS:
+                return _line(text, m.start()), (f"a value of {len(m.group()) - 2:,} characters; the limit is "
+                                                f"{MAX_FACT_VALUE_CHARS:,}")
+        else:
             digits = sum(c.isdigit() for c in m.group())
             if digits > MAX_NUMBER_DIGITS:
                 return _line(text, m.start()), (f"a number with {digits:,} digits; the limit is {MAX_NUMBER_DIGITS} "
@@ -58,7 +62,7 @@ def read_facts_file(path: Path) -> dict[str, object]:
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyEngineError(f"{path}: cannot read: {exc}") from None
     try:
-        refused = json_refusal(text) if is_json else refusal(text)
+        refused = json_refusal(text) if is_json else refusal(text, MAX_FACT_VALUE_CHARS)
         if refused is not None:
             raise PolicyEngineError(f"{path}:{refused[0]}: {refused[1]}")
         data = json.loads(text) if is_json else yaml.load(text, Loader=SAFE_LOADER)  # the safe loader

@@ -12,7 +12,7 @@ from typing import Any
 
 import pydantic
 
-from policyengine.errors import FactError, RuleError, RuleErrors, did_you_mean
+from policyengine.errors import FactError, RuleError, RuleErrors, did_you_mean, shown
 from policyengine.facts.cells import read_value
 from policyengine.facts.money import MoneyFormatError, parse_money
 from policyengine.lang import ast as A
@@ -30,6 +30,7 @@ from policyengine.lang.types import (
     Ty,
     check,
 )
+from policyengine.limits import MAX_FACT_VALUE_CHARS, MAX_NUMBER_DIGITS
 from policyengine.model.canonical import content_hash
 from policyengine.model.policy import Clause, ConditionDef, Group, Loc, PolicyVersion, TableDef
 from policyengine.model.rulefile import (
@@ -79,7 +80,7 @@ def validate_model(doc: YamlDocument, model: type[pydantic.BaseModel], data: Any
             else:
                 msg = err["msg"]
                 if "input" in err and not isinstance(err["input"], dict | list):
-                    msg += f" (got {err['input']!r})"
+                    msg += f" (got {shown(err['input'])})"
             errors.append(doc.error(loc, msg))
         raise RuleErrors(_unique(errors)) from None
 
@@ -301,6 +302,10 @@ class VersionBuilder:
         for name, table in raw.items():
             values: dict[str, Fraction] = {}
             for key, v in table.values.items():
+                too_long = _digits_problem(str(v))
+                if too_long is not None:
+                    self.errors.append(at.error(too_long, name, "values", key))
+                    continue
                 try:
                     values[key] = parse_money(str(v)) if table.type == "money" else Fraction(str(v))
                 except (MoneyFormatError, ValueError):
@@ -381,6 +386,10 @@ class VersionBuilder:
         for case, at in m.lists.get("tests", []):
             assert isinstance(case, TestCase)
             for key, raw in case.facts.items():
+                if isinstance(raw, str) and len(raw) > MAX_FACT_VALUE_CHARS:
+                    self.errors.append(at.error(f"a value of {len(raw):,} characters; the limit is "
+                                                f"{MAX_FACT_VALUE_CHARS:,}", "facts", key))
+                    continue
                 try:
                     spec = index.resolve(key)
                     read_value(spec, raw)
@@ -476,6 +485,10 @@ class VersionBuilder:
     def _money(self, value: int | str | None, at: _Located, key: str) -> int | None:
         if value is None:
             return None
+        too_long = _digits_problem(str(value))
+        if too_long is not None:
+            self.errors.append(at.error(too_long, key))
+            return None
         try:
             amount = parse_money(str(value))
         except MoneyFormatError as exc:
@@ -485,6 +498,14 @@ class VersionBuilder:
             self.errors.append(at.error("must be a whole, non-negative number of yuan", key))
             return None
         return int(amount)
+
+
+def _digits_problem(text: str) -> str | None:
+    """Why a number written in a rule file (a cap, a fund, a table entry) has too many digits, or None."""
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_NUMBER_DIGITS:
+        return f"a number with {digits:,} digits; the limit is {MAX_NUMBER_DIGITS} digits"
+    return None
 
 
 def _fact_type(spec: FactSpec) -> Ty:

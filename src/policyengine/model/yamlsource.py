@@ -60,9 +60,10 @@ SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 _NUMBER_LIKE = re.compile(r"[-+]?[0-9][0-9_:.]*(?:[eE][-+]?[0-9]+)?")
 
 
-def refusal(text: str) -> tuple[int, str] | None:
+def refusal(text: str, longest: int | None = None) -> tuple[int, str] | None:
     """The first thing rule and facts files refuse in YAML `text`, as (line, message), or None: an alias,
-    nesting deeper than MAX_NESTING, a plain number of more than MAX_NUMBER_DIGITS digits.
+    nesting deeper than MAX_NESTING, a plain number of more than MAX_NUMBER_DIGITS digits, a value of more than
+    `longest` characters (when given).
 
     Reads the event stream only (nothing is built); raises `yaml.YAMLError` on a syntax error."""
     depth = 0
@@ -77,11 +78,14 @@ def refusal(text: str) -> tuple[int, str] | None:
                 return line, f"nested more than {MAX_NESTING} levels deep; the limit is {MAX_NESTING}"
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
-        elif isinstance(event, yaml.ScalarEvent) and event.implicit[0] and _NUMBER_LIKE.fullmatch(event.value):
-            digits = sum(c.isdigit() for c in event.value)
-            if digits > MAX_NUMBER_DIGITS:
-                return line, (f"a number with {digits:,} digits; the limit is {MAX_NUMBER_DIGITS} digits "
-                              "(quote it if it is text)")
+        elif isinstance(event, yaml.ScalarEvent):
+            if longest is not None and len(event.value) > longest:
+                return line, f"a value of {len(event.value):,} characters; the limit is {longest:,}"
+            if event.implicit[0] and _NUMBER_LIKE.fullmatch(event.value):
+                digits = sum(c.isdigit() for c in event.value)
+                if digits > MAX_NUMBER_DIGITS:
+                    return line, (f"a number with {digits:,} digits; the limit is {MAX_NUMBER_DIGITS} digits "
+                                  "(quote it if it is text)")
     return None
 
 
