@@ -201,10 +201,11 @@ def chain_of_200_definitions(v: Municipal) -> str:
 
 
 def doubling_definitions(v: Municipal) -> str:
-    """`d1: d0 + d0`, `d2: d1 + d1`, ...: 2^40 nodes written out (lint writes definitions out)."""
-    v.edit("  Y: application_year\n", "  Y: application_year\n  d0: Y\n"
+    """`d1: d0 + d0`, `d2: d1 + d1`, ...: 2^40 nodes written out (before the bound, `lint` wrote them out and
+    gave no answer in 30 s)."""
+    v.edit("  Y: application_year\n", '  Y: application_year\n  d0: "0"\n'
            + "".join(f"  d{i}: d{i - 1} + d{i - 1}\n" for i in range(1, 40)))
-    v.edit("      - hightech_cert_year == Y - 1\n", "      - hightech_cert_year == d39 - 1\n")
+    v.edit("      - hightech_cert_year == Y - 1\n", "      - hightech_cert_year == Y - 1 + d39\n")
     return (f"{v.policy}:{v.line_of('  d14: d13 + d13')}: definitions.d14: with the definitions it names written "
             "out, the expression has 32,767 parts; the limit is 20,000")
 
@@ -438,3 +439,29 @@ def test_a_fact_error_shows_a_long_value_cut() -> None:
     message = str(FactError("rd_expense (上年度研发费用)", list(range(100_000)), "cannot read a list"))
     assert message.startswith("rd_expense (上年度研发费用): cannot read a list (value [0, 1, 2, ")
     assert message.endswith("… (688,890 characters))") and len(message) < 300
+
+
+def test_the_limits_are_documented() -> None:
+    """docs/authoring.md's table states every bound of `policyengine.limits` with its value."""
+    from policyengine import limits
+
+    doc = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    table = doc[doc.index("## 7. 限制 / Limits"):]
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in table.splitlines()
+            if line.startswith("| ") and not line.startswith("| 上限")}
+    assert rows == {
+        "规则文件大小 rule file size": f"1 MiB ({limits.MAX_RULE_FILE_BYTES:,} bytes)",
+        "事实文件大小 facts file size": f"1 MiB ({limits.MAX_FACTS_FILE_BYTES:,} bytes)",
+        "事实文件中的值 value in a facts file": f"{limits.MAX_FACT_VALUE_CHARS:,} characters",
+        "嵌套层数 nesting": f"{limits.MAX_NESTING} levels",
+        "YAML 别名 aliases": "不允许 refused",
+        "表达式长度 expression length": f"{limits.MAX_EXPR_CHARS:,} characters",
+        "表达式嵌套 expression depth": f"{limits.MAX_EXPR_DEPTH} levels",
+        "表达式节点 expression nodes": f"{limits.MAX_EXPR_NODES:,}",
+        "列表长度 list length": f"{limits.MAX_LIST_ITEMS:,} items",
+        "数字位数 number digits": f"{limits.MAX_NUMBER_DIGITS} digits",
+        "展开定义后的嵌套 depth with definitions written out": f"{limits.MAX_INLINED_DEPTH} levels",
+        "展开定义后的节点 nodes with definitions written out": f"{limits.MAX_INLINED_NODES:,}",
+        "条款金额 clause amount": "below 2^62 yuan",
+    }
+    assert limits.MAX_AMOUNT_YUAN == 2**62
