@@ -45,7 +45,13 @@ class FactError(PolicyEngineError):
         self.fact = fact
         self.value = value
         self.reason = reason
-        super().__init__(f"{fact}: {reason} (value {value!r})" if value is not None else f"{fact}: {reason}")
+        super().__init__(f"{fact}: {reason} (value {shown(value)})" if value is not None else f"{fact}: {reason}")
+
+
+def shown(value: object, most: int = 200) -> str:
+    """`repr(value)`, cut to `most` characters (a value can be as large as its file or cell)."""
+    text = repr(value)
+    return text if len(text) <= most else f"{text[:most]}… ({len(text):,} characters)"
 
 
 class EvaluationError(PolicyEngineError):

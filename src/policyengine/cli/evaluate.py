@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
-import yaml
 
 from policyengine.cli.common import load_packages, package_option
-from policyengine.errors import PolicyEngineError
+from policyengine.facts.factsfile import read_facts_file
 
-
-def read_facts_file(path: Path) -> dict[str, object]:
-    """A mapping of fact names or Chinese labels to values, from a .json or .yaml file."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyEngineError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise PolicyEngineError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
-                                f"{str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise PolicyEngineError(f"{path}: expected a mapping of facts to values")
-    return {str(k): v for k, v in data.items()}
+__all__ = ["evaluate_command", "read_facts_file"]
 
 
 @click.command("evaluate")

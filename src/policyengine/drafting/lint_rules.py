@@ -8,7 +8,9 @@
   with literals, after inlining definitions;
 - validity windows of the versions of one package: overlapping (error) or with a gap (warning);
 - groups whose members can never both be eligible (info): the group never has to choose between them;
-- clauses not yet checked against the official text, `verified: false` (info).
+- clauses not yet checked against the official text, `verified: false` (info);
+- amounts that facts within their ranges can push to `limits.MAX_AMOUNT_YUAN` or beyond, the end of the
+  engine's integer range (error; `drafting.bounds`).
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from typing import Literal
 
 from policyengine.drafting import locate
 from policyengine.drafting.analysis import YEAR_FACT, Bound, Equality, conjuncts, equality, inline, numeric_bound
+from policyengine.drafting.bounds import Bounds, describe
 from policyengine.drafting.render import labelled
 from policyengine.errors import did_you_mean
 from policyengine.ir.lower import placeholders
 from policyengine.lang import ast as A
 from policyengine.lang import traverse
+from policyengine.limits import MAX_AMOUNT_YUAN
 from policyengine.model.policy import Clause, Loc, PolicyVersion
 
 Severity = Literal["error", "warning", "info"]
@@ -281,10 +285,28 @@ def unverified(version: PolicyVersion) -> list[LintFinding]:
                         locate.key(version, "package"))]
 
 
+def amount_ranges(version: PolicyVersion) -> list[LintFinding]:
+    """Clauses whose amount (before its cap: the engine computes it first) can reach MAX_AMOUNT_YUAN or beyond
+    for facts within their ranges."""
+    bounds = Bounds(version)
+    out = []
+    for clause in version.clauses:
+        interval = bounds.of(clause.amount)
+        reach = interval.magnitude if interval is not None else None
+        if interval is None or reach is None or reach < MAX_AMOUNT_YUAN:
+            continue
+        end = reach if interval.hi == reach else -reach
+        out.append(LintFinding("error", "amount-range", f"clause {clause.id} ({clause.title}): the amount can "
+                               f"reach {describe(end)} yuan for facts within their ranges; the engine's integer "
+                               f"range ends at 2^62 ≈ {describe(Fraction(MAX_AMOUNT_YUAN))} yuan",
+                               locate.clause_key(version, clause, "amount")))
+    return out
+
+
 def lint_version(version: PolicyVersion) -> list[LintFinding]:
     """Every check that reads one version."""
     found = [*unknown_placeholders(version), *unused(version), *unsatisfiable(version),
-             *exclusive_groups(version), *unverified(version)]
+             *exclusive_groups(version), *unverified(version), *amount_ranges(version)]
     return sorted(found, key=lambda f: (_SEVERITY_ORDER[f.severity], f.loc.file, f.loc.line or 0))
 
 

@@ -6,11 +6,12 @@ and invariants are found here by reading the version's YAML files again, in the 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from policyengine.model.loader import RULE_SUFFIXES
-from policyengine.model.policy import Loc, PolicyVersion
+from policyengine.model.policy import Clause, Loc, PolicyVersion
 from policyengine.model.yamlsource import KeyPath, YamlDocument, load_yaml, render_path
 
 
@@ -60,3 +61,13 @@ def test_case(version: PolicyVersion, index: int) -> Loc:
     """Where test case number `index` (in `version.tests` order) is written."""
     found = list_items(version, "tests")
     return found[index] if index < len(found) else key(version, "tests")
+
+
+def clause_key(version: PolicyVersion, clause: Clause, *more: str | int) -> Loc:
+    """The location of a key of `clause` (`amount`, `cap`), or of the clause when it cannot be found."""
+    m = re.fullmatch(r"clauses\[(\d+)\]", clause.loc.path)
+    for doc in documents(version):
+        if m and str(doc.file) == clause.loc.file:
+            path: KeyPath = ("clauses", int(m.group(1)), *more)
+            return Loc(str(doc.file), doc.line_of(path), render_path(path))
+    return clause.loc

@@ -11,6 +11,8 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Literal
 
+from policyengine.errors import PolicyEngineError
+
 RoundingUnit = Literal["yuan", "wan"]
 RoundingMode = Literal["half_up", "down", "up"]
 
@@ -21,7 +23,7 @@ _MONEY_RE = re.compile(
 )
 
 
-class MoneyFormatError(ValueError):
+class MoneyFormatError(PolicyEngineError, ValueError):
     """Text that is not a money amount."""
 
 

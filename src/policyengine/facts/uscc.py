@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from policyengine.errors import PolicyEngineError
+
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {c: i for i, c in enumerate(CHARSET)}
 _WEIGHTS = [pow(3, i, 31) for i in range(17)]
 
 
-class UsccError(ValueError):
+class UsccError(PolicyEngineError, ValueError):
     """Text that is not a valid unified social credit code."""
 
 

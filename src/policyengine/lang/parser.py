@@ -10,12 +10,14 @@ from typing import Any
 
 import lark
 
+from policyengine.errors import PolicyEngineError
 from policyengine.lang import ast as A
+from policyengine.lang.limits import text_problem, tree_problem
 
 _FUNCTIONS = {"min", "max", "count"}
 
 
-class ExprSyntaxError(ValueError):
+class ExprSyntaxError(PolicyEngineError, ValueError):
     """Text that is not an expression; the message points at the column."""
 
 
@@ -103,8 +105,14 @@ def parse(text: str) -> A.Expr:
     """Parse expression text into its AST; raise `ExprSyntaxError` with the column on failure."""
     if not isinstance(text, str):
         raise ExprSyntaxError(f"an expression must be text, got {type(text).__name__} {text!r}")
+    too_long = text_problem(text)
+    if too_long is not None:
+        raise ExprSyntaxError(too_long)
     try:
         tree = _parser().parse(text)
+        too_large = tree_problem(tree)  # before the transformer, which recurses
+        if too_large is not None:
+            raise ExprSyntaxError(too_large)
         result = _ToAst().transform(tree)
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, ExprSyntaxError):

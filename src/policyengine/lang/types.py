@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from policyengine.errors import did_you_mean
+from policyengine.errors import PolicyEngineError, did_you_mean
 from policyengine.lang import ast as A
 from policyengine.lang import printer
 from policyengine.lang.fold import fold
 from policyengine.model.rulefile import FactSpec
 
 
-class ExprTypeError(ValueError):
+class ExprTypeError(PolicyEngineError, ValueError):
     """An expression that does not type-check; the message says what and where."""
 
 

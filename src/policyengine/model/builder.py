@@ -12,11 +12,12 @@ from typing import Any
 
 import pydantic
 
-from policyengine.errors import FactError, RuleError, RuleErrors, did_you_mean
+from policyengine.errors import FactError, RuleError, RuleErrors, did_you_mean, shown
 from policyengine.facts.cells import read_value
 from policyengine.facts.money import MoneyFormatError, parse_money
 from policyengine.lang import ast as A
 from policyengine.lang import traverse
+from policyengine.lang.limits import Size, expanded, inlined_sizes
 from policyengine.lang.parser import ExprSyntaxError, parse
 from policyengine.lang.types import (
     BOOL,
@@ -31,6 +32,7 @@ from policyengine.lang.types import (
     check,
     fact_type,
 )
+from policyengine.limits import MAX_FACT_VALUE_CHARS, MAX_NUMBER_DIGITS
 from policyengine.model.canonical import content_hash
 from policyengine.model.policy import Clause, ConditionDef, Group, Loc, PolicyVersion, TableDef
 from policyengine.model.rulefile import (
@@ -80,7 +82,7 @@ def validate_model(doc: YamlDocument, model: type[pydantic.BaseModel], data: Any
             else:
                 msg = err["msg"]
                 if "input" in err and not isinstance(err["input"], dict | list):
-                    msg += f" (got {err['input']!r})"
+                    msg += f" (got {shown(err['input'])})"
             errors.append(doc.error(loc, msg))
         raise RuleErrors(_unique(errors)) from None
 
@@ -147,6 +149,7 @@ class VersionBuilder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.errors: list[RuleError] = []
+        self._sizes: dict[str, Size] = {}  # each definition's size written out (lang.limits)
 
     def build(self) -> PolicyVersion:
         files = sorted(p for p in self.folder.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
@@ -261,6 +264,7 @@ class VersionBuilder:
             expr = self._parse(text, at, name)
             if expr is not None:
                 parsed[name] = expr
+        self._bound_definitions(parsed, at)
         types: dict[str, Ty] = {}
         fact_types = {n: fact_type(s) for n, s in facts.items()}
         visiting: list[str] = []
@@ -300,6 +304,10 @@ class VersionBuilder:
         for name, table in raw.items():
             values: dict[str, Fraction] = {}
             for key, v in table.values.items():
+                too_long = _digits_problem(str(v))
+                if too_long is not None:
+                    self.errors.append(at.error(too_long, name, "values", key))
+                    continue
                 try:
                     values[key] = parse_money(str(v)) if table.type == "money" else Fraction(str(v))
                 except (MoneyFormatError, ValueError):
@@ -380,6 +388,10 @@ class VersionBuilder:
         for case, at in m.lists.get("tests", []):
             assert isinstance(case, TestCase)
             for key, raw in case.facts.items():
+                if isinstance(raw, str) and len(raw) > MAX_FACT_VALUE_CHARS:
+                    self.errors.append(at.error(f"a value of {len(raw):,} characters; the limit is "
+                                                f"{MAX_FACT_VALUE_CHARS:,}", "facts", key))
+                    continue
                 try:
                     spec = index.resolve(key)
                     read_value(spec, raw)
@@ -448,7 +460,24 @@ class VersionBuilder:
             self.errors.append(at.error(str(exc), *path))
             return None
 
+    def _bound_definitions(self, parsed: dict[str, A.Expr], at: _Located) -> None:
+        """Measure every definition written out (`lang.limits`); those too large stop the build here, each named
+        once: a definition too large only because one it names is too large is not named again."""
+        self._sizes = inlined_sizes(parsed)
+        too_large = []
+        for name, expr in parsed.items():
+            problem = self._sizes[name].problem()
+            deps = traverse.names(expr) & parsed.keys()
+            if problem is not None and all(self._sizes[d].problem() is None for d in deps):
+                too_large.append(at.error(problem, name))
+        if too_large:
+            raise RuleErrors(_unique([*self.errors, *too_large]))
+
     def _check(self, expr: A.Expr, scope: Scope, at: _Located, *path: str | int) -> Ty | None:
+        problem = expanded(expr, self._sizes).problem()
+        if problem is not None:
+            self.errors.append(at.error(problem, *path))
+            return None
         try:
             return check(expr, scope)
         except ExprTypeError as exc:
@@ -457,6 +486,10 @@ class VersionBuilder:
 
     def _money(self, value: int | str | None, at: _Located, key: str) -> int | None:
         if value is None:
+            return None
+        too_long = _digits_problem(str(value))
+        if too_long is not None:
+            self.errors.append(at.error(too_long, key))
             return None
         try:
             amount = parse_money(str(value))
@@ -467,3 +500,12 @@ class VersionBuilder:
             self.errors.append(at.error("must be a whole, non-negative number of yuan", key))
             return None
         return int(amount)
+
+
+def _digits_problem(text: str) -> str | None:
+    """Why a number written in a rule file (a cap, a fund, a table entry) has too many digits, or None."""
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_NUMBER_DIGITS:
+        return f"a number with {digits:,} digits; the limit is {MAX_NUMBER_DIGITS} digits"
+    return None
+
