@@ -339,7 +339,8 @@ def _read_rest(frame: pl.DataFrame, idx: pl.Series, raw: str, spec: FactSpec, he
             errors[text] = exc.reason
     if errors:
         hits = sub.filter(~pl.col("b") & ~pl.col("ok2") & s.is_in(list(errors)))
-        rejects.extend(Reject(r, header, t, errors[t]) for r, t in hits.select(ROW, raw).iter_rows())
+        rejects.extend(Reject(r, header, t if len(t) <= 200 else t[:200] + "…", errors[t])
+                       for r, t in hits.select(ROW, raw).iter_rows())
     keys = list(cells)
     sub = sub.select(
         pl.when(pl.col("b")).then(pl.lit(bc.value, dtype=dtype)).when(pl.col("ok2")).then(pl.col("v2"))

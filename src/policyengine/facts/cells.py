@@ -65,7 +65,8 @@ def _text_of(raw: object) -> str:
     if isinstance(raw, float):
         raise TypeError("floats are not accepted (money is exact): pass text, int or Decimal")
     if (isinstance(raw, Fraction) or (isinstance(raw, int) and not isinstance(raw, bool))) and not -_HUGE < raw < _HUGE:
-        raise ValueError("too large")  # (its text alone could exceed Python's int conversion limit)
+        # (its text alone could exceed Python's int conversion limit)
+        raise ValueError("too large: a number read as a fact must be below 10^15")
     if isinstance(raw, str | int | Decimal | Fraction) and not isinstance(raw, bool):
         return str(raw).strip() if not isinstance(raw, Fraction) else _fraction_text(raw)
     raise TypeError(f"cannot read a {type(raw).__name__}")
