@@ -15,6 +15,8 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -24,18 +26,20 @@ _CHUNK = 1 << 22
 _SMALL_PART = 1 << 24
 """workbook.xml and its relationships are small; a larger one is refused rather than parsed."""
 
-_MARKER = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]|\bt\s*=\s*[\"']e[\"']")
-_P = rb"(?:[A-Za-z_][\w.-]*:)?"
-_ERROR_CELL = re.compile(rb"<" + _P + rb"c\b([^>]*\bt\s*=\s*[\"']e[\"'][^>]*?)(?:/>|>(.*?)</" + _P + rb"c>)",
-                         re.S)
-_FORMULA_CELL = re.compile(rb"<" + _P + rb"c\b([^>/]*)>\s*(<" + _P + rb"f\b.*?)</" + _P + rb"c>", re.S)
-_VALUE_CELL_COLUMN = re.compile(rb"<" + _P + rb"c\s[^>]*?\br\s*=\s*[\"']\$?([A-Z]{1,3})\$?[0-9]+[\"'][^>]*>"
-                                rb"(?:<" + _P + rb"f\b[^>]*?(?:/>|>[^<]*</" + _P + rb"f>))?"
-                                rb"<" + _P + rb"(?:v>[^<]|is\b)")
+_PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet\b")
+_ERROR_MARKS = (b't="e"', b"t='e'")
 _REF = re.compile(rb"\br\s*=\s*[\"']\$?([A-Z]{1,3})\$?([0-9]+)[\"']")
 _TYPE = re.compile(rb"\bt\s*=\s*[\"']([A-Za-z]+)[\"']")
-_V = re.compile(rb"<" + _P + rb"v\s*(?:/>|>([^<]*)</" + _P + rb"v>)")
-_F = re.compile(rb"<" + _P + rb"f\b[^>]*?(?:/>|>([^<]*)</" + _P + rb"f>)")
+
+
+def _patterns(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
+    """The `<v>` and `<f>` elements, and a cell that holds a value, in a sheet whose elements carry `prefix`."""
+    p = re.escape(prefix)
+    v = re.compile(rb"<" + p + rb"v\s*(?:/>|>([^<]*)</" + p + rb"v>)")
+    f = re.compile(rb"<" + p + rb"f\b[^>]*?(?:/>|>([^<]*)</" + p + rb"f>)")
+    valued = re.compile(rb"<" + p + rb"c\s[^>]*?\br\s*=\s*[\"']\$?([A-Z]{1,3})\$?([0-9]+)[\"'][^>]*>"
+                        rb"(?:<" + p + rb"f\b[^>]*?(?:/>|>[^<]*</" + p + rb"f>))?<" + p + rb"(?:v>[^<]|is\b)")
+    return v, f, valued
 
 
 class SheetError(Exception):
@@ -125,14 +129,46 @@ def first_sheet(book: zipfile.ZipFile) -> str:
     return sheet
 
 
-def _has_marker(book: zipfile.ZipFile, sheet: str) -> bool:
+def _formula_marks(prefix: bytes) -> tuple[bytes, ...]:
+    return tuple(b"<" + prefix + b"f" + end for end in (b">", b" ", b"/"))
+
+
+def _prefix(book: zipfile.ZipFile, sheet: str) -> bytes:
+    with book.open(sheet) as fh:
+        m = _PREFIX.search(fh.read(4096))
+    return m.group(1) or b"" if m else b""
+
+
+def _has_marker(book: zipfile.ZipFile, sheet: str, prefix: bytes) -> bool:
+    """Whether the sheet may hold a formula or an error cell: literal searches over the stream (cheap)."""
+    marks = (*_ERROR_MARKS, *_formula_marks(prefix))
     tail = b""
     with book.open(sheet) as fh:
         while chunk := fh.read(_CHUNK):
-            if _MARKER.search(tail + chunk):
+            window = tail + chunk
+            if any(mark in window for mark in marks):
                 return True
-            tail = chunk[-32:]
+            tail = chunk[-16:]
     return False
+
+
+def _cells_at(xml: bytes, marks: tuple[bytes, ...], prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(attributes, content) of each distinct cell whose markup contains one of `marks`."""
+    start_tag, end_tag = b"<" + prefix + b"c ", b"</" + prefix + b"c>"
+    seen: set[int] = set()
+    for mark in marks:
+        pos = xml.find(mark)
+        while pos != -1:
+            start = xml.rfind(start_tag, 0, pos)
+            close = xml.find(b">", start) if start != -1 else -1
+            if start != -1 and start not in seen and close != -1:
+                seen.add(start)
+                if xml[close - 1:close] == b"/":
+                    yield xml[start + len(start_tag):close - 1], b""
+                else:
+                    end = xml.find(end_tag, close)
+                    yield xml[start + len(start_tag):close], xml[close + 1:end if end != -1 else len(xml)]
+            pos = xml.find(mark, pos + 1)
 
 
 def _cell(attrs: bytes) -> tuple[str, int, int] | None:
@@ -153,46 +189,41 @@ def unreadable_cells(path: Path) -> Found | None:
     try:
         with zipfile.ZipFile(path) as book:
             sheet = first_sheet(book)
-            if not _has_marker(book, sheet):
+            prefix = _prefix(book, sheet)
+            if not _has_marker(book, sheet, prefix):
                 return None
             xml = book.read(sheet)
-    except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
+    except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
         raise SheetError(f"cannot read the sheet's cells ({exc})") from None
+    v_re, f_re, valued = _patterns(prefix)
     found: dict[tuple[int, int], BadCell] = {}
     unplaced = 0
-    for m in _ERROR_CELL.finditer(xml):
-        where = _cell(m.group(1))
-        if where is None:
-            unplaced += 1
-            continue
-        v = _V.search(m.group(2) or b"")
-        error = _text(v.group(1) if v else None) or "#VALUE!"
-        found[where[1:]] = BadCell(where[0], where[1], where[2], error, f"错误值 {error}")
-    for m in _FORMULA_CELL.finditer(xml):
-        attrs, body = m.group(1), m.group(2)
+    for attrs, body in _cells_at(xml, (*_ERROR_MARKS, *_formula_marks(prefix)), prefix):
         t = _TYPE.search(attrs)
         kind = t.group(1).decode() if t else "n"
+        v = v_re.search(body)
+        f = f_re.search(body)
         if kind == "e":
-            continue  # an error value, above
-        v = _V.search(body)
-        cached = v is not None and (bool(v.group(1)) or kind == "str")  # an empty text result is a result
-        if cached:
-            continue
+            error = _text(v.group(1) if v else None) or "#VALUE!"
+            reason = f"错误值 {error}"
+            value = error
+        elif f is not None and (v is None or not (v.group(1) or kind == "str")):  # an empty text is a result
+            value = "=" + _text(f.group(1)) if f.group(1) else "(shared formula)"
+            reason = "公式无计算结果"
+        else:
+            continue  # a formula with its result, or a mark that was not one
         where = _cell(attrs)
         if where is None:
             unplaced += 1
             continue
-        f = _F.search(body)
-        formula = "=" + _text(f.group(1)) if f is not None and f.group(1) else "(shared formula)"
-        found[where[1:]] = BadCell(where[0], where[1], where[2], formula, "公式无计算结果")
+        found[where[1:]] = BadCell(where[0], where[1], where[2], value, reason)
     if unplaced:
         raise SheetError(f"{unplaced} formula or error cells carry no cell reference; open the workbook in a "
                          "spreadsheet and save it again")
     if not found:
         return None
-    first = re.search(rb"<" + _P + rb"c\s[^>]*?\br\s*=\s*[\"']\$?[A-Z]{1,3}\$?([0-9]+)[\"'][^>]*>"
-                      rb"(?:<" + _P + rb"f\b[^>]*?(?:/>|>[^<]*</" + _P + rb"f>))?<" + _P + rb"(?:v>[^<]|is\b)", xml)
-    first_row = int(first.group(1)) if first else 1
-    columns = set(_VALUE_CELL_COLUMN.findall(xml))
-    first_col = min((column_index(c.decode()) for c in columns), default=0)
+    # where calamine's range starts: the first row and the first column holding a value (an error included)
+    refs = valued.findall(xml)
+    first_row = min((int(r) for _, r in refs[:1]), default=1)
+    first_col = min((column_index(c.decode()) for c in {c for c, _ in refs}), default=0)
     return Found(sorted(found.values(), key=lambda c: (c.row, c.col)), first_row, first_col)
