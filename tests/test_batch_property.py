@@ -81,7 +81,8 @@ def _cell(draw: st.DrawFn, spec: FactSpec, version: PolicyVersion, year: int) ->
                 lambda t: st.sampled_from([t - 1, t, t + 1, t - Fraction(1, 100), t + Fraction(1, 100), 10 * t])),
             st.integers(0, 3_000_000).map(Fraction),
             st.integers(0, 10**8).map(lambda n: Fraction(n, 100)),
-            st.integers(10**11, 10**21).map(Fraction),  # large: beyond 10^13 yuan the interpreter decides
+            st.integers(10**11, 10**16).map(Fraction),  # large: beyond 10^13 yuan the interpreter decides, from
+            # 10^15 yuan the row is rejected
         ))
         return _money_text(draw, max(base, Fraction(0)))
     if spec.type == "rate":
@@ -133,6 +134,11 @@ def check_agreement(package: Package, version: PolicyVersion, rows: list[dict[st
             decisions.append((i + 2, evaluate(package, r, version=version.version, backend="interpreter")))
         except FactError:
             rejected.append(i + 2)
+    # one applicant, one award: rows sharing a USCC and an application year are all rejected
+    keys = [(d.facts["uscc"], d.application_year) for _, d in decisions]
+    twice = {k for k in keys if keys.count(k) > 1}
+    rejected = sorted(rejected + [row for (row, _), k in zip(decisions, keys, strict=True) if k in twice])
+    decisions = [(row, d) for (row, d), k in zip(decisions, keys, strict=True) if k not in twice]
     assert sorted({x.row for x in scored.rejects}) == rejected
     prorated = prorate([d for _, d in decisions])
     out = scored.output
@@ -174,7 +180,7 @@ def test_columnar_decides_ordinary_rows_itself() -> None:
                                                   "rd_expense": "120万", "rd_expense_prev": "1,000,000.00"}]
     scored = score_table(_table(rows, list(version.facts)), [package])
     assert scored.interpreted_rows == 0 and not scored.not_compiled
-    rows[0]["rd_expense"] = str(10**20)
+    rows[0]["rd_expense"] = str(10**14)  # beyond the columnar range (10^13 yuan), below the bound (10^15)
     assert score_table(_table(rows, list(version.facts)), [package]).interpreted_rows == 1
 
 

@@ -439,7 +439,7 @@ def test_facts_file_value_of_900_kb(tmp_path: Path) -> None:
 def test_a_fact_error_shows_a_long_value_cut() -> None:
     message = str(FactError("rd_expense (上年度研发费用)", list(range(100_000)), "cannot read a list"))
     assert message.startswith("rd_expense (上年度研发费用): cannot read a list (value [0, 1, 2, ")
-    assert message.endswith("… (688,890 characters))") and len(message) < 300
+    assert message.endswith(", ...])") and len(message) < 300  # a few items, never the whole list
 
 
 def test_the_limits_are_documented() -> None:

@@ -341,9 +341,13 @@ def test_large_money_compares_exactly(hz30: PolicyVersion) -> None:
         raw = {**BASE, "rd_expense": rd, "rd_expense_prev": prev}
         rete, _ = both(hz30, raw)
         assert (status(rete, "a05") == "eligible") is fires
+    huge = {**BASE, "rd_expense": "1180591620717411303424", "rd_expense_prev": "1"}
+    with pytest.raises(FactError, match="rd_expense.*too large"):  # a cell is read only below 10^15 yuan
+        evaluate(hz30, huge, version="3.0", backend="rete")
+    typed = _typed(hz30, {**huge, "rd_expense": "1"})  # then a value no cell can give, typed directly
     with pytest.raises(ReteUnsupportedValue, match="rd_expense"):
-        evaluate(hz30, {**BASE, "rd_expense": "1180591620717411303424", "rd_expense_prev": "1"},
-                 version="3.0", backend="rete")
+        evaluate(hz30, Facts({**typed.values, "rd_expense": Fraction(1180591620717411303424)}), version="3.0",
+                 backend="rete")
 
 
 def test_field_name_hash_collisions_are_refused(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -45,13 +46,7 @@ class FactError(PolicyEngineError):
         self.fact = fact
         self.value = value
         self.reason = reason
-        super().__init__(f"{fact}: {reason} (value {shown(value)})" if value is not None else f"{fact}: {reason}")
-
-
-def shown(value: object, most: int = 200) -> str:
-    """`repr(value)`, cut to `most` characters (a value can be as large as its file or cell)."""
-    text = repr(value)
-    return text if len(text) <= most else f"{text[:most]}… ({len(text):,} characters)"
+        super().__init__(f"{fact}: {reason} (value {brief(value)})" if value is not None else f"{fact}: {reason}")
 
 
 class EvaluationError(PolicyEngineError):
@@ -64,6 +59,32 @@ class CannotCompile(PolicyEngineError):
 
 class InternalConsistencyError(PolicyEngineError):
     """Two evaluators disagreed about a decision: never turned into a decision."""
+
+
+BRIEF = 80
+"""How many characters of a value an error message shows at most."""
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 3, 4, 4, 4, 4
+_REPR.maxfrozenset, _REPR.maxdeque, _REPR.maxarray = 4, 4, 4
+_REPR.maxstring = _REPR.maxother = BRIEF
+
+
+def brief(value: object, limit: int = BRIEF) -> str:
+    """A short repr of `value` (at most about `limit` characters), so that a message stays one short line
+    whatever the value: a long text is cut (`'12345…' (5,000 characters)`), a huge number is described, a
+    container shows a few items of a few levels (a structure that shares its parts is never expanded)."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
+        return f"<a number of about {int(value.bit_length() * 0.30103):,} digits>"
+    try:
+        text = _REPR.repr(value)
+    except (ValueError, RecursionError):  # e.g. a huge int inside a container
+        return f"<a {type(value).__name__}>"
+    return text if len(text) <= limit + 3 else text[:limit] + "…"
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -22,7 +22,7 @@ from fractions import Fraction
 
 import polars as pl
 
-from policyengine.batch.read import ROW, Reject, Table
+from policyengine.batch.read import ROW, Reject, Table, problem_rejects
 from policyengine.errors import FactError
 from policyengine.facts.cells import blank_value, read_value
 from policyengine.facts.uscc import CHARSET
@@ -247,6 +247,11 @@ def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, Fa
     frame = table.frame
     height = frame.height
     rejects: list[Reject] = list(table.rejects)
+    # an .xlsx cell with no value to read (formula without a result, error value) in a fact column; the cell
+    # reads as blank below, so its row is not also rejected for a blank required fact
+    problems = problem_rejects(table, columns.values())
+    rejects += problems
+    unreadable = {(r.row, r.column) for r in problems}
     exprs: list[pl.Expr] = []
     read: list[tuple[str, FactSpec, str]] = []
     for name, spec in specs.items():
@@ -299,7 +304,8 @@ def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, Fa
     rows = frame.get_column(ROW)
     for spec, header, mask in blank_rows:
         if mask.any():
-            rejects.extend(Reject(r, header, "", _blank_reason(spec)) for r in rows.filter(mask).to_list())
+            rejects.extend(Reject(r, header, "", _blank_reason(spec)) for r in rows.filter(mask).to_list()
+                           if (r, header) not in unreadable)
     if rejects:
         bad = sorted({r.row for r in rejects})
         out = out.filter(~pl.col(ROW).is_in(bad))
@@ -333,7 +339,8 @@ def _read_rest(frame: pl.DataFrame, idx: pl.Series, raw: str, spec: FactSpec, he
             errors[text] = exc.reason
     if errors:
         hits = sub.filter(~pl.col("b") & ~pl.col("ok2") & s.is_in(list(errors)))
-        rejects.extend(Reject(r, header, t, errors[t]) for r, t in hits.select(ROW, raw).iter_rows())
+        rejects.extend(Reject(r, header, t if len(t) <= 200 else t[:200] + "…", errors[t])
+                       for r, t in hits.select(ROW, raw).iter_rows())
     keys = list(cells)
     sub = sub.select(
         pl.when(pl.col("b")).then(pl.lit(bc.value, dtype=dtype)).when(pl.col("ok2")).then(pl.col("v2"))

@@ -29,6 +29,7 @@ from policyengine.batch.settle import (
     ver_col,
     why_col,
 )
+from policyengine.batch.write import UniqueNames, neutralise
 from policyengine.decide import versions
 from policyengine.decide.decision import Decision
 from policyengine.decide.evaluate import evaluate, fact_index
@@ -273,8 +274,9 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
     for p in packages:
         versions.forced(p, version)  # an unknown forced version is an error before any work
     parsed: Parsed = parse_table(table, hmap.facts, specs)
-    frame = _choose_versions(parsed.frame, packages, version)
-    rejects = list(parsed.rejects)
+    accepted, duplicates = _duplicate_applicants(parsed.frame, table, hmap)
+    frame = _choose_versions(accepted, packages, version)
+    rejects = [*parsed.rejects, *duplicates]
 
     not_compiled: dict[str, str] = {}
     interpreted = 0
@@ -334,10 +336,37 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
                   table, wide, specs, version)
 
 
+DUPLICATES_NAMED = 10
+"""A duplicate's reason names at most this many of the other rows."""
+
+
+def _duplicate_applicants(frame: pl.DataFrame, table: Table, hmap: HeaderMap) -> tuple[pl.DataFrame, list[Reject]]:
+    """One applicant, one award: accepted rows that share a USCC and an application year are all rejected,
+    each naming the others (`统一社会信用代码与第2、59行重复（同一申报年度）`); which copy is right is for a
+    person to say."""
+    keys = [value_col("uscc"), YEAR]
+    if "uscc" not in hmap.facts or any(k not in frame.columns for k in keys) or frame.height < 2:
+        return frame, []
+    dup = frame.select(pl.struct(keys).is_duplicated()).to_series()
+    if not dup.any():
+        return frame, []
+    header = table.headers[hmap.facts["uscc"]]
+    rejects: list[Reject] = []
+    groups = frame.filter(dup).group_by(keys, maintain_order=True).agg(pl.col(ROW))
+    for code, _year, rows in groups.iter_rows():
+        for row in rows:
+            others = [r for r in rows if r != row]
+            named = "、".join(str(r) for r in others[:DUPLICATES_NAMED])
+            if len(others) > DUPLICATES_NAMED:
+                named += f"等共{len(others)}"
+            rejects.append(Reject(row, header, code, f"统一社会信用代码与第{named}行重复（同一申报年度）"))
+    return frame.filter(~dup), rejects
+
+
 def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMap, table: Table,
                  specs: Mapping[str, FactSpec]) -> pl.DataFrame:
     """The output contract: uscc, name, per clause status and amount, package totals, total, reasons, then the
-    input's unrecognised columns untouched."""
+    input's unrecognised columns untouched (their headers neutralised and made unique)."""
     names = pl.Series("status", [*STATUS_NAMES, None], dtype=pl.String)  # FAILED rows are rejected
     cols: list[pl.Expr] = []
     for fact in ("uscc", "name"):
@@ -353,10 +382,11 @@ def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMa
     cols.append(pl.lit(_reasons(wide, packages)).alias("reasons"))
     taken = {"uscc", "name", "total", "reasons"} | {f"{p.id}.total" for p in packages} | {
         f"{p.id}.{cid}.{k}" for p in packages for cid in clause_ids(p) for k in ("status", "amount")}
+    # a pass-through header is neutralised like a cell; one that repeats gets a suffix (备注, 备注.2, 备注.3)
+    unique = UniqueNames(taken)
     for i in hmap.passthrough:
-        header = table.headers[i]
-        name = header if header and header not in taken else f"input.{header or i + 1}"
-        taken.add(name)
+        header = neutralise(table.headers[i])
+        name = unique(header if header and header not in taken else f"input.{header or i + 1}")
         cols.append(pl.col(Table.column_name(i)).alias(name))
     return wide.select(cols)
 

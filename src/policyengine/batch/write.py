@@ -2,9 +2,9 @@
 `OutputSet`, moved into place with the others), with text cells that a spreadsheet would run as a formula
 neutralised.
 
-CSV is UTF-8 with a byte-order mark, so that Excel opens Chinese text correctly. A text cell starting with
-`=`, `+`, `-` or `@` (or a tab or carriage return, which some spreadsheets strip before looking) gets a leading
-single quote; numbers (amounts, totals) are written as plain digits and never altered.
+CSV is UTF-8 with a byte-order mark, so that Excel opens Chinese text correctly. A text cell or a column header
+starting with `=`, `+`, `-` or `@` (or a tab or carriage return, which some spreadsheets strip before looking)
+gets a leading single quote; numbers (amounts, totals) are written as plain digits and never altered.
 """
 
 from __future__ import annotations
@@ -29,8 +29,29 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+class UniqueNames:
+    """Column names made unique in order: `备注`, `备注.2`, `备注.3` (linear, however many repeat)."""
+
+    def __init__(self, taken: set[str] | None = None) -> None:
+        self.taken: set[str] = set(taken or ())
+        self._next: dict[str, int] = {}
+
+    def __call__(self, base: str) -> str:
+        name = base
+        k = self._next.get(base, 2)
+        while name in self.taken:
+            name = f"{base}.{k}"
+            k += 1
+        self._next[base] = k
+        self.taken.add(name)
+        return name
+
+
 def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every text column with formula-like cells prefixed by a single quote; other columns untouched."""
+    """Every header and every text column's formula-like cells prefixed by a single quote; numbers untouched."""
+    if any(neutralise(name) != name for name in frame.columns):
+        unique = UniqueNames()
+        frame = frame.rename(dict(zip(frame.columns, [unique(neutralise(n)) for n in frame.columns], strict=True)))
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     if not text or frame.height == 0:
         return frame

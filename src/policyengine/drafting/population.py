@@ -9,10 +9,10 @@ headers); a row whose cell cannot be read, or whose required fact is blank, is r
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from policyengine.batch.read import ROW, Reject, map_headers, read_table
+from policyengine.batch.read import ROW, CellProblem, Reject, map_headers, read_table
 from policyengine.errors import FactError
 from policyengine.facts.applicant import FactIndex, Facts, read_facts
 from policyengine.model.policy import PolicyVersion
@@ -35,6 +35,9 @@ class Sheet:
     """rows the reader itself could not read (for example a row with more cells than the header)"""
     encoding: str | None
     sha256: str
+    problems: list[CellProblem] = field(default_factory=list)
+    """.xlsx cells with nothing to read (a formula without a result, an error value): a version that reads the
+    column rejects the row"""
 
     @property
     def rows_in(self) -> int:
@@ -59,7 +62,7 @@ def read_sheet(path: Path, encoding: str | None = None) -> Sheet:
     for record in table.frame.iter_rows(named=True):
         rows.append(SheetRow(int(record[ROW]), tuple(record[n] for n in names)))
     digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    return Sheet(path, list(table.headers), rows, list(table.rejects), table.encoding, digest)
+    return Sheet(path, list(table.headers), rows, list(table.rejects), table.encoding, digest, list(table.problems))
 
 
 @dataclass
@@ -78,7 +81,14 @@ def read_applicants(sheet: Sheet, version: PolicyVersion) -> Applicants:
     columns = map_headers(sheet.headers, index, required, version.facts).facts
     accepted: list[tuple[SheetRow, Facts]] = []
     rejects = list(sheet.rejects)
+    unreadable: dict[int, list[Reject]] = {}
+    for p in sheet.problems:
+        if p.column in columns.values():
+            unreadable.setdefault(p.row, []).append(Reject(p.row, sheet.headers[p.column], p.value, p.reason))
     for row in sheet.rows:
+        if row.number in unreadable:
+            rejects.extend(unreadable[row.number])
+            continue
         raw = {name: row.values[i] for name, i in columns.items()}
         try:
             accepted.append((row, read_facts(index, raw)))

@@ -10,7 +10,14 @@ from decimal import Decimal
 from fractions import Fraction
 
 from policyengine.errors import FactError, did_you_mean
-from policyengine.facts.money import MoneyFormatError, format_decimal, parse_money
+from policyengine.facts.money import (
+    MONEY_LIMIT,
+    MONEY_LIMIT_TEXT,
+    MoneyFormatError,
+    format_decimal,
+    parse_money,
+    too_many_digits,
+)
 from policyengine.facts.uscc import UsccError, validate_uscc
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.model.rulefile import FactSpec
@@ -20,6 +27,11 @@ _FALSE = {"否", "false", "0", "no", "n", "f"}
 _INT_RE = re.compile(r"^-?\d{1,3}(,\d{3})*(\.0+)?$|^-?\d+(\.0+)?$")
 _YEAR_RE = re.compile(r"^(\d{4})(\.0+)?年?$")
 _RATE_RE = re.compile(r"^(\d+(\.\d+)?|\.\d+)\s*%?$")
+
+COUNT_LIMIT = 10**15
+"""An integer fact (a count) must be below this, like an amount of money (`MONEY_LIMIT`)."""
+_HUGE = 10**30
+"""A number given as a Python value beyond every limit: refused before it is turned into text."""
 
 
 def is_blank(raw: object) -> bool:
@@ -52,6 +64,9 @@ def read_value(spec: FactSpec, raw: object) -> Value:
 def _text_of(raw: object) -> str:
     if isinstance(raw, float):
         raise TypeError("floats are not accepted (money is exact): pass text, int or Decimal")
+    if (isinstance(raw, Fraction) or (isinstance(raw, int) and not isinstance(raw, bool))) and not -_HUGE < raw < _HUGE:
+        # (its text alone could exceed Python's int conversion limit)
+        raise ValueError("too large: a number read as a fact must be below 10^15")
     if isinstance(raw, str | int | Decimal | Fraction) and not isinstance(raw, bool):
         return str(raw).strip() if not isinstance(raw, Fraction) else _fraction_text(raw)
     raise TypeError(f"cannot read a {type(raw).__name__}")
@@ -73,7 +88,7 @@ def _read_enum(spec: FactSpec, raw: object) -> Value:
     value = raw.strip()
     values = spec.values or []
     if value not in values:
-        raise ValueError(f"not one of {'/'.join(values)}{did_you_mean(value, values)}")
+        raise ValueError(f"not one of {'/'.join(values)}{did_you_mean(value[:200], values)}")
     return value
 
 
@@ -92,9 +107,14 @@ def _read_integer(spec: FactSpec, raw: object) -> Value:
     text = _text_of(raw)
     if not _INT_RE.match(text):
         raise ValueError("expected a whole number")
+    plain = text.replace(",", "").removeprefix("-")
+    if too_many_digits(plain) is not None:
+        raise ValueError(f"{too_many_digits(plain)}; a count must be below 10^15")
     n = Fraction(Decimal(text.replace(",", "")))
     if n < 0:
         raise ValueError("must not be negative")
+    if n >= COUNT_LIMIT:
+        raise ValueError("too large: a count must be below 10^15")
     return n
 
 
@@ -112,6 +132,8 @@ def _read_money(spec: FactSpec, raw: object) -> Value:
         raise ValueError(str(exc)) from None
     if value < 0:
         raise ValueError("must not be negative")
+    if value >= MONEY_LIMIT:
+        raise ValueError(f"too large: money must be below {MONEY_LIMIT_TEXT}")
     return value
 
 
@@ -120,6 +142,9 @@ def _read_rate(spec: FactSpec, raw: object) -> Value:
     m = _RATE_RE.match(text)
     if not m:
         raise ValueError("expected a rate such as 85% or 0.85")
+    problem = too_many_digits(m.group(1))
+    if problem is not None:
+        raise ValueError(f"{problem}; a rate is at most 100%")
     number = Fraction(Decimal(m.group(1)))
     if text.endswith("%"):
         number /= 100

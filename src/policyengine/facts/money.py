@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Literal
 
-from policyengine.errors import PolicyEngineError
+from policyengine.errors import PolicyEngineError, brief
 
 RoundingUnit = Literal["yuan", "wan"]
 RoundingMode = Literal["half_up", "down", "up"]
@@ -23,8 +23,33 @@ _MONEY_RE = re.compile(
 )
 
 
+MONEY_LIMIT = 10**15
+"""An amount of money read from a cell must be below this many yuan (10^15: 1,000万亿元), exclusive.
+
+The bound every backend handles exactly: in fen it stays below 2^63 with room for the rules' arithmetic (the
+columnar backend's Int64 columns), and any amount below it with up to six decimals has at most 21 significant
+digits. No real subsidy figure comes near it; a larger cell is a typing error (or an attack) and is rejected."""
+
+MONEY_LIMIT_TEXT = "10^15 yuan"
+
+_DIGITS = 24
+"""More digits than this before the decimal point (leading zeros aside) is too large for every fact type, and
+more than this after it (trailing zeros aside) too precise: such text is refused before it is converted, so a
+5,000-digit cell costs nothing."""
+
+
 class MoneyFormatError(PolicyEngineError, ValueError):
     """Text that is not a money amount."""
+
+
+def too_many_digits(number: str) -> str | None:
+    """Why plain decimal text (`123.45`, no sign, no separators) has too many digits to be read, or None."""
+    whole, _, frac = number.partition(".")
+    if len(whole.lstrip("0")) > _DIGITS:
+        return f"too large: {len(whole.lstrip('0')):,} digits before the decimal point"
+    if len(frac.rstrip("0")) > _DIGITS:
+        return f"too precise: {len(frac.rstrip('0')):,} digits after the decimal point"
+    return None
 
 
 def parse_money(text: str) -> Fraction:
@@ -35,17 +60,22 @@ def parse_money(text: str) -> Fraction:
     s = text.strip().replace(" ", "").replace("\u3000", "")
     m = _MONEY_RE.match(s)
     if m is None:
-        raise MoneyFormatError(f"cannot read {text!r} as money (write 1234567, 1,234,567.00, 123.4567万 or 85万元)")
+        raise MoneyFormatError(f"cannot read {brief(text)} as money (write 1234567, 1,234,567.00, 123.4567万 or "
+                               "85万元)")
+    digits = m.group("num").replace(",", "")
+    problem = too_many_digits(digits)
+    if problem is not None:
+        raise MoneyFormatError(f"{problem}; money must be below {MONEY_LIMIT_TEXT}, exact to the fen")
     try:
-        number = Fraction(Decimal(m.group("num").replace(",", "")))
+        number = Fraction(Decimal(digits))
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
-        raise MoneyFormatError(f"cannot read {text!r} as money") from exc
+        raise MoneyFormatError(f"cannot read {brief(text)} as money") from exc
     if m.group("unit") in ("万", "万元"):
         number *= 10_000
     if m.group("sign"):
         number = -number
     if (number * 100).denominator != 1:
-        raise MoneyFormatError(f"{text!r} is more precise than one fen")
+        raise MoneyFormatError(f"{brief(text)} is more precise than one fen")
     return number
 
 
@@ -57,16 +87,25 @@ def format_yuan(value: Fraction) -> str:
 
 
 def format_decimal(value: Fraction) -> str:
-    """A terminating fraction as plain decimal text (no exponent, no trailing zeros)."""
-    if value.denominator == 1:
+    """A terminating fraction as plain decimal text (no exponent, no trailing zeros), exactly, however many
+    digits it has (no decimal context rounds it)."""
+    den = value.denominator
+    if den == 1:
         return str(value.numerator)
-    d = Decimal(value.numerator) / Decimal(value.denominator)
-    if Fraction(d) != value:
-        raise ValueError(f"{value} has no finite decimal form")
-    text = format(d, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    twos = (den & -den).bit_length() - 1
+    rest = den >> twos
+    fives = 0
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    if rest != 1:
+        raise ValueError(f"{brief(value)} has no finite decimal form")
+    places = max(twos, fives)
+    digits = str(abs(value.numerator) * (10**places // den))
+    if places:
+        digits = digits.rjust(places + 1, "0")
+        digits = (digits[:-places] + "." + digits[-places:]).rstrip("0").rstrip(".")
+    return "-" + digits if value < 0 else digits
 
 
 def round_amount(value: Fraction, unit: RoundingUnit = "yuan", mode: RoundingMode = "half_up") -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pydantic
 
-from policyengine.errors import FactError, RuleError, RuleErrors, did_you_mean, shown
+from policyengine.errors import FactError, RuleError, RuleErrors, brief, did_you_mean
 from policyengine.facts.cells import read_value
 from policyengine.facts.money import MoneyFormatError, parse_money
 from policyengine.lang import ast as A
@@ -82,7 +82,7 @@ def validate_model(doc: YamlDocument, model: type[pydantic.BaseModel], data: Any
             else:
                 msg = err["msg"]
                 if "input" in err and not isinstance(err["input"], dict | list):
-                    msg += f" (got {shown(err['input'])})"
+                    msg += f" (got {brief(err['input'])})"
             errors.append(doc.error(loc, msg))
         raise RuleErrors(_unique(errors)) from None
 
