@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policyengine import Decision, FactError, Package, PolicyEngineError, evaluate, replay
+from policyengine.facts.applicant import FactIndex, read_facts
 
 from .support import VALID_USCC, mini_facts
 
@@ -68,13 +69,17 @@ def test_year_outside_every_version_is_a_clear_outcome(huangzuan16: Package) -> 
 
 
 def test_unknown_year_without_forced_version(huangzuan16: Package) -> None:
-    p = evaluate(huangzuan16, {"uscc": VALID_USCC}).package("huangzuan16")
+    # a mapping must give the required application year; typed facts without one leave the version undetermined
+    with pytest.raises(FactError, match=r"^application_year \(申报年度\): required, not given$"):
+        evaluate(huangzuan16, {"uscc": VALID_USCC})
+    typed = read_facts(FactIndex(huangzuan16.versions[0].facts.values()), {"uscc": VALID_USCC})
+    p = evaluate(huangzuan16, typed).package("huangzuan16")
     assert p.status == "undetermined" and "application_year" in p.reason
 
 
 def test_unknown_version_is_an_error(huangzuan16: Package) -> None:
     with pytest.raises(PolicyEngineError, match="no version '4.0'"):
-        evaluate(huangzuan16, {"application_year": "2021"}, version="4.0")
+        evaluate(huangzuan16, {"uscc": VALID_USCC, "application_year": "2021"}, version="4.0")
 
 
 def test_several_packages_stack(huangzuan16: Package, municipal: Package) -> None:

@@ -1,7 +1,8 @@
 """A fact declared `required: true` (uscc, application_year) rejects a row whose cell is blank.
 
-The brief: 统一社会信用代码 and 申报年度 blank → "unknown (row rejected)". A fact that is simply not given keeps
-the meaning of its blank (`unknown`), so API callers and drafters' test cases may leave it out.
+The brief: 统一社会信用代码 and 申报年度 blank → "unknown (row rejected)". `evaluate()` refuses a required fact
+that is absent, None or blank in one wording (`required, not given`); drafters' test cases, which give only the
+facts their clauses need, read an absent fact as its blank.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ def test_blank_required_cell_is_rejected(key: str, blank: object) -> None:
     label = {"application_year": "申报年度", "uscc": "统一社会信用代码"}.get(key, key)
     del facts[label]
     facts[key] = blank  # type: ignore[assignment]
-    with pytest.raises(FactError, match="required"):
+    fact = {"申报年度": "application_year", "统一社会信用代码": "uscc"}.get(key, key)
+    with pytest.raises(FactError, match=rf"^{fact} \({label}\): required, not given$"):
         evaluate(load_package(RULES / "municipal"), facts)
 
 
-def test_absent_application_year_is_undetermined_not_rejected() -> None:
-    decision = evaluate(load_package(RULES / "municipal"), {"注册地所在市": "沈阳市"})
-    assert decision.package("municipal").status == "undetermined"
+@pytest.mark.parametrize(("absent", "fact"), [("申报年度", "application_year (申报年度)"),
+                                              ("统一社会信用代码", "uscc (统一社会信用代码)")])
+def test_absent_required_fact_is_refused_in_the_same_words(absent: str, fact: str) -> None:
+    facts = {"统一社会信用代码": "91350100M000100Y43", "申报年度": "2021", "注册地所在市": "沈阳市"}
+    del facts[absent]
+    with pytest.raises(FactError) as caught:
+        evaluate(load_package(RULES / "municipal"), facts)
+    assert str(caught.value) == f"{fact}: required, not given"

@@ -31,6 +31,7 @@ RULES = ROOT / "rules"
 EXAMPLES = ROOT / "examples"
 PACKAGE_NAMES = ("huangzuan16", "municipal")
 COVERED_STATUSES = ("eligible", "ineligible", "undetermined")
+USCC = "91350100M000100Y43"  # a valid 统一社会信用代码: evaluate() needs the required facts given
 
 
 @cache
@@ -151,8 +152,8 @@ def test_group_conflict_cases_exist() -> None:
 def test_municipal_calibration_2020() -> None:
     """54 enterprises recognised in 2019 (40 首次认定, 14 重新认定), pre-reviewed in 2020: 940万元 paid."""
     municipal = package("municipal")
-    population = [{"申报年度": "2020", "注册地所在市": "沈阳市", "是否列入严重失信主体名单": "否",
-                   "高新技术企业认定类型": status, "高新技术企业认定年份": "2019"}
+    population = [{"统一社会信用代码": USCC, "申报年度": "2020", "注册地所在市": "沈阳市",
+                   "是否列入严重失信主体名单": "否", "高新技术企业认定类型": status, "高新技术企业认定年份": "2019"}
                   for status in ["首次认定"] * 40 + ["重新认定"] * 14]
     decisions = [evaluate(municipal, facts) for facts in population]
     assert len(decisions) == 54
@@ -166,8 +167,8 @@ def test_municipal_calibration_2020() -> None:
 
 def _hg(**more: str) -> dict[str, str]:
     """A 皇姑区 enterprise (so also in 沈阳市), honest, with `more` facts."""
-    base = {"注册地所在区": "皇姑区", "税收户管地所在区": "皇姑区", "注册地所在市": "沈阳市",
-            "是否列入严重失信主体名单": "否"}
+    base = {"统一社会信用代码": USCC, "注册地所在区": "皇姑区", "税收户管地所在区": "皇姑区",
+            "注册地所在市": "沈阳市", "是否列入严重失信主体名单": "否"}
     return {**base, **more}
 
 

@@ -1,7 +1,7 @@
 """policyengine: subsidy policies as declarative rule files, evaluated into audited payout decisions.
 
     from policyengine import load_package, evaluate
-    pkg = load_package("rules/huangzuan16")
+    pkg = load_package("huangzuan16")          # a bundled package by name, or a package folder
     decision = evaluate(pkg, {"统一社会信用代码": "...", "申报年度": "2021", "上年度研发费用": "120万"})
     decision.package("huangzuan16").clause("a05").amount
 
@@ -22,6 +22,7 @@ _EXPORTS = {
     "ConditionTrace": "policyengine.decide.decision",
     "Decision": "policyengine.decide.decision",
     "FactError": "policyengine.errors",
+    "FactErrors": "policyengine.errors",
     "InternalConsistencyError": "policyengine.errors",
     "Package": "policyengine.model.policy",
     "PackageResult": "policyengine.decide.decision",
@@ -32,6 +33,7 @@ _EXPORTS = {
     "RuleErrors": "policyengine.errors",
     "SettlementStep": "policyengine.decide.decision",
     "Status": "policyengine.decide.decision",
+    "bundled_packages": "policyengine.model.bundled",
     "evaluate": "policyengine.decide.evaluate",
     "load_package": "policyengine.model.loader",
     "prorate": "policyengine.decide.settlement",
@@ -44,6 +46,7 @@ __all__ = [
     "ConditionTrace",
     "Decision",
     "FactError",
+    "FactErrors",
     "InternalConsistencyError",
     "Package",
     "PackageResult",
@@ -54,6 +57,7 @@ __all__ = [
     "RuleErrors",
     "SettlementStep",
     "Status",
+    "bundled_packages",
     "evaluate",
     "load_package",
     "prorate",
@@ -71,7 +75,15 @@ if TYPE_CHECKING:
     )
     from policyengine.decide.evaluate import ReplayResult, evaluate, replay
     from policyengine.decide.settlement import prorate
-    from policyengine.errors import FactError, InternalConsistencyError, PolicyEngineError, RuleError, RuleErrors
+    from policyengine.errors import (
+        FactError,
+        FactErrors,
+        InternalConsistencyError,
+        PolicyEngineError,
+        RuleError,
+        RuleErrors,
+    )
+    from policyengine.model.bundled import bundled_packages
     from policyengine.model.loader import load_package
     from policyengine.model.policy import Clause, Package, PolicyVersion
 

@@ -40,13 +40,39 @@ class RuleErrors(PolicyEngineError):
 
 
 class FactError(PolicyEngineError):
-    """A fact value cannot be read as its declared type, or names no known fact."""
+    """A fact value cannot be read as its declared type, or names no known fact.
 
-    def __init__(self, fact: str, value: object, reason: str) -> None:
+    `fact` is the fact's id (`rd_expense`) or, for a key that names no fact, the key as given; `label` its
+    Chinese label (`上年度研发费用`, None for an unknown key); `value` the raw value given; `reason` (also
+    `message`) what is wrong with it. `str(exc)` is one line: `rd_expense (上年度研发费用): reason (value ...)`.
+    """
+
+    def __init__(self, fact: str, value: object, reason: str, *, label: str | None = None) -> None:
         self.fact = fact
+        self.label = label
         self.value = value
         self.reason = reason
-        super().__init__(f"{fact}: {reason} (value {brief(value)})" if value is not None else f"{fact}: {reason}")
+        where = f"{fact} ({label})" if label else fact
+        super().__init__(f"{where}: {reason} (value {brief(value)})" if value is not None else f"{where}: {reason}")
+
+    @property
+    def message(self) -> str:
+        """What is wrong with the value, without the fact's name (for a form, beside the field)."""
+        return self.reason
+
+
+class FactErrors(FactError):
+    """Every fact of one applicant that cannot be read, each a `FactError` in `errors` (in the order given,
+    then the required facts not given); one line each. As a `FactError` it reads as the first of them, so
+    code that handles one bad fact keeps working."""
+
+    def __init__(self, errors: list[FactError]) -> None:
+        if not errors:
+            raise ValueError("FactErrors needs at least one FactError")
+        self.errors = list(errors)
+        first = self.errors[0]
+        self.fact, self.label, self.value, self.reason = first.fact, first.label, first.value, first.reason
+        PolicyEngineError.__init__(self, "\n".join(str(e) for e in self.errors))
 
 
 class EvaluationError(PolicyEngineError):

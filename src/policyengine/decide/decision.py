@@ -184,10 +184,20 @@ class Decision(_Model):
     format: Literal["policyengine-decision/1"] = "policyengine-decision/1"
     facts: dict[str, str | None] = Field(description="The applicant's known facts, canonical text")
     facts_hash: str
+    unused_facts: list[str] = Field(default_factory=list, description=(
+        "Facts of the shared catalogue that were given but that no package evaluated reads: accepted and "
+        "ignored; omitted from the record when empty"))
     application_year: int | None
     packages: list[PackageResult]
     total: int
     audit: AuditInfo
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_unused(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("unused_facts"):
+            data.pop("unused_facts", None)   # records without unused facts stay exactly as before the field existed
+        return data
 
     def _materialise(self) -> None:
         for p in self.packages:
@@ -201,7 +211,7 @@ class Decision(_Model):
 
     def outcome(self) -> dict[str, object]:
         """The decision without how it was made: equal across backends for the same rules and facts."""
-        return self.model_dump(mode="json", exclude={"audit"})
+        return self.model_dump(mode="json", exclude={"audit", "unused_facts"})
 
     def audit_record(self) -> str:
         """The audit record: plain JSON that `replay` re-evaluates."""

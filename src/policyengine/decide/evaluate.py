@@ -31,7 +31,13 @@ def _single_version_package(version: PolicyVersion) -> Package:
 
 
 def _as_packages(packages: Packages) -> list[Package]:
+    if isinstance(packages, str):
+        raise PolicyEngineError(f"expected a Package, not the text {packages!r}: "
+                                f"pass load_package({packages!r})")
     items = [packages] if isinstance(packages, Package | PolicyVersion) else list(packages)
+    if not items:
+        raise PolicyEngineError("no package given: pass a Package from load_package (for example "
+                                "load_package(\"huangzuan16\")), or a list of them")
     out = []
     for p in items:
         if isinstance(p, PolicyVersion):
@@ -39,7 +45,7 @@ def _as_packages(packages: Packages) -> list[Package]:
         elif isinstance(p, Package):
             out.append(p)
         else:
-            raise TypeError(f"expected a Package (from load_package), got {type(p).__name__}")
+            raise PolicyEngineError(f"expected a Package (from load_package), got {type(p).__name__}")
     ids = [p.id for p in out]
     if len(set(ids)) != len(ids):
         raise PolicyEngineError(f"a package is given twice: {ids}")
@@ -54,6 +60,18 @@ def fact_index(packages: Sequence[Package]) -> FactIndex:
 @functools.lru_cache(maxsize=64)
 def _fact_index(packages: tuple[Package, ...]) -> FactIndex:
     return FactIndex(spec for p in packages for v in p.versions for spec in v.facts.values())
+
+
+def applicant_index(packages: Sequence[Package]) -> FactIndex:
+    """`fact_index`, and also the other facts of the catalogues the packages name, which `evaluate()` accepts
+    and ignores (a service may send every catalogue fact it has, whatever packages it asks about)."""
+    return _applicant_index(tuple(packages))
+
+
+@functools.lru_cache(maxsize=64)
+def _applicant_index(packages: tuple[Package, ...]) -> FactIndex:
+    return FactIndex((spec for p in packages for v in p.versions for spec in v.facts.values()),
+                     (spec for p in packages for v in p.versions for spec in v.catalogue.values()))
 
 
 @functools.lru_cache(maxsize=1)
@@ -94,13 +112,15 @@ def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version
     """Decide one applicant under `packages`.
 
     `facts` maps fact names or Chinese labels to cell text (`"12.5万"`, `"是"`) or typed values; an absent fact
-    means what a blank cell means. The version of each package is the one in force for the applicant's
-    application year, unless `version` names one (a version name, or a mapping package id → version name).
-    Raises `FactError` for a fact that cannot be read.
+    means what a blank cell means, except a required one (`uscc`, `application_year`), which must be given. A
+    fact of the shared catalogue that no package given reads is accepted, ignored and listed in
+    `Decision.unused_facts`. The version of each package is the one in force for the applicant's application
+    year, unless `version` names one (a version name, or a mapping package id → version name).
+    Raises `FactErrors` (a `FactError`) listing every fact that cannot be read or names no fact.
     """
     pkgs = _as_packages(packages)
     engine = get_backend(backend)
-    typed = facts if isinstance(facts, Facts) else read_facts(fact_index(pkgs), facts)
+    typed = facts if isinstance(facts, Facts) else read_facts(applicant_index(pkgs), facts, complete=True)
     year = _year_of(typed)
     results: list[PackageResult] = []
     firings: list[EngineFiring] = []
@@ -116,7 +136,8 @@ def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version
         firings.extend(fired)
         sources[chosen.key] = str(chosen.source)
     name, firings, fallback = audit_of(engine, firings)
-    return Decision(facts=typed.canonical(), facts_hash=typed.digest(), application_year=year, packages=results,
+    return Decision(facts=typed.canonical(), facts_hash=typed.digest(), unused_facts=list(typed.unused),
+                    application_year=year, packages=results,
                     total=sum(p.total for p in results),
                     audit=AuditInfo(backend=name, library=library_versions(), sources=sources,
                                     firings=firings, fallback=fallback))
@@ -205,7 +226,9 @@ def replay(record: str | Mapping[str, Any] | Decision, packages: Packages | None
     except PolicyEngineError:
         backend_name = "interpreter"
     try:
-        new = evaluate(pkgs, old.facts, version=versions or None, backend=backend_name)
+        # the recorded facts as they are: a record made before required facts had to be given still replays
+        recorded = read_facts(applicant_index(pkgs), old.facts)
+        new = evaluate(pkgs, recorded, version=versions or None, backend=backend_name)
     except FactError as exc:
         return ReplayResult(False, [f"the recorded facts cannot be read: {exc}"])
     prorated = recorded_proration(old)

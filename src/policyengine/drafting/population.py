@@ -93,7 +93,7 @@ def read_applicants(sheet: Sheet, version: PolicyVersion) -> Applicants:
         try:
             accepted.append((row, read_facts(index, raw)))
         except FactError as exc:
-            spec = index.find(exc.fact.split(" ")[0])  # FactError names the fact as "name (label)"
+            spec = index.find(exc.fact)  # the first bad fact of the row, by id
             column = sheet.headers[columns[spec.name]] if spec is not None and spec.name in columns else exc.fact
             cell = raw.get(spec.name) if spec is not None else None
             rejects.append(Reject(row.number, column, "" if cell is None else str(cell), exc.reason))

@@ -53,12 +53,12 @@ def read_value(spec: FactSpec, raw: object) -> Value:
     """The typed value of `raw` for `spec`; raises `FactError` naming the fact when it cannot be read."""
     if is_blank(raw):
         if spec.required:
-            raise FactError(f"{spec.name} ({spec.label})", raw, "required: a row with this fact blank is rejected")
+            raise FactError(spec.name, raw, "required: a row with this fact blank is rejected", label=spec.label)
         return blank_value(spec)
     try:
         return _READERS[spec.type](spec, raw)
     except (ValueError, TypeError) as exc:
-        raise FactError(f"{spec.name} ({spec.label})", raw, str(exc)) from None
+        raise FactError(spec.name, raw, str(exc), label=spec.label) from None
 
 
 def _text_of(raw: object) -> str:
@@ -103,8 +103,18 @@ def _read_bool(spec: FactSpec, raw: object) -> Value:
     raise ValueError("expected 是/否, true/false or 1/0")
 
 
+def _whole(raw: object, what: str) -> object:
+    """A float that is a whole number (`2021.0`, as pandas and JSON give numbers) as that int; any other float
+    is refused with a message about `what`. Other values are returned as they are."""
+    if not isinstance(raw, float):
+        return raw
+    if not raw.is_integer():
+        raise ValueError(f"{what} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
 def _read_integer(spec: FactSpec, raw: object) -> Value:
-    text = _text_of(raw)
+    text = _text_of(_whole(raw, "a count"))
     if not _INT_RE.match(text):
         raise ValueError("expected a whole number")
     plain = text.replace(",", "").removeprefix("-")
@@ -119,7 +129,7 @@ def _read_integer(spec: FactSpec, raw: object) -> Value:
 
 
 def _read_year(spec: FactSpec, raw: object) -> Value:
-    m = _YEAR_RE.match(_text_of(raw))
+    m = _YEAR_RE.match(_text_of(_whole(raw, "a year")))
     if not m or not 1900 <= int(m.group(1)) <= 2200:
         raise ValueError("expected a year such as 2020")
     return Fraction(int(m.group(1)))

@@ -150,6 +150,7 @@ class VersionBuilder:
         self.folder = folder
         self.errors: list[RuleError] = []
         self._sizes: dict[str, Size] = {}  # each definition's size written out (lang.limits)
+        self._catalogue: dict[str, FactSpec] = {}  # the shared fact catalogue named by `facts_catalog:`, if any
 
     def build(self) -> PolicyVersion:
         files = sorted(p for p in self.folder.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
@@ -195,7 +196,8 @@ class VersionBuilder:
         version = PolicyVersion(
             meta=meta, facts=facts, definitions=definitions, tables=tables, clauses=clauses, groups=groups,
             applicant_cap=applicant_cap, annual_fund=annual_fund, rounding=settlement.rounding, tests=tests,
-            invariants=invariants, content_hash="", source=self.folder, invariant_exprs=inv_exprs)
+            invariants=invariants, content_hash="", source=self.folder, invariant_exprs=inv_exprs,
+            catalogue=self._catalogue)
         object.__setattr__(version, "content_hash", content_hash(version))
         return version
 
@@ -213,6 +215,7 @@ class VersionBuilder:
             for i, spec in enumerate(cat.facts):
                 self._check_fact(spec, _Located(doc, ("facts", i)))
                 catalog[spec.name] = spec
+        self._catalogue = catalog
         declared, at = m.single["facts"]
         out: dict[str, FactSpec] = {}
         for i, item in enumerate(declared):

@@ -29,3 +29,10 @@ def bundled_package_dirs() -> list[Path]:
 def load_bundled() -> list[Package]:
     """Every bundled package, in name order."""
     return [load_package(p) for p in bundled_package_dirs()]
+
+
+def bundled_packages() -> list[Package]:
+    """Every rule package that ships with policyengine (皇钻十六条 `huangzuan16`, `municipal`), loaded, in name
+    order; works from any working directory. Each call loads them afresh from their files: keep the list.
+    `$POLICYENGINE_RULES` names another rules folder to use instead."""
+    return load_bundled()

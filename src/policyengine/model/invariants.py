@@ -14,7 +14,7 @@ from fractions import Fraction
 from policyengine.decide.decision import PackageResult
 from policyengine.decide.evaluate import evaluate
 from policyengine.engines.interpreter import Env, evaluate_expr, substituted
-from policyengine.facts.applicant import Facts
+from policyengine.facts.applicant import FactIndex, Facts, read_facts
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.lang import printer
 from policyengine.model.policy import PolicyVersion
@@ -69,8 +69,10 @@ def monotonic_violation(version: PolicyVersion, inv: InvariantSpec, facts: Mappi
     expr = version.invariant_exprs[inv.id]
     raised = {**facts, mono.increasing_in: higher}
     values = []
+    index = FactIndex(version.facts.values())
     for f in (facts, raised):
-        decision = evaluate(version, f, version=version.version, backend="interpreter")
+        # a probe gives only the facts the invariant needs: absent facts, required ones too, read as blank
+        decision = evaluate(version, read_facts(index, f), version=version.version, backend="interpreter")
         result = decision.package(version.package_id)
         env = result_env(version, result, Facts({}))
         values.append(evaluate_expr(expr, env))

@@ -25,14 +25,43 @@ def split_ref(ref: str | Path) -> tuple[Path, str | None]:
     return Path(text), None
 
 
+def _bundled_folder(folder: Path) -> Path | None:
+    """The bundled package folder a bare name (`huangzuan16`) means, if there is one."""
+    from policyengine.model.bundled import bundled_package_dirs  # bundled imports this module
+
+    if folder.is_absolute() or len(folder.parts) != 1:
+        return None
+    try:
+        found = [p for p in bundled_package_dirs() if p.name == folder.name]
+    except (FileNotFoundError, OSError):
+        return None
+    return found[0] if found else None
+
+
+def _bundled_names() -> str:
+    from policyengine.model.bundled import bundled_package_dirs
+
+    try:
+        return ", ".join(p.name for p in bundled_package_dirs())
+    except (FileNotFoundError, OSError):
+        return ""
+
+
 def load_package(path: str | Path) -> Package:
     """Load a package folder (holding version folders) or a single version folder.
 
-    `DIR@VERSION` loads just that version. Raises `RuleError`/`RuleErrors` naming file, line and key.
+    `DIR@VERSION` loads just that version. A bare name that is no folder here (`huangzuan16`,
+    `huangzuan16@3.0`) loads the bundled package of that name, from any working directory; a folder that
+    exists always wins. Raises `RuleError`/`RuleErrors` naming file, line and key.
     """
     folder, only = split_ref(path)
     if not folder.is_dir():
-        raise RuleError("no such package folder", file=folder)
+        bundled = _bundled_folder(folder)
+        if bundled is None:
+            names = _bundled_names()
+            hint = f" (bundled packages, loaded by name: {names})" if names else ""
+            raise RuleError(f"no such package folder{hint}", file=folder)
+        folder = bundled
     if _is_version_folder(folder):
         versions = [VersionBuilder(folder).build()]
     else:

@@ -51,6 +51,18 @@ class Clause:
     notes: str
     verified: bool
     loc: Loc
+    # the version this clause belongs to, set once the version is built (for `reads`)
+    _version: PolicyVersion | None = field(default=None, init=False, compare=False, repr=False)
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The ids of the facts this clause reads (its conditions, then its amount, through the definitions they
+        name), in first-use order: what an applicant must supply for the clause to be decided."""
+        from policyengine.ir import program  # the IR is built on the model: imported here, not at the top
+
+        if self._version is None:
+            raise ValueError(f"clause {self.id} belongs to no loaded version")
+        return program(self._version).clause(self.id).reads
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,9 @@ class PolicyVersion:
     content_hash: str
     source: Path
     invariant_exprs: dict[str, A.Expr] = field(default_factory=dict)
+    catalogue: dict[str, FactSpec] = field(default_factory=dict, compare=False, repr=False)
+    """Every fact of the shared catalogue the version's rule files name (`facts_catalog:`), read or not: a key
+    naming one of these that the version does not read is accepted and ignored by `evaluate()`."""
     # facts read by each expression node (through definitions), filled on first use by the interpreter
     reads_cache: dict[int, tuple[A.Expr, tuple[str, ...]]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -102,6 +117,11 @@ class PolicyVersion:
     def covers(self, year: int) -> bool:
         eff = self.meta.effective
         return eff.from_year <= year and (eff.to_year is None or year <= eff.to_year)
+
+    def __post_init__(self) -> None:
+        for c in self.clauses:
+            if c._version is None:
+                object.__setattr__(c, "_version", self)
 
     def clause(self, clause_id: str) -> Clause:
         for c in self.clauses:
