@@ -56,7 +56,8 @@ def test_evaluate_command(tmp_path: Path) -> None:
 
 def test_evaluate_malformed_cell_is_one_line(tmp_path: Path) -> None:
     facts = tmp_path / "applicant.json"
-    facts.write_text(json.dumps({"申报年度": "2021", "研发费用": "12.x万"}, ensure_ascii=False), encoding="utf-8")
+    facts.write_text(json.dumps({"uscc": VALID_USCC, "申报年度": "2021", "研发费用": "12.x万"}, ensure_ascii=False),
+                     encoding="utf-8")
     code, _, err = run("evaluate", str(facts), "--package", str(FIXTURES / "mini"))
     assert code == 2
     assert err.strip() == "error: spend (研发费用): cannot read '12.x万' as money (write 1234567, 1,234,567.00, " \

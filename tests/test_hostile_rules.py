@@ -372,8 +372,9 @@ def test_the_deepest_accepted_rules_work_in_every_command(tmp_path: Path, comman
         expected = "municipal@2019: ok" if command == "lint" else "16 passed, 0 failed"
     else:
         facts = tmp_path / "applicant.yaml"
-        facts.write_text("申报年度: 2020\n注册地所在市: 沈阳市\n是否列入严重失信主体名单: 否\n"
-                         "高新技术企业认定类型: 首次认定\n高新技术企业认定年份: 2019\n", encoding="utf-8")
+        facts.write_text("统一社会信用代码: 91350100M000100Y43\n申报年度: 2020\n注册地所在市: 沈阳市\n"
+                         "是否列入严重失信主体名单: 否\n高新技术企业认定类型: 首次认定\n高新技术企业认定年份: 2019\n",
+                         encoding="utf-8")
         proc = cli("evaluate", str(facts), "--package", str(pkg.package), "--backend", command)
         expected = "total 200000"
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
