@@ -18,17 +18,27 @@ from typing import Literal
 
 import z3
 
-from policyengine.drafting.check import Evaluator, result_env
+from policyengine.drafting.check import Evaluator
 from policyengine.engines.interpreter import evaluate_expr
 from policyengine.ir.lower import program as lower
 from policyengine.lang import ast as A
 from policyengine.lang.traverse import walk
-from policyengine.model.invariants import applicant_violations, batch_violations, statement_text
+from policyengine.model.invariants import applicant_violations, batch_violations, result_env, statement_text
 from policyengine.model.policy import PolicyVersion
 from policyengine.model.rulefile import InvariantSpec
 from policyengine.prove.settle import Outcome, outcome
 from policyengine.prove.solve import TIMEOUT_S, smallness, solve
-from policyengine.prove.translate import Codes, FactVar, Term, Translate, fact_var, fact_vars, num, program_strings, row_of
+from policyengine.prove.translate import (
+    Codes,
+    FactVar,
+    Term,
+    Translate,
+    fact_var,
+    fact_vars,
+    num,
+    program_strings,
+    row_of,
+)
 
 Status = Literal["proved", "violated", "unknown"]
 Row = dict[str, str]
@@ -143,23 +153,32 @@ def _batch(space: Space, inv: InvariantSpec, timeout_s: float) -> Proof:
     if ans.result != "sat":
         return Proof(inv, "proved" if ans.result == "unsat" else "unknown", seconds,
                      "from the proration rule: a year pays at most its settled demand and at most the annual fund")
-    # a witness: copies of the applicant paid most, until the year's total breaks the statement
-    best = z3.Optimize()
-    best.set("timeout", int(timeout_s * 1000))
-    best.add(space.domain)
-    best.maximize(space.outcome.total)
-    if best.check() != z3.sat:
-        return Proof(inv, "unknown", seconds, "no applicant found to build a population from")
-    row = space.row(best.model())
+    # a witness: copies of one applicant paid much (the per-applicant cap, else less), until the year breaks it
+    row: Row | None = None
+    for floor in sorted({v.applicant_cap or 0, (v.applicant_cap or 0) // 10, 1}, reverse=True):
+        found = solve([space.domain, space.outcome.total >= max(floor, 1)], timeout_s=timeout_s)
+        if found.result == "sat":
+            row = space.row(found.model)
+            break
+    if row is None:
+        return Proof(inv, "unknown", time.perf_counter() - start, "no paying applicant found to build a population")
     from policyengine.drafting.budget import Budget
     from policyengine.drafting.check import _Checker
 
     checker = _Checker(v, Budget())
     each = checker.evaluate(row)[1].total
     want = int(ans.model.eval(demand, model_completion=True).as_long())
-    copies = max(1, -(-want // each)) if each > 0 else 1
-    total = checker.year_total([(row, copies)])
-    broken = total is not None and any(x.invariant.id == inv.id for x in batch_violations(v, total))
+    copies = max(1, -(-want // each))
+    total: int | None = None
+    broken = False
+    for n in range(copies, copies + 5):
+        if n > 10_000:
+            break
+        total = checker.year_total([(row, n)])
+        broken = total is not None and any(x.invariant.id == inv.id for x in batch_violations(v, total))
+        if broken:
+            copies = n
+            break
     return Proof(inv, "violated", time.perf_counter() - start,
                  f"{inv.statement} is false (year_total={total}, {copies} × an applicant paid {each})",
                  [row], copies=copies, confirmed=broken)
@@ -196,7 +215,7 @@ def prove_version(version: PolicyVersion, timeout_s: float = TIMEOUT_S) -> Prove
 
 
 def report_lines(report: ProveReport) -> list[str]:
-    from policyengine.drafting.check import _trace, _clauses_read
+    from policyengine.drafting.check import _clauses_read, _trace
     from policyengine.drafting.render import row_lines
 
     v = report.version

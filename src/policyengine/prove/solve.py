@@ -14,7 +14,7 @@ from policyengine.prove.translate import FactVar, Term
 TIMEOUT_S = 20.0
 """Default time the solver may spend on one question before the answer is `unknown`."""
 
-MINIMISE_S = 5.0
+MINIMISE_S = 3.0
 """Time spent making a found counterexample smaller (fewest non-blank facts, smallest numbers)."""
 
 

@@ -317,10 +317,8 @@ class Translate:
             return TV("num", unk, FALSE, total)
         best = xs[0].val
         for x in xs[1:]:
-            if e.func == "min":
-                best = z3.If(x.val < best, x.val, best)
-            else:
-                best = z3.If(x.val > best, x.val, best)
+            better = x.val < best if e.func == "min" else x.val > best
+            best = z3.If(better, x.val, best)
         return TV("num", unk, z3.And(z3.Not(unk), z3.Or(*[x.none for x in xs])), best)
 
     def ifelse(self, e: A.IfElse) -> TV:
