@@ -45,8 +45,8 @@ def solver() -> Any:
     return z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "simplify", "smt").solver()
 
 
-def solve(constraints: Iterable[Term], soft: Iterable[tuple[Term, int]] = (), timeout_s: float = TIMEOUT_S
-          ) -> Answer:
+def solve(constraints: Iterable[Term], soft: Iterable[tuple[Term, int]] = (), timeout_s: float = TIMEOUT_S,
+          minimise_s: float = MINIMISE_S) -> Answer:
     """Whether `constraints` can all hold; when they can, a model, made small by `soft` where time allows."""
     hard = list(constraints)
     start = time.perf_counter()
@@ -59,13 +59,32 @@ def solve(constraints: Iterable[Term], soft: Iterable[tuple[Term, int]] = (), ti
     if r != z3.sat:
         return Answer("unknown", None, time.perf_counter() - start)
     model = s.model()
-    goals = list(soft)
-    if goals:
-        o = z3.Optimize()
-        o.set("timeout", int(MINIMISE_S * 1000))
-        o.add(*hard)
-        for goal, weight in goals:
-            o.add_soft(goal, weight)
-        if o.check() == z3.sat:
-            model = o.model()
+    goals = sorted(soft, key=lambda g: -g[1])
+    deadline = time.perf_counter() + minimise_s
+    kept: list[Term] = []
+    for weight in sorted({w for _, w in goals}, reverse=True):  # first, every goal of a weight at once
+        batch = [g for g, w in goals if w == weight]
+        t = solver()
+        t.set("timeout", 1000)
+        t.add(*hard, *kept, *batch)
+        if t.check() == z3.sat:
+            kept += batch
+            model = t.model()
+        else:
+            break
+    # greedy: each soft goal in turn (heaviest first) kept when the constraints still hold with it
+    for goal, _ in goals:
+        if time.perf_counter() > deadline:
+            break
+        if any(goal is k for k in kept):
+            continue
+        if z3.is_true(model.eval(goal, model_completion=True)):
+            kept.append(goal)
+            continue
+        t = solver()
+        t.set("timeout", 1000)
+        t.add(*hard, *kept, goal)
+        if t.check() == z3.sat:
+            kept.append(goal)
+            model = t.model()
     return Answer("sat", model, time.perf_counter() - start)
