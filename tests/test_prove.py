@@ -102,3 +102,15 @@ def test_the_solver_agrees_with_the_interpreter_on_random_applicants(spaces: lis
         assert STATUSES[value(ct.status).as_long()] == got.status, (cid, row)
         assert value(ct.amount).as_long() == got.amount, (cid, row)
     assert value(space.outcome.total).as_long() == result.total
+
+
+def test_coverage_names_the_clauses_no_invariant_constrains(tmp_path: Any) -> None:
+    folder = copy_version(tmp_path)  # the fixture's invariants: caps and general statements only
+    v = load_package(folder).versions[0]
+    from policyengine.model.invariants import unconstrained_clauses
+
+    free = unconstrained_clauses(v)
+    assert free == ["a06", "a07", "a10"]
+    line = f"  coverage: {' '.join(free)} : no invariant states who is eligible or what is paid"
+    assert line in run("prove", str(folder)).output.split("\n")
+    assert line in run("check", str(folder), "--max-examples", "5").output.split("\n")

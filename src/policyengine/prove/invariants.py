@@ -21,9 +21,14 @@ import z3
 from policyengine.drafting.check import Evaluator
 from policyengine.engines.interpreter import evaluate_expr
 from policyengine.ir.lower import program as lower
-from policyengine.lang import ast as A
-from policyengine.lang.traverse import walk
-from policyengine.model.invariants import applicant_violations, batch_violations, result_env, statement_text
+from policyengine.model.invariants import (
+    applicant_violations,
+    batch_violations,
+    coverage_line,
+    result_env,
+    statement_text,
+    unconstrained_clauses,
+)
 from policyengine.model.policy import PolicyVersion
 from policyengine.model.rulefile import InvariantSpec
 from policyengine.prove.settle import Outcome, outcome
@@ -184,21 +189,6 @@ def _batch(space: Space, inv: InvariantSpec, timeout_s: float) -> Proof:
                  [row], copies=copies, confirmed=broken)
 
 
-def unconstrained_clauses(version: PolicyVersion) -> list[str]:
-    """Clauses no invariant names (`aNN.status`, `aNN.amount`; `total` names every clause)."""
-    named: set[str] = set()
-    for inv in version.invariants:
-        if inv.kind == "batch":
-            continue
-        expr = version.invariant_exprs.get(inv.id)
-        if expr is None:
-            continue
-        for x in walk(expr):
-            if isinstance(x, A.Attr):
-                named.add(x.obj)
-    return [c.id for c in version.clauses if c.id not in named]
-
-
 def prove_version(version: PolicyVersion, timeout_s: float = TIMEOUT_S) -> ProveReport:
     """Prove (or refute, with a counterexample) every invariant `version` declares."""
     start = time.perf_counter()
@@ -243,7 +233,7 @@ def report_lines(report: ProveReport) -> list[str]:
             if p.invariant.kind != "batch":
                 out.append("    trace:")
                 out += _trace(v, evaluate, row, _clauses_read(v, p.invariant), "      ")
-    if report.unconstrained:
-        out.append(f"  coverage: {' '.join(report.unconstrained)} : no invariant states who is eligible or what "
-                   f"is paid")
+    line = coverage_line(v)
+    if line is not None:
+        out.append(line)
     return out
