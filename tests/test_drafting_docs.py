@@ -43,7 +43,7 @@ COMMANDS = shown_commands(GUIDE.read_text(encoding="utf-8"))
 
 def test_the_guide_shows_every_command() -> None:
     names = {shlex.split(c.command)[1] for c in COMMANDS}
-    assert names == {"lint", "test", "check", "diff", "explain"}
+    assert names == {"lint", "test", "check", "prove", "diff", "explain"}
     assert all(shlex.split(c.command)[0] == "policyengine" for c in COMMANDS)
 
 

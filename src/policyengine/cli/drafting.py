@@ -161,13 +161,18 @@ def _one_version(ref: str, what: str) -> PolicyVersion:
 @click.option("--encoding", default=None, help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK/GB18030).")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest changes per applicant to list.")
+@click.option("--prove", "prove", is_flag=True,
+              help="Semantic diff (z3, no population needed): each clause and the total proved the same for every "
+                   "applicant, or the smallest applicant row whose decision differs; exit 1 when one differs.")
 def diff_command(old: str, new: str, population: Path | None, report_file: Path | None, json_file: Path | None,
-                 encoding: str | None, top: int) -> None:
+                 encoding: str | None, top: int, prove: bool) -> None:
     """Compare two versions: OLD and NEW are DIR@VERSION or two version folders.
 
     Prints the clauses added, removed and changed, each changed parameter old → new; with --population, what
     each version pays that population (total, per clause, winners and losers, the largest changes per
-    applicant and their cause, the effect of the annual fund).
+    applicant and their cause, the effect of the annual fund). With --prove, a semantic diff over every
+    applicant (validity windows and settlement included); exit status as diff(1): 0 the same, 1 different (or
+    not proved the same within the solver's time), 2 a package does not load.
     """
     from policyengine.atomic import atomic_text
     from policyengine.batch.write import write_json
@@ -177,11 +182,20 @@ def diff_command(old: str, new: str, population: Path | None, report_file: Path 
     from policyengine.drafting.population import read_sheet
     from policyengine.drafting.report_html import render as render_html
 
-    structural = structural_diff(_one_version(old, "OLD"), _one_version(new, "NEW"))
+    old_version, new_version = _one_version(old, "OLD"), _one_version(new, "NEW")
+    structural = structural_diff(old_version, new_version)
     sheet = read_sheet(population, encoding) if population is not None else None
     data = impact_report(structural, sheet, top=top)
     for line in [*structural_lines(structural), *impact_lines(data)]:
         click.echo(line)
+    semantic = None
+    if prove:
+        from policyengine.prove.semdiff import report_lines, semantic_diff, to_json
+
+        semantic = semantic_diff(old_version, new_version)
+        for line in report_lines(semantic):
+            click.echo(line)
+        data["semantic"] = to_json(semantic)
     if json_file is not None:
         write_json(data, json_file)
         click.echo(f"wrote {json_file}")
@@ -189,6 +203,8 @@ def diff_command(old: str, new: str, population: Path | None, report_file: Path 
         with atomic_text(report_file) as fh:
             fh.write(render_html(data))
         click.echo(f"wrote {report_file}")
+    if semantic is not None and semantic.differences:
+        sys.exit(1)
 
 
 @click.command("explain")

@@ -54,7 +54,14 @@ from policyengine.facts.values import UNKNOWN, Value
 from policyengine.ir.lower import program
 from policyengine.ir.program import Slot
 from policyengine.lang import ast as A
-from policyengine.model.invariants import Violation, applicant_violations, batch_violations, result_env, statement_text
+from policyengine.model.invariants import (
+    Violation,
+    applicant_violations,
+    batch_violations,
+    coverage_line,
+    result_env,
+    statement_text,
+)
 from policyengine.model.policy import Clause, PolicyVersion
 from policyengine.model.rulefile import InvariantSpec
 
@@ -512,4 +519,7 @@ def report_lines(report: CheckReport) -> list[str]:
         out += finding_lines(report, finding)
     if report.ok:
         out.append(f"  ok: {'every invariant holds' if n else 'no evaluation errors'} on every applicant tried")
+    line = coverage_line(v)
+    if line is not None:
+        out.append(line)
     return out

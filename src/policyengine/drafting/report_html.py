@@ -195,6 +195,27 @@ def _summary(imp: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> s
             + "，".join(funds) + "。")
 
 
+def _semantic(findings: list[dict[str, Any]]) -> str:
+    """`diff --prove`: each clause and the total, proved the same or shown different with the smallest witness."""
+    rows = []
+    for f in findings:
+        if f["verdict"] == "differs":
+            witness = "，".join(f"{k}={v}" for k, v in (f.get("witness") or {}).items())
+            old, new = f.get("old") or {}, f.get("new") or {}
+            change = (f"{old.get('status', '')} {old.get('amount', '')} → "
+                      f"{new.get('status', '')} {new.get('amount', '')}")
+            if f.get("copies", 1) > 1:
+                change += f"（{f['copies']} 户同样企业 × {f['copies']} copies）"
+            rows.append(f"<tr><td>{escape(f['title'])}</td><td class=down>不同 differs</td><td>{escape(change)}</td>"
+                        f"<td>{escape(witness)}</td></tr>")
+        else:
+            verdict = "对所有企业相同（已证明） same for every applicant" if f["verdict"] == "same" else "未知 unknown"
+            rows.append(f"<tr><td>{escape(f['title'])}</td><td>{verdict}</td><td></td><td></td></tr>")
+    return ("<h2>语义比较（SMT 证明） <span class=en>Semantic diff, proved for every applicant</span></h2><table><tr>"
+            "<th>条款 clause</th><th>结论 verdict</th><th>原 → 新 old → new</th><th>最小反例 smallest witness</th>"
+            "</tr>" + "".join(rows) + "</table>")
+
+
 def render(data: dict[str, Any]) -> str:
     """The report page for `impact.report(...)` data."""
     old, new = data["old"], data["new"]
@@ -263,6 +284,8 @@ def render(data: dict[str, Any]) -> str:
                             f"<td>{escape(r['reason'])}</td></tr>" for r in pop["rejected"]) + "</table>")
     body.append("<h2>条款修改明细 <span class=en>What changed in the rules</span></h2>")
     body.append(_structural(data["structural"]))
+    if data.get("semantic") is not None:
+        body.append(_semantic(data["semantic"]))
     foot = [f"{escape(v['key'])} {escape(v['content_hash'])}" for v in (old, new)]
     if imp:
         foot.append(f"{escape(imp['population']['file'])} {escape(imp['population']['sha256'])}")

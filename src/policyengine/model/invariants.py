@@ -16,7 +16,8 @@ from policyengine.decide.evaluate import evaluate
 from policyengine.engines.interpreter import Env, evaluate_expr, substituted
 from policyengine.facts.applicant import FactIndex, Facts, read_facts
 from policyengine.facts.values import UNKNOWN, Value
-from policyengine.lang import printer
+from policyengine.lang import ast as A
+from policyengine.lang import printer, traverse
 from policyengine.model.policy import PolicyVersion
 from policyengine.model.rulefile import InvariantSpec
 
@@ -94,3 +95,30 @@ def batch_violations(version: PolicyVersion, year_total: int) -> list[Violation]
             if v is False or v is UNKNOWN:
                 out.append(Violation(inv, f"{inv.statement} is false (year_total={year_total})"))
     return out
+
+
+GENERAL_AT = 4
+"""An invariant naming this many clauses or more (`min(a01.amount, …, a16.amount) >= 0`) is general: it does not
+state who is eligible for any one of them or what it pays, so it does not cover them."""
+
+
+def unconstrained_clauses(version: PolicyVersion) -> list[str]:
+    """Clauses no applicant or monotonic invariant states anything particular about: none names the clause's
+    result (`aNN.status`, `aNN.amount`) among fewer than `GENERAL_AT` clauses (`total` names none)."""
+    named: set[str] = set()
+    for inv in version.invariants:
+        if inv.kind == "batch":
+            continue
+        expr = version.invariant_exprs.get(inv.id)
+        if expr is None:
+            continue
+        objs = {x.obj for x in traverse.walk(expr) if isinstance(x, A.Attr)}
+        if len(objs) < GENERAL_AT:
+            named |= objs
+    return [c.id for c in version.clauses if c.id not in named]
+
+
+def coverage_line(version: PolicyVersion) -> str | None:
+    """`a01 a04 … : no invariant states who is eligible or what is paid`, or None when every clause is named."""
+    free = unconstrained_clauses(version)
+    return f"  coverage: {' '.join(free)} : no invariant states who is eligible or what is paid" if free else None
