@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from policyengine.errors import PolicyEngineError
 
+F = TypeVar("F", bound=Callable[..., Any])
 STATUS_ZH = {"complete": "完成", "running": "运行中", "failed": "失败"}
 
 
-def _store_option() -> click.Option:
-    return click.option("--store", "store", required=True, metavar="URL",   # type: ignore[return-value]
+def _store_option() -> Callable[[F], F]:
+    return click.option("--store", "store", required=True, metavar="URL",
                         help="The decision store: a file (SQLite) or postgresql://USER@HOST/DB.")
 
 

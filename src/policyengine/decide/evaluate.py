@@ -156,13 +156,13 @@ def replay(record: str | Mapping[str, Any] | Decision, packages: Packages | None
     import contextlib
     from pathlib import Path
 
+    from policyengine.batch.audit import is_compact, replay_compact
     from policyengine.model.bundled import bundled_rules_dir
     from policyengine.model.loader import load_package
 
-    from policyengine.batch.audit import is_compact, replay_compact
-
     if is_compact(record):  # a batch's compact record (`score --audit`): facts and outcome, no trace
-        return replay_compact(record, None if packages is None else _as_packages(packages))  # type: ignore[arg-type]
+        result: ReplayResult = replay_compact(record, None if packages is None else _as_packages(packages))  # type: ignore[arg-type]
+        return result
     if isinstance(record, Decision):
         old = record
     else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import OperationalError
 
 from policyengine.errors import PolicyEngineError
@@ -144,7 +144,7 @@ class Store:
                 with self._write() as conn:
                     return work(conn)
             except OperationalError as exc:
-                if self.dialect != "sqlite" or "locked" not in str(exc) and "busy" not in str(exc) or attempt == 199:
+                if self.dialect != "sqlite" or ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 199:
                     raise PolicyEngineError(f"store {self.shown}: {_first_line(exc)}") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
@@ -179,7 +179,7 @@ class Store:
                       packages=json.dumps(pkgs, ensure_ascii=False),
                       version_choice=json.dumps(version_choice) if version_choice is not None else None,
                       library=json.dumps(library_versions()))
-        return int(self._retry(lambda c: c.execute(S.runs.insert().values(**values)).inserted_primary_key[0]))
+        return int(self._retry(lambda c: c.execute(S.runs.insert().values(**values)).inserted_primary_key[0]))  # type: ignore[index]
 
     def write_scored(self, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
         """Store a scored batch's decisions and rejects under `run`, in chunks; returns the run's chain."""
@@ -261,7 +261,7 @@ class Store:
         q = select(S.rejects.c.row, S.rejects.c.column_name, S.rejects.c.value, S.rejects.c.reason) \
             .where(S.rejects.c.run_id == run).order_by(S.rejects.c.seq)
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
+            return [(r[0], r[1], r[2], r[3]) for r in conn.execute(q)]
 
     def packages(self, run: Run) -> list[Package]:
         """The run's packages, rebuilt from the stored snapshots (never from a rules folder)."""
@@ -323,7 +323,7 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
 
 
-def open(url: str | Path) -> Store:  # noqa: A001 - the documented name
+def open(url: str | Path) -> Store:
     """Open (creating or migrating) the decision store at `url`: a file path or sqlite:///FILE, or a
     postgresql:// URL."""
     return Store(url)

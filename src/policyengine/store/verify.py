@@ -40,7 +40,7 @@ class Report:
             self.more += 1
 
 
-def _over(run: Run) -> dict[tuple[str, str, int | None], tuple[int, int]]:
+def _over(run: Run) -> dict[tuple[str, str, int], tuple[int, int]]:
     return {(p, v, y): (f, d) for p, v, y, f, d in run.proration}
 
 
@@ -58,7 +58,10 @@ def replay_row(store: Store, run: Run, stored: StoredDecision, packages: list[Pa
     over = _over(run)
     if over:
         decision = prorate_decision(decision, over)
-    return decision, compare(stored, decision)
+    problems = compare(stored, decision)
+    if decision.facts_hash != "sha256:" + stored.facts_hash:
+        problems.insert(0, f"row {stored.row}: the facts read back to hash {decision.facts_hash}, not the stored one")
+    return decision, problems
 
 
 def compare(stored: StoredDecision, decision: Decision) -> list[str]:

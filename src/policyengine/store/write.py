@@ -3,6 +3,7 @@ with the run's chain; and single `evaluate()` decisions."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -51,7 +52,11 @@ def insert(conn: Connection, table: str, columns: Sequence[str], rows: list[tupl
                 copy.write_row(r)
     else:
         marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # type: ignore[arg-type]
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+
+def _insert_decisions(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    insert(conn, "decisions", S.DECISION_COLUMNS, rows)
 
 
 def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
@@ -66,7 +71,7 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
         for d in digests:
             chain.update(d)
         batch = [(run, *values, d) for values, d in zip(part.select(R.COLUMNS).iter_rows(), digests, strict=True)]
-        store._retry(lambda c, b=batch: insert(c, "decisions", S.DECISION_COLUMNS, b))   # type: ignore[misc]
+        store._retry(functools.partial(_insert_decisions, rows=batch))
         if progress is not None:
             progress(part.height)
     rejects = [(run, i, r.row, r.column, r.value, r.reason) for i, r in enumerate(scored.rejects)]
