@@ -270,3 +270,15 @@ def test_passwords_are_never_printed(tmp_path: Path, postgres_server: str) -> No
     with pstore.open(url) as store:
         assert "s3cret-pw" not in (store.runs()[0].command or "") and "***" in (store.runs()[0].command or "")
         assert "s3cret-pw" not in repr(store)
+
+
+def test_the_library_example_in_docs_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    page = (ROOT / "docs" / "audit.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", page, re.S)
+    assert code is not None
+    monkeypatch.chdir(ROOT)
+    namespace: dict[str, object] = {}
+    exec(code.group(1).replace('"audit.db"', repr(str(tmp_path / "audit.db"))), namespace)   # the page's own code
+    assert namespace["run"] == 1
