@@ -47,6 +47,7 @@ def main() -> None:
         synthetic(a.rows, src)
         base = ["score", str(src), "--out", str(d / "o.csv"), "-q"]
         results: list[tuple[str, float, str]] = []
+        print(f"{a.rows} generated applicants, {os.cpu_count()} CPUs", flush=True)
         plain = min(timed(base) for _ in range(a.repeat))
         results.append(("score", plain, ""))
         best = float("inf")
@@ -73,16 +74,14 @@ def main() -> None:
             try:
                 url = ss.new_postgres_db(sock)
                 t = min(timed([*base, "--store", url]) for _ in range(a.repeat))
-                dbname = url.rsplit("/", 1)[1].split("?")[0]
+                dbname = url.split("@/", 1)[1].split("?")[0]
                 with psycopg.connect(f"host={sock} user=postgres dbname={dbname}") as conn:
-                    conn.execute("VACUUM ANALYZE") if False else None
                     size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
                     n = conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
                     empty = conn.execute("SELECT pg_database_size('template1')").fetchone()[0]
                 results.append(("score --store postgresql", t, f"{(size - empty) / n:.0f} B/decision"))
             finally:
                 next(gen, None)
-        print(f"{a.rows} generated applicants, {os.cpu_count()} CPUs")
         print(f"{'variant':<28}{'wall s':>9}{'× plain':>9}  size")
         for name, t, size in results:
             print(f"{name:<28}{t:>9.2f}{t / plain:>9.2f}  {size}")

@@ -126,7 +126,7 @@ def _result_schema(package: Package, wide: bool = False) -> dict[str, pl.DataTyp
         schema[s_col(package.id, cid)] = pl.UInt8()
         schema[a_col(package.id, cid)] = money
         schema[r_col(package.id, cid)] = pl.Categorical()  # a few distinct texts, many rows
-        schema[c_col(package.id, cid)] = money
+        schema[c_col(package.id, cid)] = pl.Int128()  # before caps: may exceed the output's Int64
     schema[total_col(package.id)] = money
     return schema
 
