@@ -161,11 +161,15 @@ def test_over_subscribed_fund_is_prorated_and_audited(tmp_path: Path) -> None:
         first.clause("a06").amount * 30_000_000 // demand
     records = (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(records) == 40
-    decision = json.loads(records[0])
-    steps = [s["step"] for s in decision["packages"][0]["steps"]]
-    assert "proration" in steps
+    record = json.loads(records[0])   # compact: facts, hashes, outcome, the run's proration; no trace
+    assert record["run"]["proration"] == [["huangzuan16", "3.0", 2021, 30_000_000, demand]]
+    assert record["outcome"]["huangzuan16"]["c"]["a06"][1] == first.clause("a06").amount * 30_000_000 // demand
+    assert "conditions" not in records[0]
     result = replay(records[0])
     assert result.ok, result.differences
+    assert result.decision is not None
+    steps = [s.step for s in result.decision.package("huangzuan16").steps]
+    assert "proration" in steps
     assert json.loads(Path(tmp_path / "summary.json").read_text(encoding="utf-8"))["rows"] == \
         {"in": 40, "out": 40, "rejected": 0}
 
@@ -177,8 +181,11 @@ def test_audit_record_is_evaluates_own_record_when_within_the_fund(tmp_path: Pat
     lines = (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()
     cells = {k: (v or None) for k, v in rows[1].items()}
     own = evaluate(PACKAGES, cells, backend="interpreter")
+    from policyengine.store.rows import outcome_of
+
     assert json.loads(lines[1])["facts"] == own.model_dump(mode="json")["facts"]
-    assert json.loads(lines[1])["packages"] == own.model_dump(mode="json")["packages"]
+    assert json.loads(lines[1])["facts_hash"] == own.facts_hash
+    assert json.loads(lines[1])["outcome"] == outcome_of(own)
     assert all(replay(line).ok for line in lines)
 
 

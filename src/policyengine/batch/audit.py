@@ -1,60 +1,128 @@
-"""Audit records for a batch: for each accepted row, exactly the record `evaluate()` gives for that row.
+"""Compact audit records for a batch (`score --audit FILE.jsonl`): one JSON line per accepted row holding what
+was decided and on what, never the trace.
 
-How proration appears: when a row's fund (package, version, application year) was over-subscribed by the
-batch, its record is the one `policyengine.decide.settlement.prorate` makes of the decision — each paid clause gains a
-`proration` settlement step noting the fund and the batch's demand (`annual fund F over-subscribed (D): × F/D,
-rounded down`), amounts and totals are the prorated ones. `replay()` reads the fund and demand back from those
-steps and re-applies them, so a prorated record replays clean. Records of rows within their fund are plain
-`evaluate()` records.
+    {"format": "policyengine-audit/2", "row": 2, "facts": {...canonical text...}, "facts_hash": "sha256:…",
+     "outcome": {"huangzuan16": {"v": "3.0", "t": 5000000, "c": {"a01": ["i", 0, null], ...}}, ...},
+     "total": 5100000, "reasons": "…", "run": {"rules": {...}, "version": null, "proration": [...]}}
 
-Each record is also checked against the scored row (statuses and amounts): a disagreement between the
-columnar backend and `evaluate()` is an internal error, never a decision.
+`outcome` gives, per package, the version applied (`v`), the total (`t`) and per clause its status (`e`ligible,
+`i`neligible, `u`ndetermined, e`x`cluded), amount paid and amount before settlement. `run.rules` names every
+package version the batch used with its content hash and folder; `run.proration` the over-subscribed funds
+([package, version, year, fund, demand]) whose awards were scaled. The records are built column-wise from the
+batch's own output (no per-row `evaluate()`); `replay()` re-evaluates a record and checks it, and re-derives
+the trace. `policyengine.store` keeps the same rows in a database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from policyengine.batch.score import Scored, clause_ids, row_facts
-from policyengine.decide.decision import Decision
-from policyengine.decide.evaluate import evaluate
-from policyengine.decide.settlement import FundKey, prorate_decision
-from policyengine.errors import InternalConsistencyError
+import polars as pl
 
-Progress = Any
+from policyengine.batch.score import Scored
+from policyengine.model.policy import Package
 
-
-def _over(scored: Scored) -> dict[FundKey, tuple[int, int]]:
-    return {(b.package, b.version, b.application_year): (b.fund, b.demand)
-            for b in scored.budgets if b.prorated and b.fund is not None}
+FORMAT = "policyengine-audit/2"
 
 
-def _check(decision: Decision, row: Mapping[str, Any], scored: Scored, number: int) -> None:
-    for p in scored.packages:
-        res = decision.package(p.id)
-        got = {c.clause: (c.status, c.amount) for c in res.clauses}
-        for cid in clause_ids(p):
-            want = (row[f"{p.id}.{cid}.status"], row[f"{p.id}.{cid}.amount"])
-            have = got.get(cid, (None, 0))
-            if want != have:
-                raise InternalConsistencyError(
-                    f"row {number}: {p.id} {cid} is {want[0]} {want[1]} in the batch but {have[0]} {have[1]} "
-                    f"by evaluate(); this is a bug in policyengine, please report it with this row")
+def run_info(scored: Scored) -> dict[str, Any]:
+    return {
+        "rules": {v.key: {"content_hash": v.content_hash, "source": str(v.source)}
+                  for p in scored.packages for v in p.versions},
+        "version": scored.version,
+        "proration": [[b.package, b.version, b.application_year, b.fund, b.demand]
+                      for b in scored.budgets if b.prorated and b.fund is not None],
+    }
 
 
-def records(scored: Scored, backend: str = "interpreter", progress: Progress | None = None) -> Iterator[str]:
-    """One audit record (JSON) per accepted row, in row order: `evaluate(..., backend=backend)`'s record.
+def records(scored: Scored, chunk: int = 100_000) -> Iterator[str]:
+    """One compact record (a JSON line, without the newline) per accepted row, in row order."""
+    from policyengine.store import rows as R
 
-    The columnar backend's records are the reference interpreter's (the audit record is the interpreter's
-    trace, as DESIGN.md has it); `--backend rete` records are the Rete backend's."""
-    over = _over(scored)
-    outputs = scored.output.iter_rows(named=True)
-    for (number, cells), out_row in zip(row_facts(scored.accepted, scored.header_map), outputs, strict=True):
-        decision = evaluate(scored.packages, cells, version=scored.version, backend=backend)
-        if over:
-            decision = prorate_decision(decision, over)
-        _check(decision, out_row, scored, number)
-        if progress is not None:
-            progress(1)
-        yield decision.model_dump_json()
+    table = R.frame(scored)
+    tail = ',"run":' + json.dumps(run_info(scored), ensure_ascii=False, separators=(",", ":")) + "}"
+    reasons = pl.struct(pl.col("reasons").alias("x")).struct.json_encode().str.slice(5).str.head(-1)
+    line = pl.concat_str([
+        pl.lit('{"format":"' + FORMAT + '","row":'), pl.col("row").cast(pl.String),
+        pl.lit(',"facts":'), pl.col("facts"), pl.lit(',"facts_hash":"sha256:'), pl.col("facts_hash"),
+        pl.lit('","outcome":'), pl.col("outcome"), pl.lit(',"total":'), pl.col("total").cast(pl.String),
+        pl.lit(',"reasons":'), reasons.fill_null("null"), pl.lit(tail)])
+    for start in range(0, table.height, chunk):
+        yield from table.slice(start, chunk).select(line).to_series().to_list()
+
+
+def is_compact(record: object) -> bool:
+    if isinstance(record, str):
+        return record.lstrip().startswith('{"format":"' + FORMAT + '"')
+    return isinstance(record, Mapping) and record.get("format") == FORMAT
+
+
+def _packages(data: Mapping[str, Any]) -> tuple[list[Package], list[str]]:
+    """The packages a record names, loaded from their folders (or the bundled rules)."""
+    from pathlib import Path
+
+    from policyengine.model.bundled import bundled_rules_dir
+    from policyengine.model.loader import load_package
+
+    folders: dict[str, Path] = {}
+    for key, rule in data["run"]["rules"].items():
+        pid = key.rpartition("@")[0]
+        src = Path(rule.get("source") or "")
+        folders.setdefault(pid, src.parent if src.name else bundled_rules_dir() / pid)
+    out = []
+    for pid, folder in folders.items():
+        try:
+            out.append(load_package(folder if folder.is_dir() else bundled_rules_dir() / pid))
+        except Exception as exc:
+            return [], [f"{pid}: cannot load the package: {exc}"]
+    return out, []
+
+
+def replay_compact(record: str | Mapping[str, Any], packages: Sequence[Package] | None = None) -> Any:
+    """`replay()` of a compact record: re-evaluate its facts under its rules and compare the outcome."""
+    from policyengine.decide.evaluate import ReplayResult, evaluate
+    from policyengine.decide.settlement import prorate_decision
+    from policyengine.errors import FactError, PolicyEngineError
+    from policyengine.store.db import StoredDecision
+    from policyengine.store.verify import compare
+
+    try:
+        data = json.loads(record) if isinstance(record, str) else dict(record)
+        stored = StoredDecision(run=0, row=int(data["row"]), uscc=data["facts"].get("uscc"),
+                                name=data["facts"].get("name"), year=None, facts=data["facts"],
+                                facts_hash=data["facts_hash"], outcome=data["outcome"], total=int(data["total"]),
+                                reasons=data.get("reasons"))
+        rules: dict[str, Any] = data["run"]["rules"]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PolicyEngineError(f"not an audit record: {exc}") from None
+    if packages is None:
+        pkgs, problems = _packages(data)
+        if problems:
+            return ReplayResult(False, problems)
+    else:
+        pkgs = list(packages)
+    differences: list[str] = []
+    by_key = {v.key: v for p in pkgs for v in p.versions}
+    for pid, out in stored.outcome.items():
+        key = f"{pid}@{out.get('v')}"
+        if out.get("v") is None or key not in rules:
+            continue
+        have = by_key.get(key)
+        if have is None:
+            return ReplayResult(False, [f"{key}: not given"])
+        if have.content_hash != rules[key]["content_hash"]:
+            differences.append(f"{key}: rules changed since the record (content hash "
+                               f"{rules[key]['content_hash']} → {have.content_hash})")
+    try:
+        decision = evaluate(pkgs, stored.facts, version=data["run"].get("version"), backend="interpreter")
+    except FactError as exc:
+        return ReplayResult(False, [f"the recorded facts cannot be read: {exc}"])
+    over = {(p, v, y): (f, d) for p, v, y, f, d in data["run"].get("proration") or []}
+    if over:
+        decision = prorate_decision(decision, over)
+    if decision.facts_hash != stored.facts_hash:
+        differences.append(f"facts_hash: recorded {stored.facts_hash}, now {decision.facts_hash}")
+    differences += compare(stored, decision)
+    return ReplayResult(not differences, differences, decision)

@@ -34,6 +34,10 @@ class Job:
     backend: str = "columnar"
     encoding: str | None = None
     progress: bool = False
+    store: str | None = None
+    """A decision store URL (`policyengine.store`): the run and its decisions are recorded there too."""
+    command: str | None = None
+    """The command line, as the store records it (with any password already hidden)."""
 
 
 def default_rejects_path(out: Path) -> Path:
@@ -97,11 +101,21 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
     for _, target in named:
         remove_stale(target)
     rejects = named[1][1]
+    store = None
+    if job.store is not None:
+        from policyengine.store import open as open_store
+
+        store = open_store(job.store)   # a bad URL or an unreachable database fails before any work
+    stored_run: int | None = None
     bar = _bar(job.progress)
     try:
         table = read_table(job.input, job.encoding)
+        if store is not None:
+            stored_run = store.begin_run(job.packages, command=job.command, input_name=str(job.input),
+                                         input_sha256=_sha256(job.input), backend=job.backend,
+                                         version_choice=job.version)
         if bar is not None:
-            bar.reset(total=table.rows_in * (2 if job.audit else 1))
+            bar.reset(total=table.rows_in * (2 if store is not None else 1))
         tick = bar.update if bar is not None else None
         with OutputSet() as outputs:
             scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick)
@@ -110,17 +124,25 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
             write_rejects(scored.rejects, rejects, outputs)
             if job.audit is not None:
                 files["audit"] = outputs.path(job.audit)
-                backend = "interpreter" if job.backend == "columnar" else job.backend
-                write_lines(audit_records.records(scored, backend, tick), job.audit, outputs)
+                write_lines(audit_records.records(scored), job.audit, outputs)
+            if store is not None and stored_run is not None:
+                store.write_scored(stored_run, scored, tick)
+                stored_run = None   # complete
             data = summary(scored, source=str(job.input), output=str(job.out), rejects=str(rejects),
                            audit=str(job.audit) if job.audit else None)
             if job.summary is not None:
                 data["run"] = run_manifest(files)
                 write_json(data, job.summary, outputs)
             outputs.commit()
+    except BaseException as exc:
+        if store is not None and stored_run is not None:   # recorded as failed; its stored rows stay as they are
+            store.finish_run(stored_run, status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
     finally:
         if bar is not None:
             bar.close()
+        if store is not None:
+            store.close()
     return scored, data
 
 

@@ -34,13 +34,18 @@ from policyengine.decide import versions
 from policyengine.decide.decision import Decision
 from policyengine.decide.evaluate import evaluate, fact_index
 from policyengine.decide.versions import VersionChoice
-from policyengine.engines.columnar import FAILED, STATUS_NAMES, Compiled, NotCompilable, compile_version
+from policyengine.engines.columnar import ELIGIBLE, FAILED, STATUS_NAMES, Compiled, NotCompilable, compile_version
 from policyengine.errors import PolicyEngineError
 from policyengine.model.policy import Package, PolicyVersion
 from policyengine.model.rulefile import FactSpec
 
 Progress = Callable[[int], None]
 STATUS_CODE = {name: i for i, name in enumerate(STATUS_NAMES)}
+
+
+def c_col(pkg: str, clause: str) -> str:
+    """A clause's own amount before settlement (`computed`; null where the clause was not eligible)."""
+    return f"c:{pkg}.{clause}"
 
 
 @dataclass
@@ -122,6 +127,7 @@ def _result_schema(package: Package, wide: bool = False) -> dict[str, pl.DataTyp
         schema[s_col(package.id, cid)] = pl.UInt8()
         schema[a_col(package.id, cid)] = money
         schema[r_col(package.id, cid)] = pl.Categorical()  # a few distinct texts, many rows
+        schema[c_col(package.id, cid)] = pl.Int128()  # before caps: may exceed the output's Int64
     schema[total_col(package.id)] = money
     return schema
 
@@ -158,10 +164,12 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
         if where.len():
             full.scatter(where, texts.get_column(name))
         reasons.append(full)
-    base = decided.select(ROW, ver_col(pid), why_col(pid), *(f(pid, cid) for cid in c.clauses for f in (s_col, a_col)))
+    base = decided.select(ROW, ver_col(pid), why_col(pid), *(f(pid, cid) for cid in c.clauses for f in (s_col, a_col)),
+                          *(pl.when(pl.col(s_col(pid, cid)) == ELIGIBLE).then(pl.col(a_col(pid, cid)))
+                            .alias(c_col(pid, cid)) for cid in c.clauses))
     settled = settle_applicants(base.hstack(reasons), version)
     keep = [ROW, ver_col(pid), why_col(pid), total_col(pid)]
-    keep += [f(pid, cid) for cid in c.clauses for f in (s_col, a_col, r_col)]
+    keep += [f(pid, cid) for cid in c.clauses for f in (s_col, a_col, r_col, c_col)]
     return settled.select(keep)
 
 
@@ -209,6 +217,7 @@ def decision_row(decision: Decision, row: int, packages: Sequence[Package]) -> d
             cols[a_col(p.id, c.clause)] = c.amount
             listed = version is not None and R.is_listed(version, c)
             cols[r_col(p.id, c.clause)] = c.reason if listed else None
+            cols[c_col(p.id, c.clause)] = c.computed
         cols[total_col(p.id)] = res.total
         out[p.id] = cols
     return out

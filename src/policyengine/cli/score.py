@@ -25,6 +25,16 @@ def _version_choice(values: tuple[str, ...]) -> str | dict[str, str] | None:
     return choice
 
 
+def _command_line() -> str:
+    """This command line as the store records it: any password in a URL hidden."""
+    import shlex
+    import sys
+
+    from policyengine.store.url import redact
+
+    return shlex.join(["policyengine", *(redact(a) for a in sys.argv[1:])])
+
+
 @click.command("score")
 @click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path))
 @package_option()
@@ -36,7 +46,10 @@ def _version_choice(values: tuple[str, ...]) -> str | dict[str, str] | None:
 @click.option("--rejects", "rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Rejected rows (row, column, value, reason); default: <out stem>.rejects.csv beside --out.")
 @click.option("--audit", "audit", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write one audit record (JSON Lines) per accepted row, as evaluate() gives it.")
+              help="Write one compact audit record (JSON Lines: facts, hashes, outcome) per accepted row; "
+                   "policyengine.replay() re-derives the trace.")
+@click.option("--store", "store", default=None, metavar="URL",
+              help="Record the run and every decision in a decision store: a file (SQLite) or postgresql://…")
 @click.option("--summary", "summary_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the run summary as JSON.")
 @click.option("--backend", type=click.Choice(["columnar", "interpreter", "rete"]), default="columnar",
@@ -44,7 +57,8 @@ def _version_choice(values: tuple[str, ...]) -> str | dict[str, str] | None:
 @click.option("--encoding", default=None, help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK/GB18030).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
 def score_command(input_file: Path, packages: tuple[str, ...], versions: tuple[str, ...], out: Path,
-                  rejects: Path | None, audit: Path | None, summary_file: Path | None, backend: str,
+                  rejects: Path | None, audit: Path | None, store: str | None, summary_file: Path | None,
+                  backend: str,
                   encoding: str | None, quiet: bool) -> None:
     """Score a spreadsheet of applicants (CSV or .xlsx) under one or more rule packages."""
     from policyengine.batch import Job, run
@@ -54,7 +68,7 @@ def score_command(input_file: Path, packages: tuple[str, ...], versions: tuple[s
     check_outputs(input_file, out, rejects, audit, summary_file)   # before any work
     job = Job(input=input_file, out=out, packages=load_packages(packages), rejects=rejects, audit=audit,
               summary=summary_file, version=_version_choice(versions), backend=backend, encoding=encoding,
-              progress=not quiet)
+              progress=not quiet, store=store, command=_command_line())
     _, data = run(job)
     if not quiet:
         click.echo(table_text(data))

@@ -108,7 +108,7 @@ def _year_of(facts: Facts) -> int | None:
 
 
 def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version: VersionChoice = None,
-             backend: str | Backend | None = None) -> Decision:
+             backend: str | Backend | None = None, store: Any = None) -> Decision:
     """Decide one applicant under `packages`.
 
     `facts` maps fact names or Chinese labels to cell text (`"12.5万"`, `"是"`) or typed values; an absent fact
@@ -117,6 +117,7 @@ def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version
     `Decision.unused_facts`. The version of each package is the one in force for the applicant's application
     year, unless `version` names one (a version name, or a mapping package id → version name).
     Raises `FactErrors` (a `FactError`) listing every fact that cannot be read or names no fact.
+    With `store` (a `policyengine.store.Store`) the decision is also recorded there, as a run of one row.
     """
     pkgs = _as_packages(packages)
     engine = get_backend(backend)
@@ -136,11 +137,14 @@ def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version
         firings.extend(fired)
         sources[chosen.key] = str(chosen.source)
     name, firings, fallback = audit_of(engine, firings)
-    return Decision(facts=typed.canonical(), facts_hash=typed.digest(), unused_facts=list(typed.unused),
-                    application_year=year, packages=results,
-                    total=sum(p.total for p in results),
-                    audit=AuditInfo(backend=name, library=library_versions(), sources=sources,
-                                    firings=firings, fallback=fallback))
+    decision = Decision(facts=typed.canonical(), facts_hash=typed.digest(), unused_facts=list(typed.unused),
+                        application_year=year, packages=results,
+                        total=sum(p.total for p in results),
+                        audit=AuditInfo(backend=name, library=library_versions(), sources=sources,
+                                        firings=firings, fallback=fallback))
+    if store is not None:
+        store.record_decision(decision, pkgs)
+    return decision
 
 
 @dataclass
@@ -173,9 +177,13 @@ def replay(record: str | Mapping[str, Any] | Decision, packages: Packages | None
     import contextlib
     from pathlib import Path
 
+    from policyengine.batch.audit import is_compact, replay_compact
     from policyengine.model.bundled import bundled_rules_dir
     from policyengine.model.loader import load_package
 
+    if is_compact(record):  # a batch's compact record (`score --audit`): facts and outcome, no trace
+        result: ReplayResult = replay_compact(record, None if packages is None else _as_packages(packages))  # type: ignore[arg-type]
+        return result
     if isinstance(record, Decision):
         old = record
     else:
