@@ -1,4 +1,5 @@
-"""The columnar backend: a version's AST compiled to polars expressions over a whole population at once.
+"""The columnar backend: a version's lowered `Program` compiled to polars expressions over a whole population at
+once (`Compiler` is a fold over the expressions; reasons are rendered from the clause plans' reason plans).
 
 It computes what the reference interpreter (`policyengine.engines.interpreter`) computes, row by row:
 
@@ -32,11 +33,12 @@ from typing import Any, cast
 import polars as pl
 
 from policyengine.batch.parse import LIMIT, SCALE, has_none, none_col, value_col
-from policyengine.engines.interpreter import referenced_facts
 from policyengine.errors import CannotCompile
+from policyengine.ir.lower import program
+from policyengine.ir.program import ClausePlan, ConditionPlan, Deciding, Piece, unknown_reason
 from policyengine.lang import ast as A
-from policyengine.lang import printer
-from policyengine.model.policy import Clause, PolicyVersion
+from policyengine.lang.fold import fold
+from policyengine.model.policy import PolicyVersion
 
 MAX_BOUND = 2**125
 """Largest |value| any intermediate column may reach (Int128 holds up to 2^127 - 1)."""
@@ -147,7 +149,8 @@ def _py_eq(a: Col, b: Col) -> pl.Expr:
 
 
 class Compiler:
-    """Compiles the expressions of one version; definitions are compiled once.
+    """Compiles the expressions of one version (an `ExprFold[Col]`); each definition is compiled once, into its
+    slot of the version's `Program`.
 
     `nullable` names the facts whose column may hold unknown values, `noneable` those whose 'did not happen'
     column may be true, in the population compiled for (None: any fact may); the others compile to simpler
@@ -157,16 +160,17 @@ class Compiler:
     def __init__(self, version: PolicyVersion, nullable: frozenset[str] | None = None,
                  noneable: frozenset[str] | None = None) -> None:
         self.version = version
+        self.program = program(version)
         self.nullable = nullable
         self.noneable = noneable
-        self._defs: dict[str, Col] = {}
+        self._slots: dict[int, Col] = {}
         self.stages: list[list[pl.Expr]] = []
         self.temps: list[str] = []
-        self._materialised: dict[str, Col] = {}
+        self._materialised: dict[object, Col] = {}
         self.text_stage: list[pl.Expr] = []
-        self._texts: dict[str, pl.Expr] = {}
+        self._texts: dict[object, pl.Expr] = {}
 
-    def materialise(self, c: Col, key: str) -> Col:
+    def materialise(self, c: Col, key: object) -> Col:
         """`c` computed once into temporary columns (a stage before the expressions that read it)."""
         if key in self._materialised:
             return self._materialised[key]
@@ -189,10 +193,13 @@ class Compiler:
         self._materialised[key] = out
         return out
 
+    def expr(self, e: A.Expr) -> Col:
+        return fold(e, self)
+
     # -- names ------------------------------------------------------------------------------------------
 
     def fact(self, name: str) -> Col:
-        spec = self.version.facts[name]
+        spec = self.program.facts[name]
         noneable = has_none(spec) and (self.noneable is None or name in self.noneable)
         none = pl.col(none_col(name)) if noneable else None
         col = pl.col(value_col(name))
@@ -203,57 +210,60 @@ class Compiler:
             return Col("bool", col, nullable=nullable)
         return Col("str", col, none, nullable=nullable)
 
-    def name(self, name: str) -> Col:
-        if name in self.version.facts:
+    def named(self, name: str) -> Col:
+        """A fact's column, or a definition's (compiled on first use, materialised in its slot)."""
+        if name in self.program.facts:
             return self.fact(name)
-        if name not in self._defs:
-            self._defs[name] = self.materialise(self.expr(self.version.definitions[name]), f"def:{name}")
-        return self._defs[name]
+        d = self.program.definition(name)
+        if d.index not in self._slots:
+            self._slots[d.index] = self.materialise(self.expr(d.expr), ("def", d.index))
+        return self._slots[d.index]
 
-    # -- expressions ------------------------------------------------------------------------------------
+    # -- the fold: one method per node kind ---------------------------------------------------------------
 
-    def expr(self, e: A.Expr) -> Col:
-        if isinstance(e, A.Num | A.Money | A.Percent):
-            v = e.value
-            return Col("num", pl.lit(v.numerator, dtype=int_type(abs(v.numerator))), None, v.denominator,
-                       abs(v.numerator), v, nullable=False)
-        if isinstance(e, A.Str):
-            return Col("str", pl.lit(e.value, dtype=pl.String), nullable=False)
-        if isinstance(e, A.Bool):
-            return Col("bool", pl.lit(e.value, dtype=pl.Boolean), nullable=False)
-        if isinstance(e, A.Name):
-            return self.name(e.id)
-        if isinstance(e, A.Attr):
-            raise NotCompilable(f"{e.obj}.{e.attr}: clause results are not compiled")
-        if isinstance(e, A.Lookup):
-            return self._lookup(e)
-        if isinstance(e, A.Neg):
-            c = self.expr(e.operand)
-            return replace(c, val=negate(c.val), const=-c.const if c.const is not None else None)
-        if isinstance(e, A.Not):
-            c = self.expr(e.operand)
-            return Col("bool", ~c.val, nullable=c.nullable, level=c.level)
-        if isinstance(e, A.Arith):
-            return self._arith(e.op, self.expr(e.left), self.expr(e.right))
-        if isinstance(e, A.Compare):
-            return self._compare(e.op, self.expr(e.left), self.expr(e.right))
-        if isinstance(e, A.BoolOp):
-            cols = [self.expr(x) for x in e.operands]
-            op: Callable[[pl.Expr, pl.Expr], pl.Expr] = (lambda a, b: a & b) if e.op == "and" else (lambda a, b: a | b)
-            return Col("bool", reduce(op, [c.val for c in cols]), nullable=_nullable(*cols), level=_level(*cols))
-        if isinstance(e, A.In):
-            return self._in(e)
-        if isinstance(e, A.Call):
-            return self._call(e)
-        if isinstance(e, A.IfElse):
-            return self._if(e)
-        raise NotCompilable(f"not an expression: {e!r}")  # pragma: no cover
+    def _number(self, v: Fraction) -> Col:
+        return Col("num", pl.lit(v.numerator, dtype=int_type(abs(v.numerator))), None, v.denominator,
+                   abs(v.numerator), v, nullable=False)
 
-    def _lookup(self, e: A.Lookup) -> Col:
+    def num(self, e: A.Num) -> Col:
+        return self._number(e.value)
+
+    def money(self, e: A.Money) -> Col:
+        return self._number(e.value)
+
+    def percent(self, e: A.Percent) -> Col:
+        return self._number(e.value)
+
+    def str_(self, e: A.Str) -> Col:
+        return Col("str", pl.lit(e.value, dtype=pl.String), nullable=False)
+
+    def bool_(self, e: A.Bool) -> Col:
+        return Col("bool", pl.lit(e.value, dtype=pl.Boolean), nullable=False)
+
+    def name(self, e: A.Name) -> Col:
+        return self.named(e.id)
+
+    def attr(self, e: A.Attr) -> Col:
+        raise NotCompilable(f"{e.obj}.{e.attr}: clause results are not compiled")
+
+    def neg(self, e: A.Neg) -> Col:
+        c = self.expr(e.operand)
+        return replace(c, val=negate(c.val), const=-c.const if c.const is not None else None)
+
+    def not_(self, e: A.Not) -> Col:
+        c = self.expr(e.operand)
+        return Col("bool", ~c.val, nullable=c.nullable, level=c.level)
+
+    def boolop(self, e: A.BoolOp) -> Col:
+        cols = [self.expr(x) for x in e.operands]
+        op: Callable[[pl.Expr, pl.Expr], pl.Expr] = (lambda a, b: a & b) if e.op == "and" else (lambda a, b: a | b)
+        return Col("bool", reduce(op, [c.val for c in cols]), nullable=_nullable(*cols), level=_level(*cols))
+
+    def lookup(self, e: A.Lookup) -> Col:
         key = self.expr(e.key)
         if key.none is not None:
             raise NotCompilable(f"{e.table}[...]: a key that may be none")
-        table = self.version.tables[e.table]
+        table = self.program.tables[e.table]
         den = reduce(math.lcm, (v.denominator for v in table.values.values()), 1)
         keys = list(table.values)
         nums = [int(table.values[k] * den) for k in keys]
@@ -261,15 +271,15 @@ class Compiler:
         val = key.val.replace_strict(keys, nums, default=None, return_dtype=int_type(bound))
         return _checked(Col("num", val, None, den, bound, level=key.level))
 
-    def _arith(self, op: str, a: Col, b: Col) -> Col:
+    def arith(self, e: A.Arith) -> Col:
+        op, a, b = e.op, self.expr(e.left), self.expr(e.right)
         none = _any_none(a, b)
         const = None
         if a.const is not None and b.const is not None and not (op == "/" and b.const == 0):
             const = {"+": a.const + b.const, "-": a.const - b.const, "*": a.const * b.const,
                      "/": a.const / b.const if b.const else None}[op]
         if const is not None:
-            return Col("num", pl.lit(const.numerator, dtype=int_type(abs(const.numerator))), None,
-                       const.denominator, abs(const.numerator), const, nullable=False)
+            return self._number(const)
         nullable, level = _nullable(a, b), _level(a, b)
         if op in "+-":
             x, y = _common(a, b)
@@ -288,7 +298,8 @@ class Compiler:
         return _checked(Col("num", a.val * (q * sign), none, a.den * abs(p), a.bound * q, nullable=nullable,
                             level=level))
 
-    def _compare(self, op: str, a: Col, b: Col) -> Col:
+    def compare(self, e: A.Compare) -> Col:
+        op, a, b = e.op, self.expr(e.left), self.expr(e.right)
         nullable, level = _nullable(a, b), _level(a, b)
         if op in ("==", "!="):
             eq = _py_eq(a, b)
@@ -304,21 +315,19 @@ class Compiler:
         return Col("bool", pl.when(cmp.is_null()).then(_lit_bool(None)).when(none).then(False).otherwise(cmp),
                    level=level)
 
-    def _in(self, e: A.In) -> Col:
+    def in_(self, e: A.In) -> Col:
         item = self.expr(e.item)
-        hits = []
-        for o in e.options:
-            opt = self.expr(o)
-            # the interpreter compares with Python's ==: an unknown option equals nothing
-            hits.append(pl.when(opt.is_unknown()).then(False).otherwise(_py_eq(item, opt)))
+        options = [self.expr(o) for o in e.options]
+        # the interpreter compares with Python's ==: an unknown option equals nothing
+        hits = [pl.when(opt.is_unknown()).then(False).otherwise(_py_eq(item, opt)) for opt in options]
         found = reduce(lambda a, b: a | b, hits) if hits else pl.lit(False)
         res = ~found if e.negated else found
-        level = _level(item, *(self.expr(o) for o in e.options))
+        level = _level(item, *options)
         if not item.nullable:
             return Col("bool", res, nullable=False, level=level)
         return Col("bool", pl.when(item.is_unknown()).then(_lit_bool(None)).otherwise(res), level=level)
 
-    def _call(self, e: A.Call) -> Col:
+    def call(self, e: A.Call) -> Col:
         args = [self.expr(a) for a in e.args]
         unknown = reduce(lambda a, b: a | b, (c.is_unknown() for c in args))
         nullable, level = _nullable(*args), _level(*args)
@@ -334,7 +343,7 @@ class Compiler:
             val = pl.when(unknown).then(pl.lit(None, dtype=int_type(max(c.bound for c in xs)))).otherwise(val)
         return Col("num", val, _any_none(*xs), xs[0].den, max(c.bound for c in xs), nullable=nullable, level=level)
 
-    def _if(self, e: A.IfElse) -> Col:
+    def ifelse(self, e: A.IfElse) -> Col:
         c = self.expr(e.cond)
         cond = c.val
         t, f = self.expr(e.then), self.expr(e.else_)
@@ -441,62 +450,34 @@ class Compiled:
     temps: list[str]
 
 
-def shared_conditions(version: PolicyVersion) -> frozenset[str]:
-    """Condition texts every clause of the version has (general eligibility such as `E`)."""
-    sets = [frozenset(c.text for c in clause.conditions) for clause in version.clauses]
-    return reduce(lambda a, b: a & b, sets) if sets else frozenset()
-
-
-def listed_conditions(version: PolicyVersion, clause: Clause) -> list[int]:
-    """Conditions whose failure the `reasons` column reports: those with a drafter-written reason, and those
-    every clause shares (so that one failing general condition is reported once for all clauses)."""
-    shared = shared_conditions(version)
-    return [i for i, c in enumerate(clause.conditions) if c.reason or c.text in shared]
+_UNKNOWN = unknown_reason([])
+"""The end of an undetermined clause's reason (`labels` + this), as the plan words it."""
+_LABEL_SEPARATOR = unknown_reason(["", ""])[: -len(_UNKNOWN)]
+"""Between two labels of that reason, as the plan words it."""
 
 
 class ClauseCompiler(Compiler):
-    def _false_text(self, e: A.Expr) -> pl.Expr:
-        """`interpreter.deciding_part` and the default reason, for a condition that is false."""
-        if isinstance(e, A.BoolOp) and e.op == "and":
-            chain: Any = pl
-            for x in e.operands:
-                false = (~self.expr(x).val).fill_null(False)
-                chain = chain.when(false).then(self._false_text(x))
-            return cast(pl.Expr, chain.otherwise(self._leaf_text(e)))
-        if isinstance(e, A.Name) and e.id in self.version.definitions:
-            return self._false_text(self.version.definitions[e.id])
-        return self._leaf_text(e)
+    """The clauses of a version: status, amount and reason columns, from the version's clause plans."""
 
-    def _leaf_text(self, e: A.Expr) -> pl.Expr:
-        facts = referenced_facts(e, self.version)
-        head = f"{printer.to_text(e)} is false"
-        if not facts:
-            return pl.lit(head)
-        parts: list[pl.Expr] = [pl.lit(head + " (")]
-        for i, f in enumerate(facts):
-            parts.append(pl.lit(("" if i == 0 else ", ") + self.version.facts[f].label + "="))
-            parts.append(self.display(self.fact(f)))
-        parts.append(pl.lit(")"))
-        return pl.concat_str(parts)
+    def pieces(self, pieces: Sequence[Piece]) -> pl.Expr:
+        """A reason's pieces as one text column: literal text as is, each slot as its value's text."""
+        parts = [pl.lit(p) if isinstance(p, str) else self.display(self.named(p.name)) for p in pieces]
+        return pl.concat_str(parts) if parts else pl.lit("")
 
-    def _template(self, template: str) -> pl.Expr:
-        import re
-
-        parts: list[pl.Expr] = []
-        pos = 0
-        for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template):
-            name = m.group(1)
-            if name in self.version.facts or name in self.version.definitions:
-                parts.append(pl.lit(template[pos:m.start()]))
-                parts.append(self.display(self.name(name)))
-            else:
-                parts.append(pl.lit(template[pos:m.end()]))
-            pos = m.end()
-        parts.append(pl.lit(template[pos:]))
-        return pl.concat_str(parts)
+    def _false_text(self, d: Deciding) -> pl.Expr:
+        """The default reason of a false condition: for a conjunction, that of the first operand that is false
+        (looked into in turn), else the part's own."""
+        if not d.operands:
+            return self.pieces(d.pieces)
+        chain: Any = pl
+        for x, part in d.operands:
+            false = (~self.expr(x).val).fill_null(False)
+            chain = chain.when(false).then(self._false_text(part))
+        return cast(pl.Expr, chain.otherwise(self.pieces(d.pieces)))
 
     def _unknown_text(self, groups: Sequence[tuple[pl.Expr, Sequence[str]]]) -> pl.Expr:
-        """Labels of the unknown facts, in the interpreter's first-use order, then ' unknown'."""
+        """`unknown_reason` of the unknown facts, in the interpreter's first-use order: the facts of each
+        active group in turn, each fact once."""
         pieces: list[pl.Expr] = []
         earlier: dict[str, list[pl.Expr]] = {}
         for active, facts in groups:
@@ -504,13 +485,14 @@ class ClauseCompiler(Compiler):
                 cond = active & self.fact(f).is_unknown()
                 for prev in earlier.get(f, []):
                     cond = cond & ~prev
-                pieces.append(pl.when(cond).then(pl.lit(self.version.facts[f].label)))
+                pieces.append(pl.when(cond).then(pl.lit(self.program.facts[f].label)))
                 earlier.setdefault(f, []).append(active)
         if not pieces:
-            return pl.lit(" unknown")
-        return pl.concat_str([pl.concat_str(pieces, separator=", ", ignore_nulls=True), pl.lit(" unknown")])
+            return pl.lit(_UNKNOWN)
+        return pl.concat_str([pl.concat_str(pieces, separator=_LABEL_SEPARATOR, ignore_nulls=True),
+                              pl.lit(_UNKNOWN)])
 
-    def text_column(self, text: pl.Expr, key: str) -> pl.Expr:
+    def text_column(self, text: pl.Expr, key: object) -> pl.Expr:
         """A reason part computed once (in the text stage) however many clauses list it."""
         if key not in self._texts:
             name = f"__t{len(self._texts)}:{self.version.key}"
@@ -519,45 +501,46 @@ class ClauseCompiler(Compiler):
             self._texts[key] = pl.col(name)
         return self._texts[key]
 
-    def clause(self, clause: Clause) -> ClauseExprs:
-        conds = [self.materialise(self.expr(c.expr), f"cond:{printer.to_text(c.expr)}") for c in clause.conditions]
+    def condition_reason(self, plan: ConditionPlan) -> pl.Expr:
+        """The reason of a false condition: the drafter's template, else the deciding part's default reason."""
+        if plan.template is not None:
+            return self.text_column(self.pieces(plan.template), ("template", plan.expr, plan.template))
+        return self.text_column(self._false_text(plan.deciding), ("deciding", plan.expr))
+
+    def clause(self, plan: ClausePlan) -> ClauseExprs:
+        conds = [self.materialise(self.expr(c.expr), ("cond", c.expr)) for c in plan.conditions]
         false = [(~c.val).fill_null(False) if c.nullable else ~c.val for c in conds]
         unknown = [c.is_unknown() for c in conds]
         # Kleene conjunction: false when any condition is false, else unknown when any is unknown
         every = reduce(lambda a, b: a & b, [c.val for c in conds]) if conds else pl.lit(True)
         any_unknown = every.is_null() if _nullable(*conds) else pl.lit(False)
-        amount = self.expr(clause.amount)
+        amount = self.expr(plan.amount)
         if amount.kind != "num":
-            raise NotCompilable(f"{clause.id}: the amount is not a number")
-        step = {"yuan": 1, "wan": 10_000}[clause.rounding.unit]
-        rounded = round_exact(amount, step, clause.rounding.mode)
+            raise NotCompilable(f"{plan.id}: the amount is not a number")
+        step = {"yuan": 1, "wan": 10_000}[plan.rounding.unit]
+        rounded = round_exact(amount, step, plan.rounding.mode)
         amount_none = amount.none_or_false() & ~amount.is_unknown()
         status = (pl.when(~every).then(INELIGIBLE)
                   .when(any_unknown | amount.is_unknown()).then(UNDETERMINED)
                   .when(amount_none).then(FAILED)
                   .otherwise(ELIGIBLE).cast(pl.UInt8))
-        code = pl.col(s_col(self.version.package_id, clause.id))
+        code = pl.col(s_col(self.program.package_id, plan.id))
         # rounded amounts fit Int64: `_compile` checks that their bounds sum below 2^62
         paid = pl.when(code == ELIGIBLE).then(rounded.cast(pl.Int64)).otherwise(pl.lit(0, dtype=pl.Int64))
 
         # reasons (only those the `reasons` column lists)
-        cond_facts = [referenced_facts(c.expr, self.version) for c in clause.conditions]
-        unknown_conds = self._unknown_text([(u, f) for u, f, c in zip(unknown, cond_facts, conds, strict=True)
-                                            if c.nullable])
-        unknown_amount = self._unknown_text([(pl.lit(True), referenced_facts(clause.amount, self.version))])
+        unknown_conds = self._unknown_text([(u, p.reads) for u, p, c in zip(unknown, plan.conditions, conds,
+                                                                              strict=True) if c.nullable])
+        unknown_amount = self._unknown_text([(pl.lit(True), plan.amount_reads)])
         undetermined = pl.when(any_unknown).then(unknown_conds).otherwise(unknown_amount)
         reason: Any = pl.when(code == UNDETERMINED).then(undetermined)
-        listed = listed_conditions(self.version, clause)
         needs = code == UNDETERMINED
-        for i, cond in enumerate(clause.conditions):
+        for i, cond in enumerate(plan.conditions):
             first = false[i]
             for j in range(i):
                 first = first & ~false[j]
-            if i in listed:
-                key = f"{printer.to_text(cond.expr)}\x00{cond.reason}"
-                text = self.text_column(self._template(cond.reason) if cond.reason else self._false_text(cond.expr),
-                                        key)
-                reason = reason.when(first).then(text)
+            if cond.listed:
+                reason = reason.when(first).then(self.condition_reason(cond))
                 needs = needs | first
             else:
                 reason = reason.when(first).then(pl.lit(None, dtype=pl.String))
@@ -583,7 +566,7 @@ def compile_version(version: PolicyVersion, nullable: frozenset[str] | None = No
 def _compile(version: PolicyVersion, nullable: frozenset[str] | None, noneable: frozenset[str] | None
              ) -> Compiled:
     c = ClauseCompiler(version, nullable, noneable)
-    out = {clause.id: c.clause(clause) for clause in version.clauses}
+    out = {plan.id: c.clause(plan) for plan in c.program.clauses}
     if sum(x.amount_bound for x in out.values()) >= 2**62:
         raise NotCompilable("amounts could exceed 64-bit integers")
     return Compiled(c.stages, out, c.text_stage, c.temps)
