@@ -200,3 +200,37 @@ def test_population_over_the_fund_agrees_after_proration() -> None:
     (budget,) = scored.budgets
     assert budget.prorated and budget.paid <= 30_000_000 < budget.demand
     assert len(clause_ids(package)) == 16
+
+
+@pytest.mark.parametrize(("amount", "why"), [("1万 * staff * staff", "64-bit"),
+                                             ("1万 * staff * staff * staff", "128-bit")])
+def test_version_whose_amounts_could_overflow_is_decided_by_the_interpreter(
+        tmp_path: Path, amount: str, why: str) -> None:
+    """A version whose amounts could leave Int64 (or an intermediate Int128) is not compiled: every row is
+    decided by the interpreter, exactly, and none fails."""
+    from policyengine import load_package
+
+    from .support import FIXTURES, mini_facts
+
+    source = (FIXTURES / "mini" / "1.0" / "policy.yaml").read_text(encoding="utf-8")
+    assert source.count("amount: 1万 * staff\n") == 1
+    (tmp_path / "1.0").mkdir()
+    (tmp_path / "1.0" / "policy.yaml").write_text(source.replace("amount: 1万 * staff\n", f"amount: {amount}\n"),
+                                                  encoding="utf-8")
+    package = load_package(tmp_path)
+    (version,) = package.versions
+    rows: list[dict[str, str | None]] = [
+        {n: None for n in version.facts} | {k: str(v) for k, v in mini_facts(level="无", staff=s).items()}
+        for s in ("0", "3", "100000")]
+    scored = score_table(_table(rows, list(version.facts)), [package])
+    assert why in scored.not_compiled[version.key]
+    assert scored.interpreted_rows == len(rows) and not scored.rejects
+    amounts = scored.output.get_column("mini.c02.amount").to_list()
+    statuses = scored.output.get_column("mini.c02.status").to_list()
+    power = amount.count("staff")
+    assert statuses == ["ineligible", "eligible", "eligible"]
+    # c02 stands in group G (c01 is ineligible); 10^14 (or 10^19) yuan is cut to the per-applicant cap of 50万,
+    # c03 (the higher article) first
+    assert amounts == [0, 10_000 * 3**power, 500_000]
+    assert scored.output.get_column("mini.c03.amount").to_list() == [30_000, 30_000, 0]
+    check_agreement(package, version, rows)
