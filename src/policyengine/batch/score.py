@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from policyengine.batch import reasons as R
-from policyengine.batch.parse import FALLBACK, Parsed, has_none, none_col, parse_table, value_col
+from policyengine.batch.parse import FALLBACK, NUMERIC, Parsed, has_none, none_col, parse_table, value_col
 from policyengine.batch.read import ROW, HeaderMap, Reject, Table, map_headers
 from policyengine.batch.settle import (
     YEAR,
@@ -33,13 +33,23 @@ from policyengine.decide import versions
 from policyengine.decide.decision import Decision
 from policyengine.decide.evaluate import evaluate, fact_index
 from policyengine.decide.versions import VersionChoice
-from policyengine.engines.columnar import FAILED, STATUS_NAMES, Compiled, NotCompilable, compile_version
+from policyengine.engines.columnar import (
+    FAILED,
+    STATUS_NAMES,
+    Compiled,
+    NotCompilable,
+    Population,
+    compile_version,
+    population_bound,
+)
 from policyengine.errors import PolicyEngineError
 from policyengine.model.policy import Package, PolicyVersion
 from policyengine.model.rulefile import FactSpec
 
 Progress = Callable[[int], None]
 STATUS_CODE = {name: i for i, name in enumerate(STATUS_NAMES)}
+STATUS = pl.Enum(STATUS_NAMES)
+"""The dtype of the output's status columns."""
 
 
 @dataclass
@@ -125,19 +135,23 @@ def _result_schema(package: Package, wide: bool = False) -> dict[str, pl.DataTyp
     return schema
 
 
-def _population(frame: pl.DataFrame, version: PolicyVersion) -> tuple[frozenset[str], frozenset[str]]:
-    """The version's facts that are unknown somewhere in `frame`, and those that are 'did not happen' somewhere."""
+def _population(frame: pl.DataFrame, version: PolicyVersion) -> Population:
+    """What `frame` holds of the version's facts: which are unknown somewhere, which 'did not happen' somewhere,
+    and a bound on each number."""
     nullable = frozenset(f for f in version.facts if frame.get_column(value_col(f)).null_count())
     noneable = frozenset(f for f, spec in version.facts.items()
                          if has_none(spec) and frame.get_column(none_col(f)).any())
-    return nullable, noneable
+    numeric = [f for f, spec in version.facts.items() if spec.type in NUMERIC]
+    largest = frame.select(pl.col(value_col(f)).abs().max().alias(f) for f in numeric).row(0) if numeric else ()
+    bounds = tuple((f, population_bound(n or 0)) for f, n in zip(numeric, largest, strict=True))
+    return Population(nullable, noneable, bounds)
 
 
 def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.DataFrame:
     """Result columns (row, version, clause statuses, settled amounts and reasons, total) for rows that are all
     decided under `version`, aligned with `rows`."""
     pid = package.id
-    c = compile_version(version, *_population(rows, version))
+    c = compile_version(version, _population(rows, version))
     lazy = rows.lazy()
     for stage in c.stages:
         lazy = lazy.with_columns(stage)
@@ -338,7 +352,8 @@ def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMa
                  specs: Mapping[str, FactSpec]) -> pl.DataFrame:
     """The output contract: uscc, name, per clause status and amount, package totals, total, reasons, then the
     input's unrecognised columns untouched."""
-    names = pl.Series("status", [*STATUS_NAMES, None], dtype=pl.String)  # FAILED rows are rejected
+    # statuses as an Enum: a byte per cell rather than a string (FAILED rows are rejected)
+    names = pl.Series("status", [*STATUS_NAMES, None], dtype=STATUS)
     cols: list[pl.Expr] = []
     for fact in ("uscc", "name"):
         cols.append((pl.col(value_col(fact)) if fact in specs else pl.lit(None, dtype=pl.String)).alias(fact))

@@ -152,17 +152,14 @@ class Compiler:
     """Compiles the expressions of one version (an `ExprFold[Col]`); each definition is compiled once, into its
     slot of the version's `Program`.
 
-    `nullable` names the facts whose column may hold unknown values, `noneable` those whose 'did not happen'
-    column may be true, in the population compiled for (None: any fact may); the others compile to simpler
-    expressions. Definitions and conditions are materialised as columns (`stages`), computed once per row
-    however many clauses read them."""
+    `population` says what the columns of the population compiled for may hold (None: anything the parser
+    gives); the rest compiles to simpler expressions. Definitions, conditions, table lookups and amounts are
+    materialised as columns (`stages`), computed once per row however many expressions read them."""
 
-    def __init__(self, version: PolicyVersion, nullable: frozenset[str] | None = None,
-                 noneable: frozenset[str] | None = None) -> None:
+    def __init__(self, version: PolicyVersion, population: Population | None = None) -> None:
         self.version = version
         self.program = program(version)
-        self.nullable = nullable
-        self.noneable = noneable
+        self.population = population or Population()
         self._slots: dict[int, Col] = {}
         self.stages: list[list[pl.Expr]] = []
         self.temps: list[str] = []
@@ -200,12 +197,13 @@ class Compiler:
 
     def fact(self, name: str) -> Col:
         spec = self.program.facts[name]
-        noneable = has_none(spec) and (self.noneable is None or name in self.noneable)
+        pop = self.population
+        noneable = has_none(spec) and (pop.noneable is None or name in pop.noneable)
         none = pl.col(none_col(name)) if noneable else None
         col = pl.col(value_col(name))
-        nullable = self.nullable is None or name in self.nullable
+        nullable = pop.nullable is None or name in pop.nullable
         if spec.type in SCALE:
-            return Col("num", col, none, SCALE[spec.type], LIMIT[spec.type], nullable=nullable)
+            return Col("num", col, none, SCALE[spec.type], pop.bound(name, LIMIT[spec.type]), nullable=nullable)
         if spec.type == "bool":
             return Col("bool", col, nullable=nullable)
         return Col("str", col, none, nullable=nullable)
@@ -269,7 +267,7 @@ class Compiler:
         nums = [int(table.values[k] * den) for k in keys]
         bound = max((abs(n) for n in nums), default=0)
         val = key.val.replace_strict(keys, nums, default=None, return_dtype=int_type(bound))
-        return _checked(Col("num", val, None, den, bound, level=key.level))
+        return self.materialise(_checked(Col("num", val, None, den, bound, level=key.level)), ("lookup", e))
 
     def arith(self, e: A.Arith) -> Col:
         op, a, b = e.op, self.expr(e.left), self.expr(e.right)
@@ -514,7 +512,7 @@ class ClauseCompiler(Compiler):
         # Kleene conjunction: false when any condition is false, else unknown when any is unknown
         every = reduce(lambda a, b: a & b, [c.val for c in conds]) if conds else pl.lit(True)
         any_unknown = every.is_null() if _nullable(*conds) else pl.lit(False)
-        amount = self.expr(plan.amount)
+        amount = self.materialise(self.expr(plan.amount), ("amount", plan.amount))
         if amount.kind != "num":
             raise NotCompilable(f"{plan.id}: the amount is not a number")
         step = {"yuan": 1, "wan": 10_000}[plan.rounding.unit]
@@ -548,24 +546,46 @@ class ClauseCompiler(Compiler):
         return ClauseExprs(status, paid, reason.otherwise(pl.lit(None, dtype=pl.String)), bound, needs)
 
 
-_CACHE: dict[tuple[str, str, frozenset[str] | None, frozenset[str] | None], Compiled] = {}
+@dataclass(frozen=True)
+class Population:
+    """What the fact columns of a population may hold, as far as compiling for it goes (None: anything)."""
+
+    nullable: frozenset[str] | None = None
+    """Facts whose column holds an unknown value somewhere."""
+    noneable: frozenset[str] | None = None
+    """Facts whose 'did not happen' column is true somewhere."""
+    bounds: tuple[tuple[str, int], ...] | None = None
+    """(fact, bound on |value|) of numeric facts, below the parser's `LIMIT`: the compiled arithmetic stays in
+    Int64 where these bounds allow, rather than where the limits do."""
+
+    def bound(self, fact: str, limit: int) -> int:
+        """The bound on a numeric fact's |column value|: the population's, or the parser's limit."""
+        if self.bounds is None:
+            return limit
+        return min(dict(self.bounds).get(fact, limit), limit)
 
 
-def compile_version(version: PolicyVersion, nullable: frozenset[str] | None = None,
-                    noneable: frozenset[str] | None = None) -> Compiled:
-    """Every clause of `version` compiled for a population where only the facts in `nullable` may be unknown
-    and only those in `noneable` may be 'did not happen' (None: any); raises `NotCompilable`."""
-    key = (version.key, version.content_hash, nullable, noneable)
+def population_bound(largest: int) -> int:
+    """A bound on values up to `largest`, rounded up (to 2^k - 1) so that similar populations share a compile."""
+    return (1 << max(largest, 1).bit_length()) - 1
+
+
+_CACHE: dict[tuple[str, str, Population | None], Compiled] = {}
+
+
+def compile_version(version: PolicyVersion, population: Population | None = None) -> Compiled:
+    """Every clause of `version` compiled for `population` (None: any population the parser gives); raises
+    `NotCompilable`."""
+    key = (version.key, version.content_hash, population)
     if key not in _CACHE:
         if len(_CACHE) > 64:
             _CACHE.clear()
-        _CACHE[key] = _compile(version, nullable, noneable)
+        _CACHE[key] = _compile(version, population)
     return _CACHE[key]
 
 
-def _compile(version: PolicyVersion, nullable: frozenset[str] | None, noneable: frozenset[str] | None
-             ) -> Compiled:
-    c = ClauseCompiler(version, nullable, noneable)
+def _compile(version: PolicyVersion, population: Population | None) -> Compiled:
+    c = ClauseCompiler(version, population)
     out = {plan.id: c.clause(plan) for plan in c.program.clauses}
     if sum(x.amount_bound for x in out.values()) >= 2**62:
         raise NotCompilable("amounts could exceed 64-bit integers")
