@@ -234,3 +234,29 @@ def test_version_whose_amounts_could_overflow_is_decided_by_the_interpreter(
     assert amounts == [0, 10_000 * 3**power, 500_000]
     assert scored.output.get_column("mini.c03.amount").to_list() == [30_000, 30_000, 0]
     check_agreement(package, version, rows)
+
+
+def test_reasons_of_a_large_population_agree(tmp_path: Path) -> None:
+    """Reasons are rendered once per distinct combination of the facts they show where those are few (here 64
+    rows, a few combinations), a literal drafter's reason included; they are the interpreter's, row by row."""
+    from policyengine import load_package
+
+    from .support import FIXTURES, mini_facts
+
+    source = (FIXTURES / "mini" / "1.0" / "policy.yaml").read_text(encoding="utf-8")
+    old = "conditions: [E, share >= 80%]"
+    assert source.count(old) == 1
+    (tmp_path / "1.0").mkdir()
+    (tmp_path / "1.0" / "policy.yaml").write_text(
+        source.replace(old, 'conditions: [E, {test: share >= 80%, reason: "占比不足八成"}]'), encoding="utf-8")
+    package = load_package(tmp_path)
+    (version,) = package.versions
+    rows: list[dict[str, str | None]] = []
+    for i in range(64):
+        facts = mini_facts(district=("皇姑区", "铁西区")[i % 2], honest=("是", "否", "是")[i % 3],
+                           share=("50%", "90%")[i // 2 % 2], level_year=(None, "2020", "2019")[i % 3])
+        rows.append({n: None for n in version.facts} | {k: None if v is None else str(v) for k, v in facts.items()})
+    check_agreement(package, version, rows)
+    reasons = score_table(_table(rows, list(version.facts)), [package]).output.get_column("reasons").to_list()
+    assert reasons[0] == "c04: 占比不足八成"
+    assert reasons[1] == 'c01–c04: district == "皇姑区" is false (注册地所在区=铁西区)'

@@ -162,9 +162,11 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
     decided = lazy.collect(engine="in-memory")
     # reasons are long strings: build them only on the rows that list one, then put them in place
     where = decided.get_column(need).arg_true()
-    texts = decided.lazy().filter(pl.col(need)).with_columns(c.text_stage) \
-        .select(*(e.reason.cast(pl.Categorical).alias(r_col(pid, cid)) for cid, e in c.clauses.items())) \
-        .collect(engine="in-memory")
+    reasons_of = [e.reason.alias(r_col(pid, cid)) for cid, e in c.clauses.items()]
+    text_names = {e.meta.output_name() for e in c.text_stage}
+    read = [n for e in [*c.text_stage, *reasons_of] for n in e.meta.root_names() if n not in text_names]
+    rows_with = decided.select(list(dict.fromkeys(read))).filter(decided.get_column(need))
+    texts = _with_texts(rows_with, c.text_stage).lazy().select(reasons_of).collect(engine="in-memory")
     reasons = []
     for name in texts.columns:
         full = pl.repeat(None, decided.height, dtype=pl.Categorical, eager=True).alias(name)
@@ -176,6 +178,24 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
     keep = [ROW, ver_col(pid), why_col(pid), total_col(pid)]
     keep += [f(pid, cid) for cid in c.clauses for f in (s_col, a_col, r_col)]
     return settled.select(keep)
+
+
+def _with_texts(frame: pl.DataFrame, texts: Sequence[pl.Expr]) -> pl.DataFrame:
+    """`frame` with the text columns `texts` added. A text is computed once per distinct combination of the
+    columns it reads where those are few (a general condition's reason reads two or three facts with a few
+    values each), else on every row."""
+    columns: list[pl.Series] = []
+    direct: list[pl.Expr] = []
+    for e in texts:
+        read = list(dict.fromkeys(e.meta.root_names()))
+        distinct = frame.select(read).unique() if read else None
+        if distinct is not None and distinct.height * 8 <= frame.height:
+            rendered = distinct.with_columns(e)
+            columns.append(frame.select(read).join(rendered, on=read, how="left", nulls_equal=True,
+                                                   maintain_order="left").get_column(e.meta.output_name()))
+        else:
+            direct.append(e)
+    return frame.with_columns(columns).with_columns(direct)
 
 
 def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[str, Any]) -> pl.DataFrame:

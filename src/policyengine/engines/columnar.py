@@ -431,7 +431,7 @@ class ClauseExprs:
 
     status: pl.Expr  # UInt8 code
     amount: pl.Expr  # Int64 yuan, rounded, before settlement
-    reason: pl.Expr  # String: the interpreter's reason where the clause is listed in `reasons`, else null
+    reason: pl.Expr  # Categorical: the interpreter's reason where the clause is listed in `reasons`, else null
     amount_bound: int
     needs_reason: pl.Expr  # Boolean: where `reason` is not null (cheap: reasons are computed only there)
 
@@ -440,7 +440,8 @@ class ClauseExprs:
 class Compiled:
     """A version compiled for one population: the stages of temporary columns (definitions and conditions,
     computed in order before the clauses), the clauses, and the text stage (reason parts shared by clauses,
-    computed only on the rows that list a reason)."""
+    Categorical, computed only on the rows that list a reason; each reads only fact and stage columns, so it
+    may be computed once per distinct combination of the columns it reads)."""
 
     stages: list[list[pl.Expr]]
     clauses: dict[str, ClauseExprs]
@@ -491,10 +492,11 @@ class ClauseCompiler(Compiler):
                               pl.lit(_UNKNOWN)])
 
     def text_column(self, text: pl.Expr, key: object) -> pl.Expr:
-        """A reason part computed once (in the text stage) however many clauses list it."""
+        """A reason part computed once (in the text stage) however many clauses list it; the reasons choose
+        among such parts as categories (few distinct texts, many rows), never copying the texts."""
         if key not in self._texts:
             name = f"__t{len(self._texts)}:{self.version.key}"
-            self.text_stage.append(text.alias(name))
+            self.text_stage.append(text.cast(pl.Categorical).alias(name))
             self.temps.append(name)
             self._texts[key] = pl.col(name)
         return self._texts[key]
@@ -530,7 +532,7 @@ class ClauseCompiler(Compiler):
         unknown_conds = self._unknown_text([(u, p.reads) for u, p, c in zip(unknown, plan.conditions, conds,
                                                                               strict=True) if c.nullable])
         unknown_amount = self._unknown_text([(pl.lit(True), plan.amount_reads)])
-        undetermined = pl.when(any_unknown).then(unknown_conds).otherwise(unknown_amount)
+        undetermined = pl.when(any_unknown).then(unknown_conds).otherwise(unknown_amount).cast(pl.Categorical)
         reason: Any = pl.when(code == UNDETERMINED).then(undetermined)
         needs = code == UNDETERMINED
         for i, cond in enumerate(plan.conditions):
@@ -541,9 +543,9 @@ class ClauseCompiler(Compiler):
                 reason = reason.when(first).then(self.condition_reason(cond))
                 needs = needs | first
             else:
-                reason = reason.when(first).then(pl.lit(None, dtype=pl.String))
+                reason = reason.when(first).then(pl.lit(None, dtype=pl.Categorical))
         bound = (amount.bound // amount.den + 1) * step
-        return ClauseExprs(status, paid, reason.otherwise(pl.lit(None, dtype=pl.String)), bound, needs)
+        return ClauseExprs(status, paid, reason.otherwise(pl.lit(None, dtype=pl.Categorical)), bound, needs)
 
 
 @dataclass(frozen=True)
