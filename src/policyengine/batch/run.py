@@ -46,7 +46,8 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
         bar.reset(total=table.rows_in * (2 if job.audit else 1))
     tick = bar.update if bar is not None else None
     try:
-        scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick)
+        scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick,
+                             keep_cells=job.audit is not None)
         rejects = job.rejects or default_rejects_path(job.out)
         write_table(scored.output, job.out)
         write_rejects(scored.rejects, rejects)

@@ -68,7 +68,8 @@ class Scored:
     header_map: HeaderMap
     table: Table
     accepted: pl.DataFrame
-    """Internal: the accepted rows with their raw cells and per-clause columns (after proration)."""
+    """Internal: the accepted rows with their typed facts, raw cells (unless scored with `keep_cells=False`) and
+    per-clause columns (after proration)."""
     specs: dict[str, FactSpec] = field(default_factory=dict)
     version: VersionChoice = None
 
@@ -295,8 +296,12 @@ def _failed_rows(results: Mapping[str, pl.DataFrame], packages: Sequence[Package
 
 
 def score_table(table: Table, packages: Sequence[Package], *, version: VersionChoice = None,
-                backend: str = "columnar", progress: Progress | None = None) -> Scored:
-    """Decide every row of `table` under `packages`, settle, and prorate each over-subscribed fund."""
+                backend: str = "columnar", progress: Progress | None = None, keep_cells: bool = True) -> Scored:
+    """Decide every row of `table` under `packages`, settle, and prorate each over-subscribed fund.
+
+    With `keep_cells=False` the fact cells (text) are released from `table` once typed and the rows the
+    interpreter decides are set aside, so that the text of a large file and its typed columns are not all held
+    at once; `Scored.accepted` then lacks them (audit records need them: keep them for `--audit`)."""
     packages = list(packages)
     if not packages:
         raise PolicyEngineError("no rule packages to score with")
@@ -309,6 +314,8 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
     parsed: Parsed = parse_table(table, hmap.facts, specs)
     frame = _choose_versions(parsed.frame, packages, version)
     rejects = list(parsed.rejects)
+    del parsed
+    cells = [Table.column_name(i) for i in hmap.facts.values()]
 
     not_compiled: dict[str, str] = {}
     interpreted = 0
@@ -332,6 +339,9 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
         else:
             fast_rows, slow_rows = frame, frame.clear()
         interpreted = slow_rows.height
+        if not keep_cells:
+            table.frame = table.frame.drop(cells)
+            frame, fast_rows = frame.drop(cells), fast_rows.drop(cells)
         results = {p.id: _columnar_package(fast_rows, p, compiled) for p in packages}
         if progress is not None:
             progress(fast_rows.height)
@@ -344,6 +354,9 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
         results, bad = _interpret(frame, packages, hmap, version, backend, progress)
         interpreted = frame.height
         rejects += bad
+        if not keep_cells:
+            table.frame = table.frame.drop(cells)
+            frame = frame.drop(cells)
 
     failed = {r.row for r in rejects}
     keep = frame.filter(~pl.col(ROW).is_in(sorted(failed))) if failed else frame
