@@ -260,3 +260,45 @@ def test_reasons_of_a_large_population_agree(tmp_path: Path) -> None:
     reasons = score_table(_table(rows, list(version.facts)), [package]).output.get_column("reasons").to_list()
     assert reasons[0] == "c04: 占比不足八成"
     assert reasons[1] == 'c01–c04: district == "皇姑区" is false (注册地所在区=铁西区)'
+
+
+def test_enum_columns_agree(tmp_path: Path) -> None:
+    """Enum facts are Enum columns: compared with each other (different values lists), with text facts and
+    literals, chosen between by `if`, shown in reasons — as the interpreter does, on every combination."""
+    from itertools import product
+
+    from policyengine import load_package
+
+    from .support import FIXTURES, mini_facts
+
+    source = (FIXTURES / "mini" / "1.0" / "policy.yaml").read_text(encoding="utf-8")
+    fact_line = "  - {name: level_year, type: year, label: 认定年份, blank: none}\n"
+    assert source.count(fact_line) == 1
+    source = source.replace(fact_line, fact_line + (
+        "  - {name: prior, type: enum, label: 已获级别, values: [无, 市级], blank: none, none_value: 无}\n"
+        "  - {name: wanted, type: text, label: 申报级别, blank: unknown}\n"))
+    source += """  - id: c05
+    article: 5
+    title: 枚举比较
+    text: 测试。
+    conditions:
+      - E
+      - level != prior
+      - {test: (if honest then level else prior) != "无", reason: "级别{level}，已获{prior}"}
+      - level in ["市级", "省级"] or wanted == level
+    amount: if level == "省级" then 3万 else 1万
+"""
+    (tmp_path / "1.0").mkdir()
+    (tmp_path / "1.0" / "policy.yaml").write_text(source, encoding="utf-8")
+    package = load_package(tmp_path)
+    (version,) = package.versions
+    rows: list[dict[str, str | None]] = []
+    for level, prior, honest, wanted in product(["无", "市级", "省级", None], ["无", "市级", None], ["是", "否", None],
+                                               ["市级", "省级", "无", "国家级", None]):
+        facts = mini_facts(level=level, prior=prior, honest=honest, wanted=wanted)
+        rows.append({n: None for n in version.facts} | {k: None if v is None else str(v) for k, v in facts.items()})
+    check_agreement(package, version, rows)
+    scored = score_table(_table(rows, list(version.facts)), [package])
+    assert scored.interpreted_rows == 0 and not scored.not_compiled
+    statuses = scored.output.get_column("mini.c05.status").value_counts().sort("mini.c05.status")
+    assert set(statuses.get_column("mini.c05.status").to_list()) == {"eligible", "ineligible", "undetermined"}

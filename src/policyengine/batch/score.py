@@ -160,7 +160,9 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
     need = "__need"
     lazy = lazy.with_columns(*(e.amount.alias(a_col(pid, cid)) for cid, e in c.clauses.items()),
                              pl.any_horizontal([e.needs_reason for e in c.clauses.values()]).alias(need))
-    decided = lazy.collect(engine="in-memory")
+    # without common-subexpression elimination: it would hold every shared part of a stage's expressions at once
+    # (the compiler has already put the parts worth sharing in stage columns)
+    decided = lazy.collect(engine="in-memory", optimizations=pl.QueryOptFlags(comm_subexpr_elim=False))
     # reasons are long strings: build them only on the rows that list one, then put them in place
     where = decided.get_column(need).arg_true()
     reasons_of = [e.reason.alias(r_col(pid, cid)) for cid, e in c.clauses.items()]
@@ -168,6 +170,7 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
     read = [n for e in [*c.text_stage, *reasons_of] for n in e.meta.root_names() if n not in text_names]
     rows_with = decided.select(list(dict.fromkeys(read))).filter(decided.get_column(need))
     texts = _with_texts(rows_with, c.text_stage).lazy().select(reasons_of).collect(engine="in-memory")
+    del rows_with
     reasons = []
     for name in texts.columns:
         full = pl.repeat(None, decided.height, dtype=pl.Categorical, eager=True).alias(name)
@@ -175,6 +178,7 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
             full.scatter(where, texts.get_column(name))
         reasons.append(full)
     base = decided.select(ROW, ver_col(pid), why_col(pid), *(f(pid, cid) for cid in c.clauses for f in (s_col, a_col)))
+    del decided  # the stages' temporary columns: released before settlement makes its copies
     settled = settle_applicants(base.hstack(reasons), version)
     keep = [ROW, ver_col(pid), why_col(pid), total_col(pid)]
     keep += [f(pid, cid) for cid in c.clauses for f in (s_col, a_col, r_col)]

@@ -32,7 +32,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from policyengine.batch.parse import LIMIT, SCALE, has_none, none_col, value_col
+from policyengine.batch.parse import LIMIT, SCALE, categories, has_none, none_col, value_col
 from policyengine.errors import CannotCompile
 from policyengine.ir.lower import program
 from policyengine.ir.program import ClausePlan, ConditionPlan, Deciding, Piece, unknown_reason
@@ -74,6 +74,8 @@ class Col:
     """False when `val` is never null (never unknown) in the population compiled for."""
     level: int = 0
     """1 + the highest stage of materialised columns this expression reads (0: input columns only)."""
+    categories: pl.Enum | None = None
+    """The Enum dtype of `val` when it is an enum fact's column (a byte per row), else None (String)."""
 
     def is_unknown(self) -> pl.Expr:
         return self.val.is_null() if self.nullable else pl.lit(False)
@@ -137,10 +139,26 @@ def _null_if_unknown(result: pl.Expr, *cols: Col) -> pl.Expr:
     return pl.when(unknown).then(_lit_bool(None)).otherwise(result)
 
 
+def as_text(c: Col) -> Col:
+    """`c` as a String column (an enum fact's column is an Enum)."""
+    return replace(c, val=c.val.cast(pl.String), categories=None) if c.categories is not None else c
+
+
+def _same_text(a: Col, b: Col) -> tuple[Col, Col]:
+    """Two text columns that polars can compare or choose between: an Enum column with a literal or with the
+    same Enum as is (a literal that is not a category equals no row), otherwise both as String."""
+    if a.categories == b.categories or (a.categories is None and a.val.meta.is_literal()) \
+            or (b.categories is None and b.val.meta.is_literal()):
+        return a, b
+    return as_text(a), as_text(b)
+
+
 def _py_eq(a: Col, b: Col) -> pl.Expr:
     """Python's `a == b` on interpreter values where neither is unknown: none == none, none != anything else."""
     if a.kind == "num":
         a, b = _common(a, b)
+    elif a.kind == "str":
+        a, b = _same_text(a, b)
     eq = a.val == b.val
     if a.none is None and b.none is None:
         return eq
@@ -206,7 +224,7 @@ class Compiler:
             return Col("num", col, none, SCALE[spec.type], pop.bound(name, LIMIT[spec.type]), nullable=nullable)
         if spec.type == "bool":
             return Col("bool", col, nullable=nullable)
-        return Col("str", col, none, nullable=nullable)
+        return Col("str", col, none, nullable=nullable, categories=categories(spec))
 
     def named(self, name: str) -> Col:
         """A fact's column, or a definition's (compiled on first use, materialised in its slot)."""
@@ -263,7 +281,8 @@ class Compiler:
             raise NotCompilable(f"{e.table}[...]: a key that may be none")
         table = self.program.tables[e.table]
         den = reduce(math.lcm, (v.denominator for v in table.values.values()), 1)
-        keys = list(table.values)
+        # an Enum column holds only its categories: a key that is none of them matches no row
+        keys = [k for k in table.values if key.categories is None or k in key.categories.categories]
         nums = [int(table.values[k] * den) for k in keys]
         bound = max((abs(n) for n in nums), default=0)
         val = key.val.replace_strict(keys, nums, default=None, return_dtype=int_type(bound))
@@ -347,13 +366,16 @@ class Compiler:
         t, f = self.expr(e.then), self.expr(e.else_)
         if t.kind == "num":
             t, f = _common(t, f)
+        elif t.kind == "str" and t.categories != f.categories:
+            t, f = as_text(t), as_text(f)
         nullable, level = _nullable(c, t, f), _level(c, t, f)
         if not c.nullable:
             val = pl.when(cond).then(t.val).otherwise(f.val)
             none = None
             if t.none is not None or f.none is not None:
                 none = pl.when(cond).then(t.none_or_false()).otherwise(f.none_or_false())
-            return Col(t.kind, val, none, t.den, max(t.bound, f.bound), nullable=nullable, level=level)
+            return Col(t.kind, val, none, t.den, max(t.bound, f.bound), nullable=nullable, level=level,
+                       categories=t.categories)
         # cond unknown: the interpreter keeps the branches' value when both agree (and are not unknown)
         same = pl.when(t.is_unknown() | f.is_unknown()).then(False).otherwise(_py_eq(t, f))
         unknown_case = pl.when(same).then(t.val).otherwise(
@@ -363,7 +385,7 @@ class Compiler:
         if t.none is not None or f.none is not None:
             tn, fn = t.none_or_false(), f.none_or_false()
             none = pl.when(cond).then(tn).when(~cond).then(fn).otherwise(tn & fn)
-        return Col(t.kind, val, none, t.den, max(t.bound, f.bound), level=level)
+        return Col(t.kind, val, none, t.den, max(t.bound, f.bound), level=level, categories=t.categories)
 
     # -- text of values, as `values.display` writes them ------------------------------------------------
 
@@ -371,7 +393,7 @@ class Compiler:
         if c.kind == "bool":
             text = pl.when(c.val).then(pl.lit("true")).otherwise(pl.lit("false"))
         elif c.kind == "str":
-            text = c.val
+            text = as_text(c).val
         else:
             text = _decimal_text(c)
         if c.none is not None:
