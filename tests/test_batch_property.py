@@ -302,3 +302,19 @@ def test_enum_columns_agree(tmp_path: Path) -> None:
     assert scored.interpreted_rows == 0 and not scored.not_compiled
     statuses = scored.output.get_column("mini.c05.status").value_counts().sort("mini.c05.status")
     assert set(statuses.get_column("mini.c05.status").to_list()) == {"eligible", "ineligible", "undetermined"}
+
+
+def test_proration_by_fund_and_application_year(mini: Package) -> None:
+    """Each (version, application year) is its own fund: one over-subscribed, one within, in one batch."""
+    from .support import mini_facts
+
+    (version,) = mini.versions
+    rows: list[dict[str, str | None]] = []
+    for year, n in (("2021", 3), ("2022", 2)):
+        for _ in range(n):
+            facts = mini_facts(application_year=year, share="90%", level_year=str(int(year) - 1))
+            rows.append({k: None for k in version.facts} | {k: str(v) for k, v in facts.items()})
+    check_agreement(mini, version, rows)
+    budgets = {b.application_year: b for b in score_table(_table(rows, list(version.facts)), [mini]).budgets}
+    assert budgets[2021].prorated and not budgets[2022].prorated
+    assert budgets[2021].paid <= 1_000_000 < budgets[2021].demand

@@ -6,12 +6,12 @@ cell — odd spellings and errors alike — is read by `cells.read_value` itself
 path never has to reproduce an error message or an unusual format. A hypothesis test checks that wherever the
 fast path accepts a cell, its value is the one `read_value` gives.
 
-Columnar representation (see `columnar`): numbers are Int64 integers at a fixed scale per fact type
-(money in fen, rates in millionths, integers and years as they are), text as String, bool as Boolean; null
-means *unknown*, and facts whose blank means *did not happen* carry a Boolean companion column that is true for
-those rows (the value column then holds a filler, never null). A value the columnar backend cannot hold exactly
-(a rate finer than a millionth, money from 10^13 yuan, a count from 10^12) marks its row for the reference
-interpreter instead.
+Columnar representation (see `columnar`): numbers are integers at a fixed scale per fact type (money in
+fen, rates in millionths, integers as they are: Int64; years: Int16), text as String (an enum's values as an
+Enum), bool as Boolean; null means *unknown*, and facts whose blank means *did not happen* carry a Boolean
+companion column that is true for those rows (the value column then holds a filler, never null). A value the
+columnar backend cannot hold exactly (a rate finer than a millionth, money from 10^13 yuan, a count from 10^12)
+marks its row for the reference interpreter instead.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def categories(spec: FactSpec) -> pl.Enum | None:
 
 
 def dtype_of(spec: FactSpec) -> pl.DataType:
+    if spec.type == "year":
+        return pl.Int16()  # below LIMIT["year"]: two bytes a row
     if spec.type in NUMERIC:
         return pl.Int64()  # every LIMIT is below 2^62
     if spec.type == "bool":

@@ -313,9 +313,15 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
     specs = dict(index.specs)
     required = [s for s in specs.values() if s.required]
     hmap = map_headers(table.headers, index, required, specs)
+    possible: list[PolicyVersion] = []
     for p in packages:
-        versions.forced(p, version)  # an unknown forced version is an error before any work
-    parsed: Parsed = parse_table(table, hmap.facts, specs)
+        forced = versions.forced(p, version)  # an unknown forced version is an error before any work
+        possible += [forced] if forced is not None else p.versions
+    # every fact the file has is read (a bad cell rejects its row, as evaluate() rejects it); of the others, only
+    # those a version that can apply reads, each a column of its blank value
+    typed = {n: s for n, s in specs.items()
+             if n in hmap.facts or n in OUTPUT_FACTS or n == "application_year" or any(n in v.facts for v in possible)}
+    parsed: Parsed = parse_table(table, hmap.facts, typed)
     frame = _choose_versions(parsed.frame, packages, version)
     rejects = list(parsed.rejects)
     del parsed
@@ -374,7 +380,8 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
             wide = wide.hstack(res.drop(ROW).get_columns())  # the same rows in the same order: no join needed
         else:
             wide = wide.join(res, on=ROW, how="left", maintain_order="left")
-    before = wide
+    # what the budgets compare: the settled totals before proration (not every amount, which proration replaces)
+    before = wide.select(YEAR, *(c for p in packages for c in (ver_col(p.id), total_col(p.id))))
     all_budgets: list[Budget] = []
     for p in packages:
         wide = prorate_population(wide, p, clause_ids(p))
@@ -385,6 +392,10 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
                   table, wide, specs, version)
 
 
+OUTPUT_FACTS = ("uscc", "name")
+"""Facts the output shows (the applicant's identity), before the decisions."""
+
+
 def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMap, table: Table,
                  specs: Mapping[str, FactSpec]) -> pl.DataFrame:
     """The output contract: uscc, name, per clause status and amount, package totals, total, reasons, then the
@@ -392,7 +403,7 @@ def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMa
     # statuses as an Enum: a byte per cell rather than a string (FAILED rows are rejected)
     names = pl.Series("status", [*STATUS_NAMES, None], dtype=STATUS)
     cols: list[pl.Expr] = []
-    for fact in ("uscc", "name"):
+    for fact in OUTPUT_FACTS:
         cols.append((pl.col(value_col(fact)) if fact in specs else pl.lit(None, dtype=pl.String)).alias(fact))
     for p in packages:
         for cid in clause_ids(p):

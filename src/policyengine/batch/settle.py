@@ -74,7 +74,8 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
         where = frame.select((total > cap).alias("over")).get_column("over").arg_true()
         if where.len():
             names = [a_col(pkg, cid) for cid in clauses]
-            over = frame.select(pl.col(names).gather(where)).lazy()
+            before = frame.select(pl.col(names).gather(where))
+            over = before.lazy()
             excess = pl.col("__excess")
             over = over.with_columns((total - cap).alias("__excess"))
             for cid in plan.cut_order:
@@ -83,7 +84,9 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
                 over = over.with_columns(cut.alias("__cut")).with_columns(
                     (a(cid) - pl.col("__cut")).alias(a_col(pkg, cid)),
                     (excess - pl.col("__cut")).alias("__excess"))
-            frame = _put_back(frame, where, over.collect(engine="in-memory"), names)
+            reduced = over.collect(engine="in-memory")
+            changed = [n for n in names if not reduced.get_column(n).equals(before.get_column(n))]
+            frame = _put_back(frame, where, reduced, changed)  # only the clauses the cap cut
     return frame.with_columns(pl.sum_horizontal([a(cid) for cid in clauses]).alias(total_col(pkg)))
 
 
@@ -163,15 +166,19 @@ def prorate_population(frame: pl.DataFrame, package: Package, clause_ids: list[s
         return frame
     ver = pl.col(ver_col(pkg))
     demands = frame.lazy().select(ver_col(pkg), YEAR, total_col(pkg)).filter(ver.is_in(list(funds))) \
-        .group_by(ver_col(pkg), YEAR).agg(pl.col(total_col(pkg)).cast(I128).sum().alias("demand")) \
+        .group_by(ver_col(pkg), YEAR).agg(pl.col(total_col(pkg)).cast(I128).sum().alias("demand"), pl.len()) \
         .collect(engine="in-memory")
-    over_funds = [(v, y, d, funds[v]) for v, y, d in demands.iter_rows() if d > funds[v]]
+    over_funds = [(v, y, d, funds[v]) for v, y, d, _ in demands.iter_rows() if d > funds[v]]
     if not over_funds:
         return frame
     largest = frame.select(pl.max_horizontal(pl.col(a_col(pkg, c)).abs().max() for c in clause_ids)).item() or 0
     small = max(largest, 1) * max(max(f for _, _, _, f in over_funds), max(d for _, _, d, _ in over_funds)) < 2**62
     money = pl.Int64() if small else I128  # amount × fund computed exactly either way
-    if len(over_funds) <= 16:
+    if len(over_funds) == 1 and demands.height == 1 and demands.item(0, "len") == frame.height:
+        # every row draws on the one over-subscribed fund (the usual case): fund and demand as numbers
+        (_, _, d, f), = over_funds
+        fund, demand, over = pl.lit(f, dtype=money), pl.lit(d, dtype=money), pl.lit(True)
+    elif len(over_funds) <= 16:
         # a few over-subscribed funds (the usual case): their fund and demand as literals, row by condition
         fund_chain: Any = pl
         demand_chain: Any = pl

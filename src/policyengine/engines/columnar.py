@@ -32,7 +32,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from policyengine.batch.parse import LIMIT, SCALE, categories, has_none, none_col, value_col
+from policyengine.batch.parse import LIMIT, SCALE, categories, dtype_of, has_none, none_col, value_col
 from policyengine.errors import CannotCompile
 from policyengine.ir.lower import program
 from policyengine.ir.program import ClausePlan, ConditionPlan, Deciding, Piece, unknown_reason
@@ -221,6 +221,8 @@ class Compiler:
         col = pl.col(value_col(name))
         nullable = pop.nullable is None or name in pop.nullable
         if spec.type in SCALE:
+            if dtype_of(spec) != pl.Int64():
+                col = col.cast(pl.Int64)  # a narrower column (years) is computed with in Int64, as the bounds assume
             return Col("num", col, none, SCALE[spec.type], pop.bound(name, LIMIT[spec.type]), nullable=nullable)
         if spec.type == "bool":
             return Col("bool", col, nullable=nullable)
