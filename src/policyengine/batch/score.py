@@ -163,26 +163,31 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
     # without common-subexpression elimination: it would hold every shared part of a stage's expressions at once
     # (the compiler has already put the parts worth sharing in stage columns)
     decided = lazy.collect(engine="in-memory", optimizations=pl.QueryOptFlags(comm_subexpr_elim=False))
-    # reasons are long strings: build them only on the rows that list one, then put them in place
-    where = decided.get_column(need).arg_true()
-    reasons_of = [e.reason.alias(r_col(pid, cid)) for cid, e in c.clauses.items()]
-    text_names = {e.meta.output_name() for e in c.text_stage}
-    read = [n for e in [*c.text_stage, *reasons_of] for n in e.meta.root_names() if n not in text_names]
-    rows_with = decided.select(list(dict.fromkeys(read))).filter(decided.get_column(need))
-    texts = _with_texts(rows_with, c.text_stage).lazy().select(reasons_of).collect(engine="in-memory")
-    del rows_with
-    reasons = []
-    for name in texts.columns:
-        full = pl.repeat(None, decided.height, dtype=pl.Categorical, eager=True).alias(name)
-        if where.len():
-            full.scatter(where, texts.get_column(name))
-        reasons.append(full)
+    reasons = _clause_reasons(decided, c, pid, decided.get_column(need))
     base = decided.select(ROW, ver_col(pid), why_col(pid), *(f(pid, cid) for cid in c.clauses for f in (s_col, a_col)))
     del decided  # the stages' temporary columns: released before settlement makes its copies
     settled = settle_applicants(base.hstack(reasons), version)
     keep = [ROW, ver_col(pid), why_col(pid), total_col(pid)]
     keep += [f(pid, cid) for cid in c.clauses for f in (s_col, a_col, r_col)]
     return settled.select(keep)
+
+
+def _clause_reasons(decided: pl.DataFrame, c: Compiled, pid: str, need: pl.Series) -> list[pl.Series]:
+    """Each clause's listed reason (Categorical, null where none is listed). Reasons are long strings: they are
+    built only on the rows that list one (`need`), from only the columns they read, then put in place."""
+    where = need.arg_true()
+    reasons_of = [e.reason.alias(r_col(pid, cid)) for cid, e in c.clauses.items()]
+    text_names = {e.meta.output_name() for e in c.text_stage}
+    read = [n for e in [*c.text_stage, *reasons_of] for n in e.meta.root_names() if n not in text_names]
+    rows = decided.select(list(dict.fromkeys(read))).filter(need)
+    texts = _with_texts(rows, c.text_stage).lazy().select(reasons_of).collect(engine="in-memory")
+    reasons = []
+    for name in texts.columns:
+        full = pl.repeat(None, decided.height, dtype=pl.Categorical, eager=True).alias(name)
+        if where.len():
+            full.scatter(where, texts.get_column(name))
+        reasons.append(full)
+    return reasons
 
 
 def _with_texts(frame: pl.DataFrame, texts: Sequence[pl.Expr]) -> pl.DataFrame:
