@@ -11,9 +11,11 @@ It computes what the reference interpreter (`policyengine.engines.interpreter`) 
   arithmetic with none is none.
 * **Exact numbers.** A number is an integer column `val` and a static denominator `den` (the value is
   val / den), so money is held in fen, `10%` is 1/10, and sums and products stay exact. A static bound on
-  |val| is carried along: below 2^62 the column is Int64, above it the operands are widened to Int128 first;
-  an expression that could leave Int128 is not compiled (the batch then leaves the version to the
-  interpreter), so nothing ever wraps around.
+  |val| is carried along (from the facts' largest values in the population compiled for, else the parser's
+  limits): below 2^62 the column is Int64, above it the operands are widened to Int128 first; an expression
+  that could leave Int128, or amounts that could leave Int64, are not compiled (the batch then leaves the
+  version to the interpreter), so nothing ever wraps around.
+* **Text.** An enum fact's column is an Enum (compared with a literal as a category); other text is String.
 * **Rounding** is half up (or as the clause declares) in integer arithmetic, never polars' `round`, which
   rounds half to even.
 
@@ -82,6 +84,30 @@ class Col:
 
     def none_or_false(self) -> pl.Expr:
         return self.none if self.none is not None else pl.lit(False)
+
+
+@dataclass(frozen=True)
+class Population:
+    """What the fact columns of a population may hold, as far as compiling for it goes (None: anything)."""
+
+    nullable: frozenset[str] | None = None
+    """Facts whose column holds an unknown value somewhere."""
+    noneable: frozenset[str] | None = None
+    """Facts whose 'did not happen' column is true somewhere."""
+    bounds: tuple[tuple[str, int], ...] | None = None
+    """(fact, bound on |value|) of numeric facts, below the parser's `LIMIT`: the compiled arithmetic stays in
+    Int64 where these bounds allow, rather than where the limits do."""
+
+    def bound(self, fact: str, limit: int) -> int:
+        """The bound on a numeric fact's |column value|: the population's, or the parser's limit."""
+        if self.bounds is None:
+            return limit
+        return min(dict(self.bounds).get(fact, limit), limit)
+
+
+def population_bound(largest: int) -> int:
+    """A bound on values up to `largest`, rounded up (to 2^k - 1) so that similar populations share a compile."""
+    return (1 << max(largest, 1).bit_length()) - 1
 
 
 def negate(x: pl.Expr) -> pl.Expr:
@@ -570,30 +596,6 @@ class ClauseCompiler(Compiler):
                 reason = reason.when(first).then(pl.lit(None, dtype=pl.Categorical))
         bound = (amount.bound // amount.den + 1) * step
         return ClauseExprs(status, paid, reason.otherwise(pl.lit(None, dtype=pl.Categorical)), bound, needs)
-
-
-@dataclass(frozen=True)
-class Population:
-    """What the fact columns of a population may hold, as far as compiling for it goes (None: anything)."""
-
-    nullable: frozenset[str] | None = None
-    """Facts whose column holds an unknown value somewhere."""
-    noneable: frozenset[str] | None = None
-    """Facts whose 'did not happen' column is true somewhere."""
-    bounds: tuple[tuple[str, int], ...] | None = None
-    """(fact, bound on |value|) of numeric facts, below the parser's `LIMIT`: the compiled arithmetic stays in
-    Int64 where these bounds allow, rather than where the limits do."""
-
-    def bound(self, fact: str, limit: int) -> int:
-        """The bound on a numeric fact's |column value|: the population's, or the parser's limit."""
-        if self.bounds is None:
-            return limit
-        return min(dict(self.bounds).get(fact, limit), limit)
-
-
-def population_bound(largest: int) -> int:
-    """A bound on values up to `largest`, rounded up (to 2^k - 1) so that similar populations share a compile."""
-    return (1 << max(largest, 1).bit_length()) - 1
 
 
 _CACHE: dict[tuple[str, str, Population | None], Compiled] = {}
