@@ -95,14 +95,16 @@ def synthetic(n: int, path: Path) -> None:
     frame.select(cols[0], "统一社会信用代码", *cols[1:-1]).write_csv(path)
 
 
-def measure(argv: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one command, run in a fresh wrapper process."""
+def measure(argv: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system, all threads) of one command, run in a fresh
+    wrapper process."""
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-               "r = subprocess.run(sys.argv[1:]); dt = time.perf_counter() - t; "
-               "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
+               "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); dt = time.perf_counter() - t; "
+               "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+               "print(dt, u.ru_maxrss, u.ru_utime + u.ru_stime); sys.exit(r.returncode)")
     out = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, check=True)
-    seconds, kib = out.stdout.splitlines()[-1].split()
-    return float(seconds), int(kib) // 1024
+    seconds, kib, cpu = out.stdout.splitlines()[-1].split()
+    return float(seconds), int(kib) // 1024, float(cpu)
 
 
 def evaluate_timing(csv: Path, rows: int) -> dict[str, float]:
@@ -166,23 +168,25 @@ def main() -> None:
             commands["policyengine score, both packages"] = [*pe, "score", str(csv), "--out", str(tmp / "all.csv"),
                                                              "--quiet"]
         print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-        runs: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+        runs: dict[str, list[tuple[float, int, float]]] = {name: [] for name in commands}
         for r in range(args.rounds):
             for name, argv in commands.items():
                 runs[name].append(measure(argv))
-                print(f"  round {r + 1}: {name:<40} {runs[name][-1][0]:6.2f} s  peak {runs[name][-1][1]:,} MiB",
-                      flush=True)
+                seconds, mib, cpu = runs[name][-1]
+                print(f"  round {r + 1}: {name:<40} {seconds:6.2f} s  cpu {cpu:6.2f} s  peak {mib:,} MiB", flush=True)
         print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         rows = pl.read_csv(csv, infer_schema=False, columns=[0]).height
-        best = {name: min(s for s, _ in rs) for name, rs in runs.items()}
-        median = {name: statistics.median(s for s, _ in rs) for name, rs in runs.items()}
-        peak = {name: max(m for _, m in rs) for name, rs in runs.items()}
+        best = {name: min(s for s, _, _ in rs) for name, rs in runs.items()}
+        median = {name: statistics.median(s for s, _, _ in rs) for name, rs in runs.items()}
+        cpu = {name: statistics.median(c for _, _, c in rs) for name, rs in runs.items()}
+        peak = {name: max(m for _, m, _ in rs) for name, rs in runs.items()}
         for name in commands:
-            print(f"{name:<40} best {best[name]:6.2f} s  median {median[name]:6.2f} s  "
+            print(f"{name:<40} best {best[name]:6.2f} s  median {median[name]:6.2f} s  cpu {cpu[name]:6.2f} s  "
                   f"{rows / best[name]:>10,.0f} rows/s  peak {peak[name]:,} MiB")
         base, score = list(commands)[:2]
         print(f"ratio score 3.0 / baseline: wall {best[score] / best[base]:.2f}× (best), "
-              f"{median[score] / median[base]:.2f}× (median); peak memory {peak[score] / peak[base]:.2f}×")
+              f"{median[score] / median[base]:.2f}× (median); cpu {cpu[score] / cpu[base]:.2f}× (median); "
+              f"peak memory {peak[score] / peak[base]:.2f}× (highest of each)")
         print(agree(tmp / "baseline.csv", tmp / "hz30.csv"))
         if args.evaluate_rows:
             per = evaluate_timing(csv, args.evaluate_rows)
