@@ -1,16 +1,20 @@
 """Benchmark `policyengine score` against a minimal hand-written polars script, and time `evaluate()`.
 
-    python benchmarks/bench_score.py [--rows 1000000] [--keep DIR]
+    python benchmarks/bench_score.py [--rows 1000000] [--csv FILE] [--rounds 3] [--both] [--keep DIR]
 
 Generates a synthetic applicant CSV (UTF-8, Chinese label headers, deterministic) in a temporary folder
-(never in the repository), then runs, each in its own process, measuring wall time and peak memory (the
-child's maximum resident set size):
+(never in the repository), or takes `--csv`, then runs in turns, round after round, each in its own process,
+measuring wall time and peak memory (the child's maximum resident set size):
 
 1. the hand-written baseline (`baseline_hz30.py`) for 皇钻十六条 3.0;
-2. `policyengine score --package rules/huangzuan16@3.0` (CSV in, CSV out);
-3. `policyengine score` with both bundled packages;
+2. `policyengine score FILE --package rules/huangzuan16 --version 3.0 --out OUT.csv` (CSV in, CSV out);
+3. with `--both`: `policyengine score` with both bundled packages.
 
-and then `evaluate()` per applicant (interpreter and default backends) on the first rows.
+The commands alternate within each round, so that a changing load on a shared machine slows them alike; the
+load average is printed before and after. It reports each command's best and median wall time, peak memory,
+and the ratios score / baseline, and checks that the two agree on every clause amount and total (the
+baseline does the same decisions). Then `evaluate()` per applicant (interpreter and default backends) on the
+first rows (`--evaluate-rows 0` skips it).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,14 +95,16 @@ def synthetic(n: int, path: Path) -> None:
     frame.select(cols[0], "统一社会信用代码", *cols[1:-1]).write_csv(path)
 
 
-def measure(argv: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one command, run in a fresh wrapper process."""
+def measure(argv: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system, all threads) of one command, run in a fresh
+    wrapper process."""
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-               "r = subprocess.run(sys.argv[1:]); dt = time.perf_counter() - t; "
-               "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
+               "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); dt = time.perf_counter() - t; "
+               "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+               "print(dt, u.ru_maxrss, u.ru_utime + u.ru_stime); sys.exit(r.returncode)")
     out = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, check=True)
-    seconds, kib = out.stdout.splitlines()[-1].split()
-    return float(seconds), int(kib) // 1024
+    seconds, kib, cpu = out.stdout.splitlines()[-1].split()
+    return float(seconds), int(kib) // 1024, float(cpu)
 
 
 def evaluate_timing(csv: Path, rows: int) -> dict[str, float]:
@@ -116,43 +123,75 @@ def evaluate_timing(csv: Path, rows: int) -> dict[str, float]:
     return out
 
 
+def agree(baseline: Path, scored: Path) -> str:
+    """Whether the baseline's and `policyengine score`'s clause amounts and totals are the same, row by row."""
+    b = pl.read_csv(baseline, infer_schema=False)
+    s = pl.read_csv(scored, infer_schema=False)
+    ids = [c for c in b.columns if c.startswith("a") and "." not in c]
+    pairs = [(i, f"huangzuan16.{i}.amount") for i in ids] + [("total", "total")]
+    if b.height != s.height:
+        return f"DIFFERENT row counts: {b.height} vs {s.height}"
+    bad = [x for x, y in pairs if not b.get_column(x).equals(s.get_column(y))]
+    return f"amounts and totals agree on all {b.height:,} rows" if not bad else f"DIFFERENT amounts: {bad}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3, help="runs per command; the best time is reported")
+    ap.add_argument("--csv", type=Path, help="score this file instead of generating one")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds; each runs every command once, in turn")
+    ap.add_argument("--both", action="store_true", help="also time `policyengine score` with both packages")
     ap.add_argument("--evaluate-rows", type=int, default=2_000)
     ap.add_argument("--keep", type=Path, help="keep the generated files in this folder")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pe-bench-"))
     try:
-        csv = tmp / "applicants.csv"
-        t = time.perf_counter()
-        synthetic(args.rows, csv)
+        csv = args.csv or tmp / "applicants.csv"
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
               f"polars {pl.__version__}")
-        print(f"generated {args.rows:,} rows ({csv.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
-        pe = str(BIN / "policyengine")
+        if args.csv is None:
+            t = time.perf_counter()
+            synthetic(args.rows, csv)
+            print(f"generated {args.rows:,} rows ({csv.stat().st_size / 2**20:.0f} MiB) in "
+                  f"{time.perf_counter() - t:.1f} s")
+        else:
+            print(f"input {csv} ({csv.stat().st_size / 2**20:.0f} MiB)")
+        pe = [str(BIN / "policyengine")] if (BIN / "policyengine").exists() else [sys.executable, "-m", "policyengine"]
+        hz = str(ROOT / "rules" / "huangzuan16")
         commands = {
             "baseline (hand-written polars, 3.0)": [sys.executable, str(ROOT / "benchmarks" / "baseline_hz30.py"),
                                                     str(csv), str(tmp / "baseline.csv")],
-            "policyengine score, 皇钻十六条 3.0": [pe, "score", str(csv), "--package",
-                                               str(ROOT / "rules" / "huangzuan16") + "@3.0",
+            "policyengine score, 皇钻十六条 3.0": [*pe, "score", str(csv), "--package", hz, "--version", "3.0",
                                                "--out", str(tmp / "hz30.csv"), "--quiet"],
-            "policyengine score, both packages": [pe, "score", str(csv), "--out", str(tmp / "all.csv"),
-                                                  "--quiet"],
         }
-        best: dict[str, float] = {}
-        for name, argv in commands.items():
-            runs = [measure(argv) for _ in range(args.repeat)]
-            seconds = min(r[0] for r in runs)
-            mib = max(r[1] for r in runs)
-            best[name] = seconds
-            print(f"{name:<40} {seconds:6.2f} s  {args.rows / seconds:>12,.0f} rows/s  peak {mib:,} MiB")
-        names = list(best)
-        print(f"ratio score 3.0 / baseline: {best[names[1]] / best[names[0]]:.2f}×")
-        per = evaluate_timing(csv, args.evaluate_rows)
-        for backend, ms in per.items():
-            print(f"evaluate() per applicant, both packages, backend {backend}: {ms:.2f} ms")
+        if args.both:
+            commands["policyengine score, both packages"] = [*pe, "score", str(csv), "--out", str(tmp / "all.csv"),
+                                                             "--quiet"]
+        print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+        runs: dict[str, list[tuple[float, int, float]]] = {name: [] for name in commands}
+        for r in range(args.rounds):
+            for name, argv in commands.items():
+                runs[name].append(measure(argv))
+                seconds, mib, cpu = runs[name][-1]
+                print(f"  round {r + 1}: {name:<40} {seconds:6.2f} s  cpu {cpu:6.2f} s  peak {mib:,} MiB", flush=True)
+        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+        rows = pl.read_csv(csv, infer_schema=False, columns=[0]).height
+        best = {name: min(s for s, _, _ in rs) for name, rs in runs.items()}
+        median = {name: statistics.median(s for s, _, _ in rs) for name, rs in runs.items()}
+        cpu = {name: statistics.median(c for _, _, c in rs) for name, rs in runs.items()}
+        peak = {name: max(m for _, m, _ in rs) for name, rs in runs.items()}
+        for name in commands:
+            print(f"{name:<40} best {best[name]:6.2f} s  median {median[name]:6.2f} s  cpu {cpu[name]:6.2f} s  "
+                  f"{rows / best[name]:>10,.0f} rows/s  peak {peak[name]:,} MiB")
+        base, score = list(commands)[:2]
+        print(f"ratio score 3.0 / baseline: wall {best[score] / best[base]:.2f}× (best), "
+              f"{median[score] / median[base]:.2f}× (median); cpu {cpu[score] / cpu[base]:.2f}× (median); "
+              f"peak memory {peak[score] / peak[base]:.2f}× (highest of each)")
+        print(agree(tmp / "baseline.csv", tmp / "hz30.csv"))
+        if args.evaluate_rows:
+            per = evaluate_timing(csv, args.evaluate_rows)
+            for backend, ms in per.items():
+                print(f"evaluate() per applicant, both packages, backend {backend}: {ms:.2f} ms")
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for f in tmp.iterdir():

@@ -206,3 +206,130 @@ def test_population_over_the_fund_agrees_after_proration() -> None:
     (budget,) = scored.budgets
     assert budget.prorated and budget.paid <= 30_000_000 < budget.demand
     assert len(clause_ids(package)) == 16
+
+
+@pytest.mark.parametrize(("amount", "why"), [("1万 * staff * staff", "64-bit"),
+                                             ("1万 * staff * staff * staff", "128-bit")])
+def test_version_whose_amounts_could_overflow_is_decided_by_the_interpreter(
+        tmp_path: Path, amount: str, why: str) -> None:
+    """A version whose amounts could leave Int64 (or an intermediate Int128) is not compiled: every row is
+    decided by the interpreter, exactly, and none fails."""
+    from policyengine import load_package
+
+    from .support import FIXTURES, mini_facts
+
+    source = (FIXTURES / "mini" / "1.0" / "policy.yaml").read_text(encoding="utf-8")
+    assert source.count("amount: 1万 * staff\n") == 1
+    (tmp_path / "1.0").mkdir()
+    (tmp_path / "1.0" / "policy.yaml").write_text(source.replace("amount: 1万 * staff\n", f"amount: {amount}\n"),
+                                                  encoding="utf-8")
+    package = load_package(tmp_path)
+    (version,) = package.versions
+    rows: list[dict[str, str | None]] = [
+        {n: None for n in version.facts} | {k: str(v) for k, v in mini_facts(level="无", staff=s).items()}
+        for s in ("0", "3", "100000")]
+    rows = _distinct(rows)
+    scored = score_table(_table(rows, list(version.facts)), [package])
+    assert why in scored.not_compiled[version.key]
+    assert scored.interpreted_rows == len(rows) and not scored.rejects
+    amounts = scored.output.get_column("mini.c02.amount").to_list()
+    statuses = scored.output.get_column("mini.c02.status").to_list()
+    power = amount.count("staff")
+    assert statuses == ["ineligible", "eligible", "eligible"]
+    # c02 stands in group G (c01 is ineligible); 10^14 (or 10^19) yuan is cut to the per-applicant cap of 50万,
+    # c03 (the higher article) first
+    assert amounts == [0, 10_000 * 3**power, 500_000]
+    assert scored.output.get_column("mini.c03.amount").to_list() == [30_000, 30_000, 0]
+    check_agreement(package, version, rows)
+
+
+def _distinct(rows: list[dict[str, str | None]]) -> list[dict[str, str | None]]:
+    """The rows as different applicants: each its own valid USCC (one USCC twice in a year is a duplicate)."""
+    return [row | {"uscc": f"912101{i:011d}" + check_character(f"912101{i:011d}")} for i, row in enumerate(rows)]
+
+
+def test_reasons_of_a_large_population_agree(tmp_path: Path) -> None:
+    """Reasons are rendered once per distinct combination of the facts they show where those are few (here 64
+    rows, a few combinations), a literal drafter's reason included; they are the interpreter's, row by row."""
+    from policyengine import load_package
+
+    from .support import FIXTURES, mini_facts
+
+    source = (FIXTURES / "mini" / "1.0" / "policy.yaml").read_text(encoding="utf-8")
+    old = "conditions: [E, share >= 80%]"
+    assert source.count(old) == 1
+    (tmp_path / "1.0").mkdir()
+    (tmp_path / "1.0" / "policy.yaml").write_text(
+        source.replace(old, 'conditions: [E, {test: share >= 80%, reason: "占比不足八成"}]'), encoding="utf-8")
+    package = load_package(tmp_path)
+    (version,) = package.versions
+    rows: list[dict[str, str | None]] = []
+    for i in range(64):
+        facts = mini_facts(district=("皇姑区", "铁西区")[i % 2], honest=("是", "否", "是")[i % 3],
+                           share=("50%", "90%")[i // 2 % 2], level_year=(None, "2020", "2019")[i % 3])
+        rows.append({n: None for n in version.facts} | {k: None if v is None else str(v) for k, v in facts.items()})
+    rows = _distinct(rows)
+    check_agreement(package, version, rows)
+    reasons = score_table(_table(rows, list(version.facts)), [package]).output.get_column("reasons").to_list()
+    assert reasons[0] == "c04: 占比不足八成"
+    assert reasons[1] == 'c01–c04: district == "皇姑区" is false (注册地所在区=铁西区)'
+
+
+def test_enum_columns_agree(tmp_path: Path) -> None:
+    """Enum facts are Enum columns: compared with each other (different values lists), with text facts and
+    literals, chosen between by `if`, shown in reasons — as the interpreter does, on every combination."""
+    from itertools import product
+
+    from policyengine import load_package
+
+    from .support import FIXTURES, mini_facts
+
+    source = (FIXTURES / "mini" / "1.0" / "policy.yaml").read_text(encoding="utf-8")
+    fact_line = "  - {name: level_year, type: year, label: 认定年份, blank: none}\n"
+    assert source.count(fact_line) == 1
+    source = source.replace(fact_line, fact_line + (
+        "  - {name: prior, type: enum, label: 已获级别, values: [无, 市级], blank: none, none_value: 无}\n"
+        "  - {name: wanted, type: text, label: 申报级别, blank: unknown}\n"))
+    source += """  - id: c05
+    article: 5
+    title: 枚举比较
+    text: 测试。
+    conditions:
+      - E
+      - level != prior
+      - {test: (if honest then level else prior) != "无", reason: "级别{level}，已获{prior}"}
+      - level in ["市级", "省级"] or wanted == level
+    amount: if level == "省级" then 3万 else 1万
+"""
+    (tmp_path / "1.0").mkdir()
+    (tmp_path / "1.0" / "policy.yaml").write_text(source, encoding="utf-8")
+    package = load_package(tmp_path)
+    (version,) = package.versions
+    rows: list[dict[str, str | None]] = []
+    for level, prior, honest, wanted in product(["无", "市级", "省级", None], ["无", "市级", None], ["是", "否", None],
+                                               ["市级", "省级", "无", "国家级", None]):
+        facts = mini_facts(level=level, prior=prior, honest=honest, wanted=wanted)
+        rows.append({n: None for n in version.facts} | {k: None if v is None else str(v) for k, v in facts.items()})
+    rows = _distinct(rows)
+    check_agreement(package, version, rows)
+    scored = score_table(_table(rows, list(version.facts)), [package])
+    assert scored.interpreted_rows == 0 and not scored.not_compiled
+    statuses = scored.output.get_column("mini.c05.status").value_counts().sort("mini.c05.status")
+    assert set(statuses.get_column("mini.c05.status").to_list()) == {"eligible", "ineligible", "undetermined"}
+
+
+def test_proration_by_fund_and_application_year(mini: Package) -> None:
+    """Each (version, application year) is its own fund: one over-subscribed, one within, in one batch."""
+    from .support import mini_facts
+
+    (version,) = mini.versions
+    rows: list[dict[str, str | None]] = []
+    for year, n in (("2021", 3), ("2022", 2)):
+        for _ in range(n):
+            facts = mini_facts(application_year=year, share="90%", level_year=str(int(year) - 1))
+            rows.append({k: None for k in version.facts} | {k: str(v) for k, v in facts.items()})
+    rows = _distinct(rows)
+    check_agreement(mini, version, rows)
+    budgets = {b.application_year: b for b in score_table(_table(rows, list(version.facts)), [mini]).budgets}
+    assert budgets[2021].prorated and not budgets[2022].prorated
+    assert budgets[2021].paid <= 1_000_000 < budgets[2021].demand

@@ -6,12 +6,12 @@ cell — odd spellings and errors alike — is read by `cells.read_value` itself
 path never has to reproduce an error message or an unusual format. A hypothesis test checks that wherever the
 fast path accepts a cell, its value is the one `read_value` gives.
 
-Columnar representation (see `columnar`): numbers are Int64 integers at a fixed scale per fact type
-(money in fen, rates in millionths, integers and years as they are), text as String, bool as Boolean; null
-means *unknown*, and facts whose blank means *did not happen* carry a Boolean companion column that is true for
-those rows (the value column then holds a filler, never null). A value the columnar backend cannot hold exactly
-(a rate finer than a millionth, money from 10^13 yuan, a count from 10^12) marks its row for the reference
-interpreter instead.
+Columnar representation (see `columnar`): numbers are integers at a fixed scale per fact type (money in
+fen, rates in millionths, integers as they are: Int64; years: Int16), text as String (an enum's values as an
+Enum), bool as Boolean; null means *unknown*, and facts whose blank means *did not happen* carry a Boolean
+companion column that is true for those rows (the value column then holds a filler, never null). A value the
+columnar backend cannot hold exactly (a rate finer than a millionth, money from 10^13 yuan, a count from 10^12)
+marks its row for the reference interpreter instead.
 """
 
 from __future__ import annotations
@@ -62,12 +62,19 @@ def has_none(spec: FactSpec) -> bool:
     return spec.blank == "none" and spec.type != "enum"
 
 
+def categories(spec: FactSpec) -> pl.Enum | None:
+    """The Enum dtype of an enum fact's column (a byte per row, not a string), else None."""
+    return pl.Enum(spec.values or []) if spec.type == "enum" else None
+
+
 def dtype_of(spec: FactSpec) -> pl.DataType:
+    if spec.type == "year":
+        return pl.Int16()  # below LIMIT["year"]: two bytes a row
     if spec.type in NUMERIC:
         return pl.Int64()  # every LIMIT is below 2^62
     if spec.type == "bool":
         return pl.Boolean()
-    return pl.String()
+    return categories(spec) or pl.String()
 
 
 def is_blank(s: pl.Expr) -> pl.Expr:
@@ -151,10 +158,11 @@ def _plain_digits(s: pl.Expr, most: int) -> tuple[pl.Expr, pl.Expr]:
 
 def plain_path(spec: FactSpec, s: pl.Expr) -> tuple[pl.Expr, pl.Expr] | None:
     """The cheapest spelling of a numeric fact (plain digits), or None: a first pass over every row; the other
-    spellings go through `fast_path` on the remaining rows only."""
+    spellings go through `fast_path` on the remaining rows only. The value is exact (in Int64) wherever the
+    spelling is accepted; elsewhere it is meaningless and never read."""
     if spec.type == "money":
         v, ok = _plain_digits(s, 13)
-        return v.cast(pl.Int128) * 100, ok
+        return v * 100, ok  # at most 13 digits: below 10^15
     if spec.type == "integer":
         v, ok = _plain_digits(s, 12)
         return v, ok
@@ -163,7 +171,8 @@ def plain_path(spec: FactSpec, s: pl.Expr) -> tuple[pl.Expr, pl.Expr] | None:
         v = s.str.to_integer(base=10, strict=False)
         return v, ((s.str.len_bytes() == 4) & (v >= 1900) & (v <= 2200)).fill_null(False)
     if spec.type == "rate":
-        return _digits(s.str.strip_suffix("%")) * 10_000, s.str.contains(r"^(?:[0-9]{1,2}|100)%$").fill_null(False)
+        percent = s.str.strip_suffix("%").str.to_integer(base=10, strict=False)
+        return percent * 10_000, s.str.contains(r"^(?:[0-9]{1,2}|100)%$").fill_null(False)
     return None
 
 
@@ -180,7 +189,8 @@ def fast_path(spec: FactSpec, s: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     if spec.type == "bool":
         return _fast_bool(s)
     if spec.type == "enum":
-        return s, s.is_in(spec.values or []).fill_null(False)
+        e = s.cast(categories(spec) or pl.String(), strict=False)
+        return e, e.is_not_null()
     if spec.type == "uscc":
         return _fast_uscc(s)
     stripped = s.str.strip_chars(PY_WHITESPACE)
@@ -238,10 +248,13 @@ class Parsed:
     rejects: list[Reject]
 
 
+_FACTS_PER_PASS = 4
+
+
 def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, FactSpec]) -> Parsed:
     """Type every fact column of `table` (fact name → column index); facts without a column read as blank.
 
-    One vectorised pass types every column by its plainest spellings (all columns at once, in parallel); the
+    One vectorised pass types every column by its plainest spellings (a few columns at once, in parallel); the
     few cells it leaves (other spellings, whitespace-only cells, errors) are then read per column, on those
     rows only, and written back in place."""
     frame = table.frame
@@ -252,11 +265,15 @@ def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, Fa
     problems = problem_rejects(table, columns.values())
     rejects += problems
     unreadable = {(r.row, r.column) for r in problems}
-    exprs: list[pl.Expr] = []
+    groups: list[list[pl.Expr]] = []  # per fact: its typed columns
     read: list[tuple[str, FactSpec, str]] = []
+    # a text fact whose every cell is taken as written may share the cells' column (no copy): decided below
+    shared: dict[str, pl.Expr] = {}
     for name, spec in specs.items():
         dtype = dtype_of(spec)
         bc = blank_cell(spec)
+        exprs: list[pl.Expr] = []
+        groups.append(exprs)
         if name not in columns:
             exprs.append(pl.lit(bc.value, dtype=dtype).alias(value_col(name)))
             if has_none(spec):
@@ -266,16 +283,33 @@ def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, Fa
         s = pl.col(raw)
         value, ok = plain_path(spec, s) or fast_path(spec, s)
         # strict=False: a cell the fast path rejects may hold a number too large for the column (unused)
-        exprs.append(pl.when(ok).then(value.cast(dtype, strict=False))
-                     .when(s.is_null()).then(pl.lit(bc.value, dtype=dtype))
-                     .otherwise(pl.lit(None, dtype=dtype)).alias(value_col(name)))
+        typed_value = pl.when(ok).then(value.cast(dtype, strict=False)) \
+            .when(s.is_null()).then(pl.lit(bc.value, dtype=dtype)).otherwise(pl.lit(None, dtype=dtype)) \
+            .alias(value_col(name))
+        if dtype == pl.String():
+            shared[name] = typed_value
+            as_written = (value == s).all() if value is not s else pl.lit(True)
+            exprs.append((as_written & (s.null_count() == 0 if bc.value is not None else True))
+                         .alias(f"as_written:{name}"))
+        else:
+            exprs.append(typed_value)
         if has_none(spec):
             exprs.append((s.is_null() if bc.none else pl.lit(False)).alias(none_col(name)))
         exprs.append((s.is_not_null() & ~ok).alias(f"rest:{name}"))
         read.append((name, spec, raw))
-    typed = frame.lazy().select(ROW, *exprs).collect(engine="in-memory").drop(ROW)
+    # a few facts per pass: the parts a fact's columns share are computed once (common subexpressions) and held
+    # until the end of the pass, so a pass over every fact at once would hold them all
+    passes = [frame.lazy().select(ROW, *(e for g in groups[i:i + _FACTS_PER_PASS] for e in g))
+              .collect(engine="in-memory").drop(ROW) for i in range(0, len(groups), _FACTS_PER_PASS)]
+    typed = pl.concat(passes, how="horizontal") if passes else pl.DataFrame()
     rest_cols = [f"rest:{name}" for name, _, _ in read]
     counts = typed.select(pl.col(rest_cols).sum()).row(0, named=True) if rest_cols and height else {}
+    flags = [f"as_written:{name}" for name in shared]
+    verbatim = typed.select(pl.col(flags).first()).row(0, named=True) if flags and height else {}
+    same = [name for name in shared if not counts.get(f"rest:{name}") and verbatim.get(f"as_written:{name}")]
+    typed = typed.drop(flags).hstack(
+        [frame.get_column(Table.column_name(columns[name])).alias(value_col(name)) for name in same]
+        + frame.select(e for name, e in shared.items() if name not in same).get_columns())
     fallback: pl.Series | None = None
     blank_rows: list[tuple[FactSpec, str, pl.Series]] = []
     updates: list[pl.Series] = []

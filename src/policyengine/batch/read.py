@@ -169,7 +169,7 @@ def _read_csv(path: Path, encoding: str | None) -> Table:
     if b"\x00" in data[:4096]:
         raise InputError(f"{path}: this is not a text file (it holds NUL bytes); CSV or .xlsx expected")
     utf8, used = _decode(path, data, encoding)
-    if not utf8.strip():
+    if not utf8 or utf8.isspace():  # as `not utf8.strip()`, without copying the file (stops at a non-space)
         raise InputError(f"{path}: the file is empty (a header row is needed)")
     try:
         headers, header_lines = _header_row(utf8)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from policyengine.decide.decision import ClauseResult
-from policyengine.engines.columnar import listed_conditions
+from policyengine.ir.lower import program
 from policyengine.model.policy import PolicyVersion
 
 
@@ -27,7 +27,7 @@ def is_listed(version: PolicyVersion, result: ClauseResult) -> bool:
     if result.status != "ineligible":
         return False
     first = next((i for i, c in enumerate(result.conditions) if c.result == "false"), None)
-    return first is not None and first in listed_conditions(version, version.clause(result.clause))
+    return first is not None and program(version).clause(result.clause).conditions[first].listed
 
 
 def _labels(positions: Sequence[int], labels: Sequence[str]) -> str:

@@ -118,7 +118,8 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
             bar.reset(total=table.rows_in * (2 if store is not None else 1))
         tick = bar.update if bar is not None else None
         with OutputSet() as outputs:
-            scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick)
+            scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick,
+                                 keep_cells=job.audit is not None or store is not None)
             files = {"output": outputs.path(job.out), "rejects": outputs.path(rejects)}
             write_table(scored.output, job.out, outputs)
             write_rejects(scored.rejects, rejects, outputs)

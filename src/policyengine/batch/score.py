@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from policyengine.batch import reasons as R
-from policyengine.batch.parse import FALLBACK, Parsed, has_none, none_col, parse_table, value_col
+from policyengine.batch.parse import FALLBACK, NUMERIC, Parsed, has_none, none_col, parse_table, value_col
 from policyengine.batch.read import ROW, HeaderMap, Reject, Table, map_headers
 from policyengine.batch.settle import (
     YEAR,
@@ -34,13 +34,24 @@ from policyengine.decide import versions
 from policyengine.decide.decision import Decision
 from policyengine.decide.evaluate import evaluate, fact_index
 from policyengine.decide.versions import VersionChoice
-from policyengine.engines.columnar import ELIGIBLE, FAILED, STATUS_NAMES, Compiled, NotCompilable, compile_version
+from policyengine.engines.columnar import (
+    ELIGIBLE,
+    FAILED,
+    STATUS_NAMES,
+    Compiled,
+    NotCompilable,
+    Population,
+    compile_version,
+    population_bound,
+)
 from policyengine.errors import PolicyEngineError
 from policyengine.model.policy import Package, PolicyVersion
 from policyengine.model.rulefile import FactSpec
 
 Progress = Callable[[int], None]
 STATUS_CODE = {name: i for i, name in enumerate(STATUS_NAMES)}
+STATUS = pl.Enum(STATUS_NAMES)
+"""The dtype of the output's status columns."""
 
 
 def c_col(pkg: str, clause: str) -> str:
@@ -64,7 +75,8 @@ class Scored:
     header_map: HeaderMap
     table: Table
     accepted: pl.DataFrame
-    """Internal: the accepted rows with their raw cells and per-clause columns (after proration)."""
+    """Internal: the accepted rows with their typed facts, raw cells (unless scored with `keep_cells=False`) and
+    per-clause columns (after proration)."""
     specs: dict[str, FactSpec] = field(default_factory=dict)
     version: VersionChoice = None
 
@@ -132,19 +144,23 @@ def _result_schema(package: Package, wide: bool = False) -> dict[str, pl.DataTyp
     return schema
 
 
-def _population(frame: pl.DataFrame, version: PolicyVersion) -> tuple[frozenset[str], frozenset[str]]:
-    """The version's facts that are unknown somewhere in `frame`, and those that are 'did not happen' somewhere."""
+def _population(frame: pl.DataFrame, version: PolicyVersion) -> Population:
+    """What `frame` holds of the version's facts: which are unknown somewhere, which 'did not happen' somewhere,
+    and a bound on each number."""
     nullable = frozenset(f for f in version.facts if frame.get_column(value_col(f)).null_count())
     noneable = frozenset(f for f, spec in version.facts.items()
                          if has_none(spec) and frame.get_column(none_col(f)).any())
-    return nullable, noneable
+    numeric = [f for f, spec in version.facts.items() if spec.type in NUMERIC]
+    largest = frame.select(pl.col(value_col(f)).abs().max().alias(f) for f in numeric).row(0) if numeric else ()
+    bounds = tuple((f, population_bound(n or 0)) for f, n in zip(numeric, largest, strict=True))
+    return Population(nullable, noneable, bounds)
 
 
 def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.DataFrame:
     """Result columns (row, version, clause statuses, settled amounts and reasons, total) for rows that are all
     decided under `version`, aligned with `rows`."""
     pid = package.id
-    c = compile_version(version, *_population(rows, version))
+    c = compile_version(version, _population(rows, version))
     lazy = rows.lazy()
     for stage in c.stages:
         lazy = lazy.with_columns(stage)
@@ -152,25 +168,54 @@ def _decide(rows: pl.DataFrame, package: Package, version: PolicyVersion) -> pl.
     need = "__need"
     lazy = lazy.with_columns(*(e.amount.alias(a_col(pid, cid)) for cid, e in c.clauses.items()),
                              pl.any_horizontal([e.needs_reason for e in c.clauses.values()]).alias(need))
-    decided = lazy.collect(engine="in-memory")
-    # reasons are long strings: build them only on the rows that list one, then put them in place
-    where = decided.get_column(need).arg_true()
-    texts = decided.lazy().filter(pl.col(need)).with_columns(c.text_stage) \
-        .select(*(e.reason.cast(pl.Categorical).alias(r_col(pid, cid)) for cid, e in c.clauses.items())) \
-        .collect(engine="in-memory")
+    # without common-subexpression elimination: it would hold every shared part of a stage's expressions at once
+    # (the compiler has already put the parts worth sharing in stage columns)
+    decided = lazy.collect(engine="in-memory", optimizations=pl.QueryOptFlags(comm_subexpr_elim=False))
+    reasons = _clause_reasons(decided, c, pid, decided.get_column(need))
+    base = decided.select(ROW, ver_col(pid), why_col(pid), *(f(pid, cid) for cid in c.clauses for f in (s_col, a_col)),
+                          *(pl.when(pl.col(s_col(pid, cid)) == ELIGIBLE).then(pl.col(a_col(pid, cid)))
+                            .alias(c_col(pid, cid)) for cid in c.clauses))
+    del decided  # the stages' temporary columns: released before settlement makes its copies
+    settled = settle_applicants(base.hstack(reasons), version)
+    keep = [ROW, ver_col(pid), why_col(pid), total_col(pid)]
+    keep += [f(pid, cid) for cid in c.clauses for f in (s_col, a_col, r_col, c_col)]
+    return settled.select(keep)
+
+
+def _clause_reasons(decided: pl.DataFrame, c: Compiled, pid: str, need: pl.Series) -> list[pl.Series]:
+    """Each clause's listed reason (Categorical, null where none is listed). Reasons are long strings: they are
+    built only on the rows that list one (`need`), from only the columns they read, then put in place."""
+    where = need.arg_true()
+    reasons_of = [e.reason.alias(r_col(pid, cid)) for cid, e in c.clauses.items()]
+    text_names = {e.meta.output_name() for e in c.text_stage}
+    read = [n for e in [*c.text_stage, *reasons_of] for n in e.meta.root_names() if n not in text_names]
+    rows = decided.select(list(dict.fromkeys(read))).filter(need)
+    texts = _with_texts(rows, c.text_stage).lazy().select(reasons_of).collect(engine="in-memory")
     reasons = []
     for name in texts.columns:
         full = pl.repeat(None, decided.height, dtype=pl.Categorical, eager=True).alias(name)
         if where.len():
             full.scatter(where, texts.get_column(name))
         reasons.append(full)
-    base = decided.select(ROW, ver_col(pid), why_col(pid), *(f(pid, cid) for cid in c.clauses for f in (s_col, a_col)),
-                          *(pl.when(pl.col(s_col(pid, cid)) == ELIGIBLE).then(pl.col(a_col(pid, cid)))
-                            .alias(c_col(pid, cid)) for cid in c.clauses))
-    settled = settle_applicants(base.hstack(reasons), version)
-    keep = [ROW, ver_col(pid), why_col(pid), total_col(pid)]
-    keep += [f(pid, cid) for cid in c.clauses for f in (s_col, a_col, r_col, c_col)]
-    return settled.select(keep)
+    return reasons
+
+
+def _with_texts(frame: pl.DataFrame, texts: Sequence[pl.Expr]) -> pl.DataFrame:
+    """`frame` with the text columns `texts` added. A text is computed once per distinct combination of the
+    columns it reads where those are few (a general condition's reason reads two or three facts with a few
+    values each), else on every row."""
+    columns: list[pl.Series] = []
+    direct: list[pl.Expr] = []
+    for e in texts:
+        read = list(dict.fromkeys(e.meta.root_names()))
+        distinct = frame.select(read).unique() if read else None
+        if distinct is not None and distinct.height * 8 <= frame.height:
+            rendered = distinct.with_columns(e)
+            columns.append(frame.select(read).join(rendered, on=read, how="left", nulls_equal=True,
+                                                   maintain_order="left").get_column(e.meta.output_name()))
+        else:
+            direct.append(e)
+    return frame.with_columns(columns).with_columns(direct)
 
 
 def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[str, Any]) -> pl.DataFrame:
@@ -271,8 +316,12 @@ def _failed_rows(results: Mapping[str, pl.DataFrame], packages: Sequence[Package
 
 
 def score_table(table: Table, packages: Sequence[Package], *, version: VersionChoice = None,
-                backend: str = "columnar", progress: Progress | None = None) -> Scored:
-    """Decide every row of `table` under `packages`, settle, and prorate each over-subscribed fund."""
+                backend: str = "columnar", progress: Progress | None = None, keep_cells: bool = True) -> Scored:
+    """Decide every row of `table` under `packages`, settle, and prorate each over-subscribed fund.
+
+    With `keep_cells=False` the fact cells (text) are released from `table` once typed and the rows the
+    interpreter decides are set aside, so that the text of a large file and its typed columns are not all held
+    at once; `Scored.accepted` then lacks them (audit records need them: keep them for `--audit`)."""
     packages = list(packages)
     if not packages:
         raise PolicyEngineError("no rule packages to score with")
@@ -280,12 +329,20 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
     specs = dict(index.specs)
     required = [s for s in specs.values() if s.required]
     hmap = map_headers(table.headers, index, required, specs)
+    possible: list[PolicyVersion] = []
     for p in packages:
-        versions.forced(p, version)  # an unknown forced version is an error before any work
-    parsed: Parsed = parse_table(table, hmap.facts, specs)
+        forced = versions.forced(p, version)  # an unknown forced version is an error before any work
+        possible += [forced] if forced is not None else p.versions
+    # every fact the file has is read (a bad cell rejects its row, as evaluate() rejects it); of the others, only
+    # those a version that can apply reads, each a column of its blank value
+    typed = {n: s for n, s in specs.items()
+             if n in hmap.facts or n in OUTPUT_FACTS or n == "application_year" or any(n in v.facts for v in possible)}
+    parsed: Parsed = parse_table(table, hmap.facts, typed)
     accepted, duplicates = _duplicate_applicants(parsed.frame, table, hmap)
     frame = _choose_versions(accepted, packages, version)
     rejects = [*parsed.rejects, *duplicates]
+    del parsed
+    cells = [Table.column_name(i) for i in hmap.facts.values()]
 
     not_compiled: dict[str, str] = {}
     interpreted = 0
@@ -309,6 +366,9 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
         else:
             fast_rows, slow_rows = frame, frame.clear()
         interpreted = slow_rows.height
+        if not keep_cells:
+            table.frame = table.frame.drop(cells)
+            frame, fast_rows = frame.drop(cells), fast_rows.drop(cells)
         results = {p.id: _columnar_package(fast_rows, p, compiled) for p in packages}
         if progress is not None:
             progress(fast_rows.height)
@@ -321,6 +381,9 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
         results, bad = _interpret(frame, packages, hmap, version, backend, progress)
         interpreted = frame.height
         rejects += bad
+        if not keep_cells:
+            table.frame = table.frame.drop(cells)
+            frame = frame.drop(cells)
 
     failed = {r.row for r in rejects}
     keep = frame.filter(~pl.col(ROW).is_in(sorted(failed))) if failed else frame
@@ -334,7 +397,8 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
             wide = wide.hstack(res.drop(ROW).get_columns())  # the same rows in the same order: no join needed
         else:
             wide = wide.join(res, on=ROW, how="left", maintain_order="left")
-    before = wide
+    # what the budgets compare: the settled totals before proration (not every amount, which proration replaces)
+    before = wide.select(YEAR, *(c for p in packages for c in (ver_col(p.id), total_col(p.id))))
     all_budgets: list[Budget] = []
     for p in packages:
         wide = prorate_population(wide, p, clause_ids(p))
@@ -372,13 +436,18 @@ def _duplicate_applicants(frame: pl.DataFrame, table: Table, hmap: HeaderMap) ->
     return frame.filter(~dup), rejects
 
 
+OUTPUT_FACTS = ("uscc", "name")
+"""Facts the output shows (the applicant's identity), before the decisions."""
+
+
 def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMap, table: Table,
                  specs: Mapping[str, FactSpec]) -> pl.DataFrame:
     """The output contract: uscc, name, per clause status and amount, package totals, total, reasons, then the
     input's unrecognised columns untouched (their headers neutralised and made unique)."""
-    names = pl.Series("status", [*STATUS_NAMES, None], dtype=pl.String)  # FAILED rows are rejected
+    # statuses as an Enum: a byte per cell rather than a string (FAILED rows are rejected)
+    names = pl.Series("status", [*STATUS_NAMES, None], dtype=STATUS)
     cols: list[pl.Expr] = []
-    for fact in ("uscc", "name"):
+    for fact in OUTPUT_FACTS:
         cols.append((pl.col(value_col(fact)) if fact in specs else pl.lit(None, dtype=pl.String)).alias(fact))
     for p in packages:
         for cid in clause_ids(p):

@@ -17,6 +17,8 @@ import polars as pl
 from policyengine.batch.parse import value_col
 from policyengine.engines.columnar import ELIGIBLE, EXCLUDED, I128, int_type
 from policyengine.engines.columnar import s_col as s_col
+from policyengine.ir.lower import program
+from policyengine.ir.program import GroupPlan
 from policyengine.model.policy import Package, PolicyVersion
 
 
@@ -44,8 +46,11 @@ YEAR = value_col("application_year")
 
 
 def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFrame:
-    """Clause caps, exclusive groups and the per-applicant cap, for rows all decided under `version`."""
+    """Clause caps, exclusive groups and the per-applicant cap, for rows all decided under `version`: its
+    settlement plan (`Program.settlement`) rendered on columns."""
+    plan = program(version).settlement
     pkg = version.package_id
+    clauses = [c.id for c in version.clauses]
 
     def s(cid: str) -> pl.Expr:
         return pl.col(s_col(pkg, cid))
@@ -53,74 +58,84 @@ def settle_applicants(frame: pl.DataFrame, version: PolicyVersion) -> pl.DataFra
     def a(cid: str) -> pl.Expr:
         return pl.col(a_col(pkg, cid))
 
-    capped = [pl.when((s(c.id) == ELIGIBLE) & (a(c.id) > c.cap)).then(pl.lit(c.cap, dtype=int_type(c.cap)))
-              .otherwise(a(c.id)).alias(a_col(pkg, c.id)) for c in version.clauses if c.cap is not None]
+    capped = [pl.when((s(cid) == ELIGIBLE) & (a(cid) > cap)).then(pl.lit(cap, dtype=int_type(cap)))
+              .otherwise(a(cid)).alias(a_col(pkg, cid)) for cid, cap in plan.caps]
     if capped:
         frame = frame.lazy().with_columns(capped).collect(engine="in-memory")
 
-    for group in version.groups.values():
-        members = sorted((version.clause(m) for m in group.members), key=lambda c: c.article)
-        eligible = [s(m.id) == ELIGIBLE for m in members]
-        several = pl.sum_horizontal([e.cast(pl.Int32) for e in eligible]) >= 2
-        # only rows where two or more members are eligible change: settle those, put them back in place
-        where = frame.select(several.alias("several")).to_series().arg_true()
-        if not where.len():
-            continue
-        names = [f(pkg, m.id) for m in members for f in (s_col, a_col, r_col)]
-        sub = frame.select(pl.col(names).gather(where))
-        best = pl.max_horizontal([pl.when(e).then(a(m.id)) for e, m in zip(eligible, members, strict=True)])
-        winners: list[pl.Expr] = []
-        for e, m in zip(eligible, members, strict=True):
-            w = e & (a(m.id) == best)
-            for prev in winners:
-                w = w & ~prev
-            winners.append(w)
-        winner_id: Any = pl.when(winners[0]).then(pl.lit(members[0].id))
-        for w, m in zip(winners[1:], members[1:], strict=True):
-            winner_id = winner_id.when(w).then(pl.lit(m.id))
-        updates = []
-        for e, w, m in zip(eligible, winners, members, strict=True):
-            out = e & ~w & several
-            reason = pl.concat_str([pl.lit("excluded by "), winner_id, pl.lit(f" ({group.id} 就高不重复)")])
-            updates += [
-                pl.when(out).then(pl.lit(EXCLUDED, dtype=pl.UInt8)).otherwise(s(m.id)).alias(s_col(pkg, m.id)),
-                pl.when(out).then(pl.lit(0, dtype=pl.Int64)).otherwise(a(m.id)).alias(a_col(pkg, m.id)),
-                pl.when(out).then(reason.cast(pl.Categorical)).otherwise(pl.col(r_col(pkg, m.id)).cast(pl.Categorical))
-                .alias(r_col(pkg, m.id)),
-            ]
-        settled = sub.lazy().select(updates).collect(engine="in-memory")
-        columns = []
-        for name in names:
-            column = frame.get_column(name).cast(settled.get_column(name).dtype).clone()
-            column.scatter(where, settled.get_column(name))
-            columns.append(column)
-        frame = frame.with_columns(columns)
+    for group in plan.groups:
+        frame = _settle_group(frame, pkg, group)
 
-    if version.applicant_cap is not None:
-        # only the rows above the cap change: reduce them from the highest article down, one clause per step
-        # (as `settlement.settle` loops), and put their amounts back in place
-        cap = version.applicant_cap
-        total = pl.sum_horizontal([a(c.id) for c in version.clauses])
+    if plan.applicant_cap is not None:
+        # only the rows above the cap change: reduce them in the plan's cut order, one clause per step (as
+        # `settlement.settle` loops), and put their amounts back in place
+        cap = plan.applicant_cap
+        total = pl.sum_horizontal([a(cid) for cid in clauses])
         where = frame.select((total > cap).alias("over")).get_column("over").arg_true()
         if where.len():
-            names = [a_col(pkg, c.id) for c in version.clauses]
-            over = frame.select(pl.col(names).gather(where)).lazy()
+            names = [a_col(pkg, cid) for cid in clauses]
+            before = frame.select(pl.col(names).gather(where))
+            over = before.lazy()
             excess = pl.col("__excess")
             over = over.with_columns((total - cap).alias("__excess"))
-            for c in sorted(version.clauses, key=lambda c: c.article, reverse=True):
-                cut = pl.when((excess != 0) & (a(c.id) != 0)).then(pl.min_horizontal(a(c.id), excess)) \
+            for cid in plan.cut_order:
+                cut = pl.when((excess != 0) & (a(cid) != 0)).then(pl.min_horizontal(a(cid), excess)) \
                     .otherwise(pl.lit(0, dtype=pl.Int64))
                 over = over.with_columns(cut.alias("__cut")).with_columns(
-                    (a(c.id) - pl.col("__cut")).alias(a_col(pkg, c.id)),
+                    (a(cid) - pl.col("__cut")).alias(a_col(pkg, cid)),
                     (excess - pl.col("__cut")).alias("__excess"))
             reduced = over.collect(engine="in-memory")
-            columns = []
-            for name in names:
-                column = frame.get_column(name).clone()
-                column.scatter(where, reduced.get_column(name))
-                columns.append(column)
-            frame = frame.with_columns(columns)
-    return frame.with_columns(pl.sum_horizontal([a(c.id) for c in version.clauses]).alias(total_col(pkg)))
+            changed = [n for n in names if not reduced.get_column(n).equals(before.get_column(n))]
+            frame = _put_back(frame, where, reduced, changed)  # only the clauses the cap cut
+    return frame.with_columns(pl.sum_horizontal([a(cid) for cid in clauses]).alias(total_col(pkg)))
+
+
+def _settle_group(frame: pl.DataFrame, pkg: str, group: GroupPlan) -> pl.DataFrame:
+    """An exclusive group on the rows where two or more members are eligible: `GroupPlan.winner` on columns
+    (the highest amount stands, the first such member in `members` order), the other eligible members
+    excluded."""
+    members = group.members
+    status = {m: pl.col(s_col(pkg, m)) for m in members}
+    amount = {m: pl.col(a_col(pkg, m)) for m in members}
+    eligible = {m: status[m] == ELIGIBLE for m in members}
+    several = pl.sum_horizontal([eligible[m].cast(pl.Int32) for m in members]) >= 2
+    # only rows where two or more members are eligible change: settle those, put them back in place
+    where = frame.select(several.alias("several")).to_series().arg_true()
+    if not where.len():
+        return frame
+    names = [f(pkg, m) for m in members for f in (s_col, a_col, r_col)]
+    sub = frame.select(pl.col(names).gather(where))
+    best = pl.max_horizontal([pl.when(eligible[m]).then(amount[m]) for m in members])
+    stands: dict[str, pl.Expr] = {}
+    for m in members:
+        w = eligible[m] & (amount[m] == best)
+        for prev in stands.values():
+            w = w & ~prev
+        stands[m] = w
+    winner: Any = pl
+    for m in members:
+        winner = winner.when(stands[m]).then(pl.lit(m))
+    reason = pl.concat_str([pl.lit("excluded by "), winner, pl.lit(f" ({group.id} 就高不重复)")])
+    updates = []
+    for m in members:
+        out = eligible[m] & ~stands[m]
+        updates += [
+            pl.when(out).then(pl.lit(EXCLUDED, dtype=pl.UInt8)).otherwise(status[m]).alias(s_col(pkg, m)),
+            pl.when(out).then(pl.lit(0, dtype=pl.Int64)).otherwise(amount[m]).alias(a_col(pkg, m)),
+            pl.when(out).then(reason.cast(pl.Categorical)).otherwise(pl.col(r_col(pkg, m)).cast(pl.Categorical))
+            .alias(r_col(pkg, m)),
+        ]
+    return _put_back(frame, where, sub.lazy().select(updates).collect(engine="in-memory"), names)
+
+
+def _put_back(frame: pl.DataFrame, where: pl.Series, changed: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """`frame` with the rows at `where` of columns `names` replaced by those of `changed` (in that order)."""
+    columns = []
+    for name in names:
+        column = frame.get_column(name).cast(changed.get_column(name).dtype).clone()
+        column.scatter(where, changed.get_column(name))
+        columns.append(column)
+    return frame.with_columns(columns)
 
 
 @dataclass(frozen=True)
@@ -151,15 +166,19 @@ def prorate_population(frame: pl.DataFrame, package: Package, clause_ids: list[s
         return frame
     ver = pl.col(ver_col(pkg))
     demands = frame.lazy().select(ver_col(pkg), YEAR, total_col(pkg)).filter(ver.is_in(list(funds))) \
-        .group_by(ver_col(pkg), YEAR).agg(pl.col(total_col(pkg)).cast(I128).sum().alias("demand")) \
+        .group_by(ver_col(pkg), YEAR).agg(pl.col(total_col(pkg)).cast(I128).sum().alias("demand"), pl.len()) \
         .collect(engine="in-memory")
-    over_funds = [(v, y, d, funds[v]) for v, y, d in demands.iter_rows() if d > funds[v]]
+    over_funds = [(v, y, d, funds[v]) for v, y, d, _ in demands.iter_rows() if d > funds[v]]
     if not over_funds:
         return frame
     largest = frame.select(pl.max_horizontal(pl.col(a_col(pkg, c)).abs().max() for c in clause_ids)).item() or 0
     small = max(largest, 1) * max(max(f for _, _, _, f in over_funds), max(d for _, _, d, _ in over_funds)) < 2**62
     money = pl.Int64() if small else I128  # amount × fund computed exactly either way
-    if len(over_funds) <= 16:
+    if len(over_funds) == 1 and demands.height == 1 and demands.item(0, "len") == frame.height:
+        # every row draws on the one over-subscribed fund (the usual case): fund and demand as numbers
+        (_, _, d, f), = over_funds
+        fund, demand, over = pl.lit(f, dtype=money), pl.lit(d, dtype=money), pl.lit(True)
+    elif len(over_funds) <= 16:
         # a few over-subscribed funds (the usual case): their fund and demand as literals, row by condition
         fund_chain: Any = pl
         demand_chain: Any = pl

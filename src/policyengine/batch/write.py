@@ -111,7 +111,7 @@ def _write_xlsx(frame: pl.DataFrame, target: Path, outputs: OutputSet | None) ->
         try:
             sheet = book.add_worksheet("scores")
             sheet.write_row(0, 0, frame.columns)
-            text = [dtype == pl.String for dtype in frame.dtypes]
+            text = [dtype == pl.String or isinstance(dtype, pl.Enum) for dtype in frame.dtypes]
             for r, row in enumerate(frame.iter_rows(), start=1):
                 for c, value in enumerate(row):
                     if value is None:
