@@ -179,7 +179,8 @@ def zh_reasons(scored: Scored) -> pl.Series:
     uniques = key.unique().to_list()
     rendered = [_render([None if x == null else x for x in k.split(sep)], labels, arts_by_label(labels))
                 for k in uniques]
-    return key.replace_strict(uniques, rendered, return_dtype=pl.String).alias("说明")
+    texts: pl.Series = key.replace_strict(uniques, rendered, return_dtype=pl.String)
+    return texts.alias("说明")
 
 
 def short_title(package: Package) -> str:
@@ -193,7 +194,8 @@ def short_title(package: Package) -> str:
 def _no_version(why: pl.Series, year: pl.Series) -> pl.Series:
     return pl.DataFrame({"w": why, "y": year}).select(
         pl.when(pl.col("w").is_not_null()).then(
-            pl.concat_str([pl.lit("申报年度"), pl.col("y").fill_null("未填写"), pl.lit("不在本政策任何版本的适用期内")]))
+            pl.concat_str([pl.lit("申报年度"), pl.col("y").fill_null("未填写"),
+                           pl.lit("不在本政策任何版本的适用期内")]))
     ).to_series()
 
 

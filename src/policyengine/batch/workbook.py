@@ -46,7 +46,9 @@ def _latest_clause(package: Package, cid: str) -> Clause:
 
 
 def _title(package: Package) -> str:
-    return package.versions[-1].meta.title if package.versions else package.id
+    from policyengine.batch.reasons_zh import short_title
+
+    return short_title(package)
 
 
 def headers_zh(scored: Scored) -> dict[str, str]:
@@ -149,6 +151,7 @@ def write_workbook(scored: Scored, data: dict[str, Any], target: Path, labels: s
         raise OutputError(f"{target}: {result.height} rows do not fit in one Excel sheet "
                           f"({EXCEL_MAX_ROWS - 1} at most); write CSV instead")
     counts, fund = summary_frames(scored, data)
+    fund = neutralised(fund)
     sheets = [("结果", result), ("未通过", neutralised(rejects_frame(scored.rejects))),
               ("汇总", neutralised(counts)), ("条款", neutralised(clauses_frame(scored.packages)))]
     money_cols = {f"{p.id}.{cid}.{k}" for p in scored.packages for cid in clause_ids(p)
@@ -172,15 +175,24 @@ def write_workbook(scored: Scored, data: dict[str, Any], target: Path, labels: s
                     ws.autofilter(0, 0, max(frame.height, 1), max(frame.width - 1, 0))
                     text = [dtype == pl.String for dtype in frame.dtypes]
                     for r, row in enumerate(frame.iter_rows(), start=1):
-                        for c, value in enumerate(row):
+                        for col, value in enumerate(row):
                             if value is None:
                                 continue
-                            if text[c]:
-                                ws.write_string(r, c, value)
-                            elif is_money[c]:
-                                ws.write_number(r, c, value, money)
+                            if text[col]:
+                                ws.write_string(r, col, value)
+                            elif is_money[col]:
+                                ws.write_number(r, col, value, money)
                             else:
-                                ws.write_number(r, c, value)
+                                ws.write_number(r, col, value)
+                    if name == "汇总" and fund.height:   # the fund use, below the clause counts
+                        top = frame.height + 2
+                        ws.write_row(top, 0, fund.columns, head)
+                        for r, row in enumerate(fund.iter_rows(), start=top + 1):
+                            for col, value in enumerate(row):
+                                if isinstance(value, str):
+                                    ws.write_string(r, col, value)
+                                elif value is not None:
+                                    ws.write_number(r, col, value, money if col >= 3 else None)
             except BaseException:
                 for ws in book.worksheets():
                     fh = getattr(ws, "row_data_fh", None)

@@ -57,7 +57,8 @@ def _command_line() -> str:
               show_default=True, help="columnar: vectorised; interpreter/rete: evaluate() row by row.")
 @click.option("--encoding", default=None, help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK/GB18030).")
 @click.option("--labels", type=click.Choice(["zh", "id"]), default=None,
-              help="Wording of the output: zh (Chinese headers, 符合/不符合/待补充/不重复享受, reasons as sentences) or "
+              help="Wording of the output: zh (Chinese headers, 符合/不符合/待补充/不重复享受, reasons as sentences) "
+                   "or "
                    "id (the column contract: <pkg>.<clause>.status …). Default: zh for .xlsx, id for .csv.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
 def score_command(input_file: Path, packages: tuple[str, ...], versions: tuple[str, ...], out: Path,
