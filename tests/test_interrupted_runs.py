@@ -186,7 +186,7 @@ def test_the_summary_records_each_output_of_its_run(tmp_path: Path) -> None:
     (["--out", "s.csv", "--summary", "sub/../s.csv"], "--out and --summary name the same file (s.csv, sub/../s.csv)"),
     (["--out", "s.csv", "--audit", "link.csv"], "--out and --audit name the same file (s.csv, link.csv)"),
     (["--out", "s.csv", "--audit", "s.rejects.csv"], "the rejects file and --audit name the same file"),
-    (["--out", "a.jsonl", "--rejects", "r.csv", "--audit", "r.csv"], "--rejects and --audit name the same file"),
+    (["--out", "a.csv", "--rejects", "r.csv", "--audit", "r.csv"], "--rejects and --audit name the same file"),
     (["--out", "in.csv"], "INPUT and --out name the same file (in.csv)"),
 ], ids=["same", "dot", "dotdot", "symlink", "default-rejects", "rejects-audit", "input"])
 def test_two_outputs_naming_one_file_are_refused_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

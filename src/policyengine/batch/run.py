@@ -15,7 +15,8 @@ from policyengine.batch import audit as audit_records
 from policyengine.batch.read import read_table
 from policyengine.batch.score import Scored, score_table
 from policyengine.batch.summary import summary
-from policyengine.batch.write import write_json, write_lines, write_rejects, write_table
+from policyengine.batch.workbook import default_labels, labelled_output, write_workbook
+from policyengine.batch.write import check_extension, write_json, write_lines, write_rejects, write_table
 from policyengine.decide.versions import VersionChoice
 from policyengine.model.policy import Package
 
@@ -38,6 +39,9 @@ class Job:
     """A decision store URL (`policyengine.store`): the run and its decisions are recorded there too."""
     command: str | None = None
     """The command line, as the store records it (with any password already hidden)."""
+    labels: str | None = None
+    """The output's wording: `id` (the column contract) or `zh` (Chinese headers, status words and sentences);
+    None: `zh` for .xlsx, `id` for .csv."""
 
 
 def default_rejects_path(out: Path) -> Path:
@@ -60,6 +64,8 @@ def check_outputs(source: Path, out: Path, rejects: Path | None = None, audit: P
     """Refuse, before any work, outputs (or the input and an output) that name one file, by any spelling, and
     outputs that cannot be written where they are named (a missing folder, a folder in the file's place)."""
     named = _outputs(out, rejects, audit, summary)
+    for option, path in named[:2]:
+        check_extension(path, option)
     clash = same_files([("INPUT", source), *named])
     if clash is not None:
         (first, a), (second, b) = clash
@@ -117,11 +123,20 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
         if bar is not None:
             bar.reset(total=table.rows_in * (2 if store is not None else 1))
         tick = bar.update if bar is not None else None
+        labels = job.labels or default_labels(job.out)
         with OutputSet() as outputs:
+            # the raw cells are kept where a later step reads them: audit records, the store, Chinese sentences
             scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick,
-                                 keep_cells=job.audit is not None or store is not None)
+                                 keep_cells=job.audit is not None or store is not None or labels == "zh")
+            if bar is not None:  # every input row is decided or rejected by now
+                bar.update(max(0, table.rows_in - bar.n))
             files = {"output": outputs.path(job.out), "rejects": outputs.path(rejects)}
-            write_table(scored.output, job.out, outputs)
+            if job.out.suffix.lower() == ".xlsx":
+                sheet_data = summary(scored, source=str(job.input), output=str(job.out), rejects=str(rejects),
+                                     audit=str(job.audit) if job.audit else None)
+                write_workbook(scored, sheet_data, job.out, labels, outputs)
+            else:
+                write_table(labelled_output(scored, labels), job.out, outputs)
             write_rejects(scored.rejects, rejects, outputs)
             if job.audit is not None:
                 files["audit"] = outputs.path(job.audit)
@@ -135,6 +150,8 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
                 data["run"] = run_manifest(files)
                 write_json(data, job.summary, outputs)
             outputs.commit()
+            if bar is not None:
+                bar.update(max(0, bar.total - bar.n))   # ends at 100%
     except BaseException as exc:
         if store is not None and stored_run is not None:   # recorded as failed; its stored rows stay as they are
             store.finish_run(stored_run, status="failed", error=f"{type(exc).__name__}: {exc}"[:500])

@@ -341,6 +341,8 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
     accepted, duplicates = _duplicate_applicants(parsed.frame, table, hmap)
     frame = _choose_versions(accepted, packages, version)
     rejects = [*parsed.rejects, *duplicates]
+    if progress is not None:  # rows rejected before deciding count as done
+        progress(len({r.row for r in rejects}))
     del parsed
     cells = [Table.column_name(i) for i in hmap.facts.values()]
 
@@ -453,13 +455,15 @@ def build_output(wide: pl.DataFrame, packages: Sequence[Package], hmap: HeaderMa
         for cid in clause_ids(p):
             cols.append(pl.lit(names).gather(pl.col(s_col(p.id, cid))).alias(f"{p.id}.{cid}.status"))
             cols.append(pl.col(a_col(p.id, cid)).cast(pl.Int64).alias(f"{p.id}.{cid}.amount"))
+            # the amount before settlement (caps, groups, proration): null where the clause was not eligible
+            cols.append(pl.col(c_col(p.id, cid)).alias(f"{p.id}.{cid}.computed"))
     for p in packages:
         cols.append(pl.col(total_col(p.id)).cast(pl.Int64).alias(f"{p.id}.total"))
     cols.append(pl.sum_horizontal([pl.col(total_col(p.id)).cast(pl.Int128) for p in packages]).cast(pl.Int64)
                 .alias("total"))
     cols.append(pl.lit(_reasons(wide, packages)).alias("reasons"))
     taken = {"uscc", "name", "total", "reasons"} | {f"{p.id}.total" for p in packages} | {
-        f"{p.id}.{cid}.{k}" for p in packages for cid in clause_ids(p) for k in ("status", "amount")}
+        f"{p.id}.{cid}.{k}" for p in packages for cid in clause_ids(p) for k in ("status", "amount", "computed")}
     # a pass-through header is neutralised like a cell; one that repeats gets a suffix (备注, 备注.2, 备注.3)
     unique = UniqueNames(taken)
     for i in hmap.passthrough:

@@ -78,12 +78,22 @@ def _destination(target: Path, outputs: OutputSet | None) -> Iterator[Path]:
             yield tmp
 
 
+OUTPUT_EXTENSIONS = (".csv", ".xlsx")
+
+
+def check_extension(target: Path, option: str = "") -> None:
+    """Refuse an output whose extension names no format we write (`.txt`, none, `.pdf`): one line."""
+    if target.suffix.lower() not in OUTPUT_EXTENSIONS:
+        where = f"{option} {target}" if option else str(target)
+        raise OutputError(f"{where}: unknown output extension {target.suffix or '(none)'!r}; "
+                          "write .csv or .xlsx (the extension chooses the format)")
+
+
 def write_table(frame: pl.DataFrame, target: Path, outputs: OutputSet | None = None) -> None:
     """CSV (UTF-8 with BOM) or .xlsx, chosen by the extension; atomically (or as part of `outputs`);
     formulas neutralised."""
+    check_extension(target)
     suffix = target.suffix.lower()
-    if suffix not in (".xlsx", ".csv", ".txt", ""):
-        raise OutputError(f"{target}: write .csv or .xlsx (the extension chooses the format)")
     safe = neutralised(frame)
     try:
         if suffix == ".xlsx":

@@ -22,6 +22,19 @@ class _Group(click.Group):
     """Turns the library's errors into one clear line on stderr and exit status 2 (never a traceback); Ctrl-C
     (SIGINT) and SIGTERM into one line and exit status 130 and 143, after every `finally` has cleaned up."""
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command with its whole first paragraph, wrapped (click would cut it at the line's width)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is None or cmd.hidden:
+                continue
+            text = cmd.short_help or (cmd.help or "").split("\n\n")[0]
+            rows.append((name, " ".join(text.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with on_sigterm():
@@ -41,7 +54,7 @@ class _Group(click.Group):
             sys.exit(SIGTERM_STATUS)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 @click.version_option(__version__, prog_name="policyengine")
 def main() -> None:
     """policyengine: subsidy policies as rule files, evaluated into audited payout decisions."""

@@ -42,7 +42,8 @@ def _command_line() -> str:
               help="Force a version (for every package, or PACKAGE=V per package) instead of each row's "
                    "application year.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file: .csv (UTF-8 with BOM) or .xlsx, by extension.")
+              help="Output file: .csv (UTF-8 with BOM) or .xlsx (the clerk's workbook: 结果, 未通过, 汇总, 条款), by "
+                   "extension; any other extension is an error.")
 @click.option("--rejects", "rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Rejected rows (row, column, value, reason); default: <out stem>.rejects.csv beside --out.")
 @click.option("--audit", "audit", type=click.Path(dir_okay=False, path_type=Path),
@@ -55,11 +56,15 @@ def _command_line() -> str:
 @click.option("--backend", type=click.Choice(["columnar", "interpreter", "rete"]), default="columnar",
               show_default=True, help="columnar: vectorised; interpreter/rete: evaluate() row by row.")
 @click.option("--encoding", default=None, help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK/GB18030).")
+@click.option("--labels", type=click.Choice(["zh", "id"]), default=None,
+              help="Wording of the output: zh (Chinese headers, 符合/不符合/待补充/不重复享受, reasons as sentences) "
+                   "or "
+                   "id (the column contract: <pkg>.<clause>.status …). Default: zh for .xlsx, id for .csv.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
 def score_command(input_file: Path, packages: tuple[str, ...], versions: tuple[str, ...], out: Path,
                   rejects: Path | None, audit: Path | None, store: str | None, summary_file: Path | None,
                   backend: str,
-                  encoding: str | None, quiet: bool) -> None:
+                  encoding: str | None, labels: str | None, quiet: bool) -> None:
     """Score a spreadsheet of applicants (CSV or .xlsx) under one or more rule packages."""
     from policyengine.batch import Job, run
     from policyengine.batch.run import check_outputs
@@ -68,7 +73,7 @@ def score_command(input_file: Path, packages: tuple[str, ...], versions: tuple[s
     check_outputs(input_file, out, rejects, audit, summary_file)   # before any work
     job = Job(input=input_file, out=out, packages=load_packages(packages), rejects=rejects, audit=audit,
               summary=summary_file, version=_version_choice(versions), backend=backend, encoding=encoding,
-              progress=not quiet, store=store, command=_command_line())
+              progress=not quiet, store=store, command=_command_line(), labels=labels)
     _, data = run(job)
     if not quiet:
         click.echo(table_text(data))
