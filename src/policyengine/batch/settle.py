@@ -115,7 +115,8 @@ def _settle_group(frame: pl.DataFrame, pkg: str, group: GroupPlan) -> pl.DataFra
     winner: Any = pl
     for m in members:
         winner = winner.when(stands[m]).then(pl.lit(m))
-    reason = pl.concat_str([pl.lit("excluded by "), winner, pl.lit(f" ({group.id} 就高不重复)")])
+    before, after = group.excluded_reason("\x00").split("\x00")
+    reason = pl.concat_str([pl.lit(before), winner, pl.lit(after)])
     updates = []
     for m in members:
         out = eligible[m] & ~stands[m]

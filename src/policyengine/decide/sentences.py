@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
-from policyengine.engines.interpreter import Env, _deciding, evaluate_expr
+from policyengine.engines.interpreter import Env, deciding, evaluate_expr
 from policyengine.facts.money import format_decimal
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.ir.program import ClausePlan, ConditionPlan, Program, render
@@ -198,7 +198,7 @@ def condition_sentence(cond: ConditionPlan, env: Env) -> str:
                 kind = "number"
             return show(env.name(name), kind)
         return render(cond.template, shown)
-    return part_sentence(_deciding(cond.deciding, env).expr, env)
+    return part_sentence(deciding(cond.deciding, env).expr, env)
 
 
 def missing_sentence(names: Sequence[str], program: Program) -> str:

@@ -54,7 +54,7 @@ def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[lis
             steps.append(SettlementStep(step="group", clause=r.clause, before=r.amount, after=0, note=note))
             r.settlement.append(f"excluded: {note}")
             r.status = "excluded"
-            r.reason = f"excluded by {winner.clause} ({group.id} 就高不重复)"
+            r.reason = group.excluded_reason(winner.clause)
             r.amount = 0
 
     if plan.applicant_cap is not None:

@@ -293,11 +293,11 @@ def referenced_facts(e: A.Expr, version: PolicyVersion) -> tuple[str, ...]:
 
 # -- traces ---------------------------------------------------------------------------------------
 
-def _deciding(d: Deciding, env: Env) -> Deciding:
+def deciding(d: Deciding, env: Env) -> Deciding:
     """For a false condition, the smallest part that makes it false (into definitions and conjunctions)."""
     for x, sub in d.operands:
         if evaluate_expr(x, env) is False:
-            return _deciding(sub, env)
+            return deciding(sub, env)
     return d
 
 
@@ -347,7 +347,7 @@ def _trace(plan: ClausePlan, env: Env, values: list[Value], value: Value | None,
         for cond, v in zip(plan.conditions, values, strict=False):
             traces.append(ConditionTrace.trusted(
                 condition=cond.text, result=_result_text(v), values=[env.fact_value(n) for n in cond.reads],
-                deciding=_deciding(cond.deciding, env).text if v is False else None))
+                deciding=deciding(cond.deciding, env).text if v is False else None))
         formula = None
         if rounded is not None and isinstance(value, Fraction):
             written, filled = plan.amount_text, printer.to_text(substituted(plan.amount, env))
@@ -389,7 +389,7 @@ def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
     labels = env.program.facts
     if first_false is not None:
         cond = plan.conditions[first_false]
-        pieces = cond.template if cond.template is not None else _deciding(cond.deciding, env).pieces
+        pieces = cond.template if cond.template is not None else deciding(cond.deciding, env).pieces
         return result("ineligible", reason=render(pieces, _show(env)))
     if unknown:
         return result("undetermined", unknown_facts=unknown, reason=unknown_reason([labels[n].label for n in unknown]))

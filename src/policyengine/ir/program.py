@@ -117,6 +117,10 @@ class GroupPlan:
     label: str
     members: tuple[str, ...]
 
+    def excluded_reason(self, winner: str) -> str:
+        """The reason of a member the group excluded (the batch renders it with the winner as a column)."""
+        return f"excluded by {winner} ({self.id} 就高不重复)"
+
     def winner(self, amounts: Mapping[str, int]) -> str:
         """The member that stands among `amounts` (the eligible members' amounts): the tie rule, in one place."""
         best = max(amounts.values())
