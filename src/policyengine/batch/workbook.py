@@ -25,7 +25,7 @@ import polars as pl
 from policyengine.atomic import OutputError, OutputSet
 from policyengine.batch.read import Reject
 from policyengine.batch.score import Scored, clause_ids
-from policyengine.batch.write import EXCEL_MAX_ROWS, UniqueNames, _destination, neutralise, neutralised
+from policyengine.batch.write import EXCEL_MAX_ROWS, UniqueNames, neutralise, neutralised, xlsx_book
 from policyengine.model.policy import Clause, Package
 
 STATUS_ZH = {"eligible": "符合", "ineligible": "不符合", "undetermined": "待补充", "excluded": "不重复享受"}
@@ -141,11 +141,6 @@ def _width(name: str, values: pl.Series) -> float:
 def write_workbook(scored: Scored, data: dict[str, Any], target: Path, labels: str = "zh",
                    outputs: OutputSet | None = None) -> None:
     """The four-sheet workbook, atomically (or as part of `outputs`)."""
-    import xlsxwriter  # type: ignore[import-untyped]
-    from xlsxwriter.exceptions import XlsxWriterException  # type: ignore[import-untyped]
-
-    from policyengine.atomic import scratch_folder
-
     result = neutralised(labelled_output(scored, labels))
     if result.height + 1 > EXCEL_MAX_ROWS:
         raise OutputError(f"{target}: {result.height} rows do not fit in one Excel sheet "
@@ -157,51 +152,37 @@ def write_workbook(scored: Scored, data: dict[str, Any], target: Path, labels: s
     money_cols = {f"{p.id}.{cid}.{k}" for p in scored.packages for cid in clause_ids(p)
                   for k in ("amount", "computed")} | {f"{p.id}.total" for p in scored.packages} | {"total"}
     try:
-        with _destination(target, outputs) as tmp, scratch_folder(target) as scratch:
-            book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                                  "strings_to_numbers": False, "constant_memory": True,
-                                                  "tmpdir": str(scratch)})
-            try:
-                head = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7"})
-                money = book.add_format({"num_format": "#,##0"})
-                for name, frame in sheets:
-                    ws = book.add_worksheet(name)
-                    ws.freeze_panes(1, 2 if name == "结果" else 0)
-                    is_money = [(c in money_cols) if labels == "id" and name == "结果" else _is_money(c)
-                                for c in frame.columns]
-                    for i, c in enumerate(frame.columns):
-                        ws.set_column(i, i, _width(c, frame.get_column(c)), money if is_money[i] else None)
-                    ws.write_row(0, 0, frame.columns, head)
-                    ws.autofilter(0, 0, max(frame.height, 1), max(frame.width - 1, 0))
-                    for r, row in enumerate(frame.iter_rows(), start=1):
+        with xlsx_book(target, outputs) as book:
+            head = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7"})
+            money = book.add_format({"num_format": "#,##0"})
+            for name, frame in sheets:
+                ws = book.add_worksheet(name)
+                ws.freeze_panes(1, 2 if name == "结果" else 0)
+                is_money = [(c in money_cols) if labels == "id" and name == "结果" else _is_money(c)
+                            for c in frame.columns]
+                for i, c in enumerate(frame.columns):
+                    ws.set_column(i, i, _width(c, frame.get_column(c)), money if is_money[i] else None)
+                ws.write_row(0, 0, frame.columns, head)
+                ws.autofilter(0, 0, max(frame.height, 1), max(frame.width - 1, 0))
+                for r, row in enumerate(frame.iter_rows(), start=1):
+                    for col, value in enumerate(row):
+                        if value is None:
+                            continue
+                        if isinstance(value, str):   # String, Enum (statuses) and Categorical columns
+                            ws.write_string(r, col, value)
+                        elif is_money[col]:
+                            ws.write_number(r, col, value, money)
+                        else:
+                            ws.write_number(r, col, value)
+                if name == "汇总" and fund.height:   # the fund use, below the clause counts
+                    top = frame.height + 2
+                    ws.write_row(top, 0, fund.columns, head)
+                    for r, row in enumerate(fund.iter_rows(), start=top + 1):
                         for col, value in enumerate(row):
-                            if value is None:
-                                continue
-                            if isinstance(value, str):   # String, Enum (statuses) and Categorical columns
+                            if isinstance(value, str):
                                 ws.write_string(r, col, value)
-                            elif is_money[col]:
-                                ws.write_number(r, col, value, money)
-                            else:
-                                ws.write_number(r, col, value)
-                    if name == "汇总" and fund.height:   # the fund use, below the clause counts
-                        top = frame.height + 2
-                        ws.write_row(top, 0, fund.columns, head)
-                        for r, row in enumerate(fund.iter_rows(), start=top + 1):
-                            for col, value in enumerate(row):
-                                if isinstance(value, str):
-                                    ws.write_string(r, col, value)
-                                elif value is not None:
-                                    ws.write_number(r, col, value, money if col >= 3 else None)
-            except BaseException:
-                for ws in book.worksheets():
-                    fh = getattr(ws, "row_data_fh", None)
-                    if fh is not None:
-                        fh.close()
-                raise
-            try:
-                book.close()
-            except XlsxWriterException as exc:
-                raise OutputError(f"{target}: cannot write: {exc}") from None
+                            elif value is not None:
+                                ws.write_number(r, col, value, money if col >= 3 else None)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
 

@@ -105,33 +105,24 @@ def write_table(frame: pl.DataFrame, target: Path, outputs: OutputSet | None = N
         raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
 
 
-def _write_xlsx(frame: pl.DataFrame, target: Path, outputs: OutputSet | None) -> None:
+@contextlib.contextmanager
+def xlsx_book(target: Path, outputs: OutputSet | None) -> Iterator[Any]:
+    """An xlsxwriter Workbook written to `target`'s temporary path, closed (assembled) when the block succeeds.
+
+    Cells are never run as formulas, URLs or numbers; xlsxwriter's own temporary files (the rows, in
+    constant-memory mode; the parts of the zip) go to a private folder beside the target, removed whatever
+    happens, so nothing is left in TMPDIR. On an error or interruption the workbook is not closed (that would
+    assemble the whole file): its row files are let go and the temporary path is removed."""
     import xlsxwriter  # type: ignore[import-untyped]
     from xlsxwriter.exceptions import XlsxWriterException  # type: ignore[import-untyped]
 
-    if frame.height + 1 > EXCEL_MAX_ROWS:
-        raise OutputError(f"{target}: {frame.height} rows do not fit in one Excel sheet "
-                          f"({EXCEL_MAX_ROWS - 1} at most); write CSV instead")
-    # xlsxwriter's own temporary files (the rows, in constant-memory mode; the parts of the zip) go to a private
-    # folder beside the target, removed whatever happens: nothing is left in TMPDIR
     with _destination(target, outputs) as tmp, scratch_folder(target) as scratch:
         book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                               "strings_to_numbers": False, "constant_memory": True,
                                               "tmpdir": str(scratch)})
         try:
-            sheet = book.add_worksheet("scores")
-            sheet.write_row(0, 0, frame.columns)
-            text = [dtype == pl.String or isinstance(dtype, pl.Enum) for dtype in frame.dtypes]
-            for r, row in enumerate(frame.iter_rows(), start=1):
-                for c, value in enumerate(row):
-                    if value is None:
-                        continue
-                    if text[c]:
-                        sheet.write_string(r, c, value)
-                    else:
-                        sheet.write_number(r, c, value)
+            yield book
         except BaseException:
-            # not book.close(): that would assemble the whole file; let go of the row file and stop
             for ws in book.worksheets():
                 fh = getattr(ws, "row_data_fh", None)
                 if fh is not None:
@@ -141,6 +132,24 @@ def _write_xlsx(frame: pl.DataFrame, target: Path, outputs: OutputSet | None) ->
             book.close()
         except XlsxWriterException as exc:
             raise OutputError(f"{target}: cannot write: {exc}") from None
+
+
+def _write_xlsx(frame: pl.DataFrame, target: Path, outputs: OutputSet | None) -> None:
+    if frame.height + 1 > EXCEL_MAX_ROWS:
+        raise OutputError(f"{target}: {frame.height} rows do not fit in one Excel sheet "
+                          f"({EXCEL_MAX_ROWS - 1} at most); write CSV instead")
+    with xlsx_book(target, outputs) as book:
+        sheet = book.add_worksheet("scores")
+        sheet.write_row(0, 0, frame.columns)
+        text = [dtype == pl.String or isinstance(dtype, pl.Enum) for dtype in frame.dtypes]
+        for r, row in enumerate(frame.iter_rows(), start=1):
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if text[c]:
+                    sheet.write_string(r, c, value)
+                else:
+                    sheet.write_number(r, c, value)
 
 
 def write_rejects(rejects: Iterable[Reject], target: Path, outputs: OutputSet | None = None) -> None:

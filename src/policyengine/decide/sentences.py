@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from policyengine.engines.interpreter import Env, deciding, evaluate_expr
-from policyengine.facts.money import format_decimal
-from policyengine.facts.values import UNKNOWN, Value
+from policyengine.facts.money import format_decimal, round_amount
+from policyengine.facts.values import UNKNOWN, Value, terminates
 from policyengine.ir.program import ClausePlan, ConditionPlan, Program, render
 from policyengine.lang import ast as A
 from policyengine.lang.fold import fold
@@ -36,17 +36,14 @@ def yuan(amount: int | Fraction) -> str:
 
 def percent(rate: Fraction) -> str:
     """`8%`, `12.5%` (rates are exact fractions; a repeating one is shown to two decimals)."""
-    value = rate * 100
-    text = format_decimal(value) if _terminates(value) else f"{float(value):.2f}"
-    return text + "%"
+    return _decimal(rate * 100) + "%"
 
 
-def _terminates(f: Fraction) -> bool:
-    d = f.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    return d == 1
+def _decimal(value: Fraction) -> str:
+    """Plain decimal text; a repeating fraction to two decimals, half up, exactly (never through a float)."""
+    if not terminates(value):
+        value = Fraction(round_amount(value * 100), 100)
+    return format_decimal(value)
 
 
 def show(value: Value, kind: str) -> str:
@@ -60,7 +57,7 @@ def show(value: Value, kind: str) -> str:
             return yuan(value)
         if kind == "rate":
             return percent(value)
-        return format_decimal(value) if _terminates(value) else f"{float(value):.2f}"
+        return _decimal(value)
     return str(value)
 
 

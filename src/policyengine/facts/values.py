@@ -41,11 +41,12 @@ def display(value: Value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Fraction):
-        return format_decimal(value) if _terminates(value) else str(value)
+        return format_decimal(value) if terminates(value) else str(value)
     return str(value)
 
 
-def _terminates(f: Fraction) -> bool:
+def terminates(f: Fraction) -> bool:
+    """Whether `f` has a finite decimal form."""
     d = f.denominator
     for p in (2, 5):
         while d % p == 0:
