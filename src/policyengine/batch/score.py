@@ -139,7 +139,7 @@ def _result_schema(package: Package, wide: bool = False) -> dict[str, pl.DataTyp
         schema[s_col(package.id, cid)] = pl.UInt8()
         schema[a_col(package.id, cid)] = money
         schema[r_col(package.id, cid)] = pl.Categorical()  # a few distinct texts, many rows
-        schema[c_col(package.id, cid)] = pl.Int128()  # before caps: may exceed the output's Int64
+        schema[c_col(package.id, cid)] = money  # before caps; the interpreter's may exceed Int64: see _interpret
     schema[total_col(package.id)] = money
     return schema
 
@@ -296,7 +296,12 @@ def _interpret(frame: pl.DataFrame, packages: Sequence[Package], header_map: Hea
         schema = _result_schema(p, wide=True)
         df = pl.DataFrame(rows[p.id], schema={k: v for k, v in schema.items()}, orient="row") if rows[p.id] \
             else pl.DataFrame(schema=schema)
-        out[p.id] = _conform(df, _result_schema(p))
+        narrow = _result_schema(p)
+        for name in narrow:
+            # an amount before caps that does not fit Int64 keeps Int128 (the columnar rows' Int64 widens to it)
+            if name.startswith("c:") and df.height and not df.select(pl.col(name).abs().max() < 2**63).item():
+                narrow[name] = pl.Int128()
+        out[p.id] = _conform(df, narrow)
     return out, rejects
 
 
@@ -377,7 +382,7 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
         if slow_rows.height:
             extra, bad = _interpret(slow_rows, packages, hmap, version, "interpreter", progress)
             rejects += bad
-            results = {pid: pl.concat([results[pid], extra[pid]]).sort(ROW) for pid in results}
+            results = {pid: pl.concat([results[pid], extra[pid]], how="vertical_relaxed").sort(ROW) for pid in results}
         rejects += _failed_rows(results, packages)
     else:
         results, bad = _interpret(frame, packages, hmap, version, backend, progress)
