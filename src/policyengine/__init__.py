@@ -4,6 +4,8 @@
     pkg = load_package("huangzuan16")          # a bundled package by name, or a package folder
     decision = evaluate(pkg, {"统一社会信用代码": "...", "申报年度": "2021", "上年度研发费用": "120万"})
     decision.package("huangzuan16").clause("a05").amount
+    result = score("applicants.csv")          # a population (path, DataFrame or fact mappings), as the CLI
+    result.decisions, result.rejects, result.summary; result.write("scores.xlsx")
 
 The whole public surface is below. Names are imported on first use, so that `import policyengine` (and the
 command line's `--help`) stays quick.
@@ -31,6 +33,7 @@ _EXPORTS = {
     "ReplayResult": "policyengine.decide.evaluate",
     "RuleError": "policyengine.errors",
     "RuleErrors": "policyengine.errors",
+    "ScoreResult": "policyengine.batch.api",
     "SettlementStep": "policyengine.decide.decision",
     "Status": "policyengine.decide.decision",
     "bundled_packages": "policyengine.model.bundled",
@@ -38,6 +41,7 @@ _EXPORTS = {
     "load_package": "policyengine.model.loader",
     "prorate": "policyengine.decide.settlement",
     "replay": "policyengine.decide.evaluate",
+    "score": "policyengine.batch.api",
 }
 
 __all__ = [
@@ -55,6 +59,7 @@ __all__ = [
     "ReplayResult",
     "RuleError",
     "RuleErrors",
+    "ScoreResult",
     "SettlementStep",
     "Status",
     "bundled_packages",
@@ -62,9 +67,11 @@ __all__ = [
     "load_package",
     "prorate",
     "replay",
+    "score",
 ]
 
 if TYPE_CHECKING:
+    from policyengine.batch.api import ScoreResult, score
     from policyengine.decide.decision import (
         ClauseResult,
         ConditionTrace,

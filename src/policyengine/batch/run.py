@@ -94,6 +94,19 @@ def run_manifest(files: dict[str, Path]) -> dict[str, Any]:
     return {"id": run_id, "sha256": sha}
 
 
+def write_scored(scored: Scored, out: Path, rejects: Path, outputs: OutputSet, labels: str, *, source: str,
+                 audit: Path | None = None) -> None:
+    """The decisions (CSV or the clerk's workbook, by `out`'s extension, in `labels` wording) and the rejects
+    file, as files of `outputs` (moved into place when it is committed)."""
+    if out.suffix.lower() == ".xlsx":
+        sheet_data = summary(scored, source=source, output=str(out), rejects=str(rejects),
+                             audit=str(audit) if audit else None)
+        write_workbook(scored, sheet_data, out, labels, outputs)
+    else:
+        write_table(labelled_output(scored, labels), out, outputs)
+    write_rejects(scored.rejects, rejects, outputs)
+
+
 def run(job: Job) -> tuple[Scored, dict[str, Any]]:
     """Score `job.input` and write every output; returns the scoring and its summary.
 
@@ -131,13 +144,7 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
             if bar is not None:  # every input row is decided or rejected by now
                 bar.update(max(0, table.rows_in - bar.n))
             files = {"output": outputs.path(job.out), "rejects": outputs.path(rejects)}
-            if job.out.suffix.lower() == ".xlsx":
-                sheet_data = summary(scored, source=str(job.input), output=str(job.out), rejects=str(rejects),
-                                     audit=str(job.audit) if job.audit else None)
-                write_workbook(scored, sheet_data, job.out, labels, outputs)
-            else:
-                write_table(labelled_output(scored, labels), job.out, outputs)
-            write_rejects(scored.rejects, rejects, outputs)
+            write_scored(scored, job.out, rejects, outputs, labels, source=str(job.input), audit=job.audit)
             if job.audit is not None:
                 files["audit"] = outputs.path(job.audit)
                 write_lines(audit_records.records(scored), job.audit, outputs)

@@ -7,7 +7,8 @@ from typing import Any
 from policyengine.batch.score import Scored, status_counts
 
 
-def summary(scored: Scored, *, source: str, output: str, rejects: str | None, audit: str | None) -> dict[str, Any]:
+def summary(scored: Scored, *, source: str, output: str | None, rejects: str | None,
+            audit: str | None) -> dict[str, Any]:
     """Plain data (written as JSON with --summary). Rows in = rows out + rows rejected, always."""
     counts = status_counts(scored.output, scored.packages)
     packages = []

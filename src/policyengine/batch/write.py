@@ -134,6 +134,13 @@ def xlsx_book(target: Path, outputs: OutputSet | None) -> Iterator[Any]:
             raise OutputError(f"{target}: cannot write: {exc}") from None
 
 
+def rejects_table(rejects: Iterable[Reject]) -> pl.DataFrame:
+    """The rejects file's columns: row, column, value, reason."""
+    return pl.DataFrame([(r.row, r.column, r.value, r.reason) for r in rejects],
+                        schema={"row": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String},
+                        orient="row")
+
+
 def _write_xlsx(frame: pl.DataFrame, target: Path, outputs: OutputSet | None) -> None:
     if frame.height + 1 > EXCEL_MAX_ROWS:
         raise OutputError(f"{target}: {frame.height} rows do not fit in one Excel sheet "
@@ -153,10 +160,7 @@ def _write_xlsx(frame: pl.DataFrame, target: Path, outputs: OutputSet | None) ->
 
 
 def write_rejects(rejects: Iterable[Reject], target: Path, outputs: OutputSet | None = None) -> None:
-    frame = pl.DataFrame([(r.row, r.column, r.value, r.reason) for r in rejects],
-                         schema={"row": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String},
-                         orient="row")
-    write_table(frame, target, outputs)
+    write_table(rejects_table(rejects), target, outputs)
 
 
 def write_json(data: Any, target: Path, outputs: OutputSet | None = None) -> None:
