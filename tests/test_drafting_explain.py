@@ -23,7 +23,7 @@ def _clause_block(out: str, heading: str) -> str:
 
 
 def test_every_clause_of_a_spreadsheet_row_is_explained() -> None:
-    result = run("explain", str(SHEET), "--row", "2", "--package", f"{HZ}@3.0")
+    result = run("explain", str(SHEET), "--row", "2", "--package", f"{HZ}@3.0", "--labels", "id")
     assert result.exit_code == 0, result.output
     out = result.output
     version = load_package(f"{HZ}@3.0").versions[0]
@@ -49,7 +49,7 @@ def test_a_false_condition_shows_its_deciding_part_and_values(tmp_path: Path) ->
                                  "税收户管地所在区": "皇姑区", "是否列入严重失信主体名单": "否",
                                  "上年度研发费用": "499999", "前年度研发费用": "10万"}, ensure_ascii=False),
                      encoding="utf-8")
-    result = run("explain", str(facts), "--package", str(HZ))
+    result = run("explain", str(facts), "--package", str(HZ), "--labels", "id")
     assert result.exit_code == 0, result.output
     a05 = _clause_block(result.output, "第5条 a05")
     assert "ineligible 不符合, 0" in a05
@@ -63,7 +63,7 @@ def test_undetermined_names_the_fact_to_supply(tmp_path: Path) -> None:
     facts = tmp_path / "a.yaml"
     facts.write_text(f"uscc: {VALID_USCC}\napplication_year: 2021\nregistered_district: 皇姑区\ntax_district: 皇姑区\n"
                      "serious_dishonesty: 否\nrd_expense: 80万\n", encoding="utf-8")
-    result = run("explain", str(facts), "--package", f"{HZ}@3.0")
+    result = run("explain", str(facts), "--package", f"{HZ}@3.0", "--labels", "id")
     a05 = _clause_block(result.output, "第5条 a05")
     assert "undetermined 待补充, 0" in a05 and "missing 需补充: 前年度研发费用 (rd_expense_prev)" in a05
 

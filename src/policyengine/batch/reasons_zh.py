@@ -24,7 +24,8 @@ from policyengine.batch.read import ROW
 from policyengine.batch.score import Scored, c_col, clause_ids, row_facts
 from policyengine.batch.settle import YEAR, a_col, r_col, s_col, settle_applicants, ver_col, why_col
 from policyengine.decide.evaluate import fact_index
-from policyengine.decide.sentences import clause_sentence, percent, yuan
+from policyengine.decide.sentences import applicant_cap_cut, clause_cap_cut, clause_sentence, excluded_by
+from policyengine.decide.sentences import prorated as prorated_sentence
 from policyengine.engines.columnar import ELIGIBLE, EXCLUDED
 from policyengine.engines.interpreter import Env
 from policyengine.facts.applicant import read_facts
@@ -72,7 +73,7 @@ def _condition_texts(scored: Scored, package: Package) -> dict[str, pl.Series]:
             version = package.version(ver)
             hit = _EXCLUDED.match(text)
             if hit is not None and hit.group(1) in {c.id for c in version.clauses}:
-                sentence = f"与第{version.clause(hit.group(1)).article}条就高不重复"
+                sentence = excluded_by(version.clause(hit.group(1)).article)
             else:
                 env = envs.get((ver, row))
                 if env is None:
@@ -115,18 +116,17 @@ def _cut_texts(scored: Scored, package: Package) -> dict[str, pl.Series]:
             parts: list[pl.Expr] = []
             capped = c
             if clause.cap is not None:
-                parts.append(pl.when(eligible & (c > clause.cap)).then(pl.concat_str([
-                    pl.lit(f"本条上限{yuan(clause.cap)}，核减"), (c - clause.cap).cast(pl.String), pl.lit("元")])))
+                parts.append(pl.when(eligible & (c > clause.cap)).then(
+                    _around(clause_cap_cut(clause.cap, _CUT), (c - clause.cap).cast(pl.String))))
                 capped = pl.min_horizontal(c, pl.lit(clause.cap))
             y = pl.col("__y")
             if version.applicant_cap is not None:
-                parts.append(pl.when(eligible & (y < capped)).then(pl.concat_str([
-                    pl.lit(f"单户年度奖励上限{yuan(version.applicant_cap)}，核减"), (capped - y).cast(pl.String),
-                    pl.lit("元")])))
+                parts.append(pl.when(eligible & (y < capped)).then(
+                    _around(applicant_cap_cut(version.applicant_cap, _CUT), (capped - y).cast(pl.String))))
             for yr, b in prorated.items():
                 assert b.fund is not None
                 parts.append(pl.when(eligible & (y != 0) & (pl.col(YEAR) == yr)).then(
-                    pl.lit(f"年度资金{yuan(b.fund)}不足，按比例兑付{percent(b.factor)}")))
+                    pl.lit(prorated_sentence(b.fund, b.factor))))
             if not parts:
                 continue
             frame = sub.select(c_col(pid, cid), s_col(pid, cid), YEAR).with_columns(
@@ -136,6 +136,16 @@ def _cut_texts(scored: Scored, package: Package) -> dict[str, pl.Series]:
             col = out[cid]
             col.scatter(where, text)
     return out
+
+
+_CUT = "\x00"
+"""Where the cut goes in a cut sentence rendered once per clause (the cut itself is a column)."""
+
+
+def _around(sentence: str, cut: pl.Expr) -> pl.Expr:
+    """`sentence` (rendered with `_CUT` for the cut) with each row's cut put in."""
+    before, after = sentence.split(_CUT)
+    return pl.concat_str([pl.lit(before), cut, pl.lit(after)])
 
 
 def _before_proration(sub: pl.DataFrame, version: PolicyVersion) -> pl.DataFrame:

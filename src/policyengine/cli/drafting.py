@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import click
 
@@ -214,8 +214,11 @@ def diff_command(old: str, new: str, population: Path | None, report_file: Path 
 @package_option()
 @click.option("--version", "version", default=None, help="Force this version instead of the application year's.")
 @click.option("--encoding", default=None, help="CSV encoding (default: detect).")
+@click.option("--labels", type=click.Choice(["zh", "id"]), default="zh", show_default=True,
+              help="zh: entirely in Chinese (是/否/未填写, 万元, %, settlement as sentences); id: the drafter's "
+                   "trace (expressions, fact values and settlement notes as the rules write them).")
 def explain_command(facts_file: Path, row: int | None, packages: tuple[str, ...], version: str | None,
-                    encoding: str | None) -> None:
+                    encoding: str | None, labels: Literal["zh", "id"]) -> None:
     """Explain one applicant: every clause's outcome with its text, the deciding conditions and their values,
     and the amount computed with numbers. FILE is a spreadsheet with --row N, or a JSON/YAML facts file."""
     from policyengine.batch.read import map_headers
@@ -240,7 +243,8 @@ def explain_command(facts_file: Path, row: int | None, packages: tuple[str, ...]
         raw = {name: line.values[i] for name, i in columns.items()}
         where = f"{facts_file.name} row {row}"
     try:
-        lines = explain_lines(pkgs, raw, version, where)
+        shown = f"{facts_file.name} 第{row}行" if labels == "zh" and row is not None else where
+        lines = explain_lines(pkgs, raw, version, shown, labels)
     except FactError as exc:
         raise PolicyEngineError(f"{where}: cannot be read: {exc}") from None
     for text in lines:

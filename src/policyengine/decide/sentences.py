@@ -141,6 +141,36 @@ def _kind(e: A.Expr, program: Program) -> str:
     return "number"
 
 
+def phrase(e: A.Expr, program: Program) -> str:
+    """`e` as a Chinese noun phrase: `上年度研发费用不低于50万元` (no operator text)."""
+    return fold(e, _Phrase(program))
+
+
+def value_text(e: A.Expr, env: Env, kind: str | None = None) -> str:
+    """The value of `e` for the applicant of `env`, in the sheet's spelling (`kind`: by default `e`'s own)."""
+    return show(evaluate_expr(e, env), kind or _kind(e, env.program))
+
+
+def clause_cap_cut(cap: int, cut: int | str) -> str:
+    """A clause cap's cut: `本条上限50万元，核减300000元`."""
+    return f"本条上限{yuan(cap)}，核减{cut}元"
+
+
+def applicant_cap_cut(cap: int, cut: int | str) -> str:
+    """The per-applicant cap's cut: `单户年度奖励上限500万元，核减20000元`."""
+    return f"单户年度奖励上限{yuan(cap)}，核减{cut}元"
+
+
+def excluded_by(article: int) -> str:
+    """A group member excluded by a higher award: `与第3条就高不重复`."""
+    return f"与第{article}条就高不重复"
+
+
+def prorated(fund: int, factor: Fraction) -> str:
+    """A fund too small for its demand: `年度资金2000万元不足，按比例兑付80%`."""
+    return f"年度资金{yuan(fund)}不足，按比例兑付{percent(factor)}"
+
+
 def _value(e: A.Expr, env: Env, kind: str) -> str:
     if isinstance(e, A.Money | A.Percent | A.Num | A.Str | A.Bool):
         return fold(e, _Phrase(env.program))

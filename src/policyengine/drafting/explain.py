@@ -8,9 +8,11 @@ one), the amount formula with the numbers put in, the cap, and every settlement 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from policyengine.decide.evaluate import evaluate, fact_index
 from policyengine.decide.versions import VersionChoice
+from policyengine.drafting.explain_zh import explain_zh_lines
 from policyengine.drafting.render import STATUS_ZH, clause_heading, clause_trace, money
 from policyengine.engines.interpreter import Env
 from policyengine.facts.applicant import read_facts
@@ -18,10 +20,13 @@ from policyengine.model.policy import Package
 
 
 def explain_lines(packages: Sequence[Package], raw: Mapping[str, object], version: VersionChoice = None,
-                  where: str = "") -> list[str]:
-    """The explanation of one applicant (`raw`: fact names or Chinese labels → cell text) under `packages`."""
+                  where: str = "", labels: Literal["zh", "id"] = "id") -> list[str]:
+    """The explanation of one applicant (`raw`: fact names or Chinese labels → cell text) under `packages`;
+    `labels="zh"`: entirely in Chinese (`drafting.explain_zh`)."""
     facts = read_facts(fact_index(packages), raw)
     decision = evaluate(packages, facts, version=version)
+    if labels == "zh":
+        return explain_zh_lines(list(packages), facts, decision, where)
     name, uscc = facts.values.get("name"), facts.values.get("uscc")
     who = f"{name if isinstance(name, str) else '(no name)'}" + (f" ({uscc})" if isinstance(uscc, str) else "")
     out = [f"申报企业 applicant: {who}" + (f" — {where}" if where else ""),
