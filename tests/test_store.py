@@ -26,6 +26,8 @@ from .support import ROOT
 
 EXAMPLE = ROOT / "examples" / "applicants_2021.csv"
 USCC = "91210105MALH7EF96R"   # row 2 of the example
+FACTS = {"统一社会信用代码": USCC, "申报年度": "2021", "注册地所在区": "皇姑区", "税收户管地所在区": "皇姑区",
+         "是否列入严重失信主体名单": "否", "上年度研发费用": "120万", "前年度研发费用": "80万"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -131,9 +133,7 @@ def test_export_formats(tmp_path: Path) -> None:
 def test_evaluate_records_one_decision(tmp_path: Path) -> None:
     packages = load_bundled()
     with pstore.open(tmp_path / "a.db") as store:
-        facts = {"统一社会信用代码": USCC, "申报年度": "2021", "注册地所在区": "皇姑区", "税收户管地所在区": "皇姑区",
-                 "是否列入严重失信主体名单": "否", "上年度研发费用": "120万", "前年度研发费用": "80万"}
-        decision = evaluate(packages, facts, store=store)
+        decision = evaluate(packages, FACTS, store=store)
         (run,) = store.runs()
         (stored,) = store.decisions(run=run.id)
         assert stored.outcome == outcome_of(decision) and stored.total == decision.total
@@ -173,29 +173,46 @@ def _v1_by_hand(conn: sqlite3.Connection) -> None:
     """)
 
 
-def test_migration_from_empty_and_from_version_1(tmp_path: Path) -> None:
+def test_migration_from_empty(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     sqlite3.connect(empty).close()
     with pstore.open(empty) as store, store.engine.connect() as conn:
-        assert S.current_version(conn) == S.SCHEMA_VERSION == 2
-    # a version-1 store holding a run recorded by version 1 (rows copied from a run, library column absent)
-    old = tmp_path / "v1.db"
-    _score(tmp_path, str(tmp_path / "new.db"))
+        assert S.current_version(conn) == S.SCHEMA_VERSION == 3
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_migration_from_an_older_version(tmp_path: Path, version: int) -> None:
+    # a store in the layout of `version` holding a run as that version wrote it (facts as JSON objects, no fact
+    # names; decisions a WITHOUT ROWID table), copied from a one-decision run (which keeps JSON objects)
+    with pstore.open(tmp_path / "new.db") as store:
+        evaluate(load_bundled(), FACTS, store=store)
+    old = tmp_path / f"v{version}.db"
     with sqlite3.connect(old) as conn:
         _v1_by_hand(conn)
+        if version == 2:
+            conn.executescript("ALTER TABLE runs ADD COLUMN library TEXT; CREATE INDEX ix_decisions_uscc ON "
+                               "decisions (uscc); UPDATE policyengine_store SET version = 2;")
         conn.execute(f"ATTACH '{tmp_path / 'new.db'}' AS n")
         for table, cols in (("runs", "id, started_at, ended_at, \"user\", command, input_name, input_sha256, rows_in,"
                                      " decided, rejected, status, backend, packages, version_choice, proration, "
-                                     "chain, error, row_ranges"),
+                                     "chain, error, row_ranges" + (", library" if version == 2 else "")),
                             ("snapshots", "*"), ("decisions", "*"), ("rejects", "*")):
             conn.execute(f"INSERT INTO main.{table} SELECT {cols} FROM n.{table}")
     with pstore.open(old) as store:
         with store.engine.connect() as conn:
-            assert S.current_version(conn) == 2
+            assert S.current_version(conn) == 3
             assert conn.execute(text("SELECT count(*) FROM decisions WHERE uscc = :u"), {"u": USCC}).scalar() == 1
         assert store.verify(1)[0].ok
+        (stored,) = store.decisions(run=1)
+        assert stored.facts["uscc"] == USCC and stored.total == 40_000
+    # the migrated store takes new runs (facts by position) beside the old one, and both verify
+    _score(tmp_path, str(old))
+    assert "run 1: ok" in (done := cli("audit", "verify", "--store", str(old))).stdout
+    assert "run 2: ok — 57 decisions replayed, chain intact" in done.stdout
     with sqlite3.connect(old) as conn:
         assert "ix_decisions_uscc" in {r[1] for r in conn.execute("PRAGMA index_list(decisions)")}
+        assert conn.execute("SELECT count(rowid) FROM decisions").fetchone()[0] == 58   # an ordinary rowid table
+        assert conn.execute("SELECT facts FROM decisions WHERE run_id = 2 LIMIT 1").fetchone()[0].startswith("[")
     # a store from a later policyengine is refused, not guessed at
     with sqlite3.connect(old) as conn:
         conn.execute("UPDATE policyengine_store SET version = 99")
@@ -207,9 +224,10 @@ def test_postgres_migration_from_version_1(postgres_server: str) -> None:  # noq
     pstore.open(url).close()
     _sql(url, "DROP INDEX ix_decisions_uscc")
     _sql(url, "ALTER TABLE runs DROP COLUMN library")
+    _sql(url, "ALTER TABLE runs DROP COLUMN fact_names")
     _sql(url, "UPDATE policyengine_store SET version = 1")
     with pstore.open(url) as store, store.engine.connect() as conn:
-        assert S.current_version(conn) == 2
+        assert S.current_version(conn) == 3
         assert conn.execute(text("SELECT count(library) FROM runs")).scalar() == 0
 
 

@@ -84,10 +84,17 @@ def _run(r: Any) -> Run:
                proration=json.loads(m["proration"]) if m["proration"] else [], chain=m["chain"], error=m["error"])
 
 
-def _decision(r: Any) -> StoredDecision:
+def _decision(r: Any, names: Sequence[str] | None) -> StoredDecision:
+    """A stored row as a `StoredDecision`; `names`: its run's fact names (for facts kept by position)."""
+    from policyengine.store.rows import read_facts_text
+
     m = r._mapping
+    try:
+        facts = read_facts_text(m["facts"], names)
+    except ValueError as exc:
+        raise PolicyEngineError(f"run {m['run_id']} row {m['row']}: the stored facts cannot be read: {exc}") from None
     return StoredDecision(run=m["run_id"], row=m["row"], uscc=m["uscc"], name=m["name"], year=m["year"],
-                          facts=json.loads(m["facts"]), facts_hash=m["facts_hash"], outcome=json.loads(m["outcome"]),
+                          facts=facts, facts_hash=m["facts_hash"], outcome=json.loads(m["outcome"]),
                           total=m["total"], reasons=m["reasons"])
 
 
@@ -98,6 +105,7 @@ class Store:
         self.url = parse(url)
         self.shown = redact(self.url)
         self.dialect = self.url.get_backend_name()
+        self._names: dict[int, list[str]] = {}
         if self.dialect == "sqlite":
             if self.url.database and self.url.database != ":memory:":
                 folder = Path(self.url.database).parent
@@ -241,7 +249,18 @@ class Store:
         if year is not None:
             q = q.where(S.decisions.c.year == year)
         with self.engine.connect() as conn:
-            return [_decision(r) for r in conn.execute(q.order_by(S.decisions.c.run_id, S.decisions.c.row))]
+            rows = conn.execute(q.order_by(S.decisions.c.run_id, S.decisions.c.row)).all()
+        return [_decision(r, self.fact_names(r._mapping["run_id"])) for r in rows]
+
+    def fact_names(self, run: int) -> list[str] | None:
+        """The facts run `run` read, in the order its rows keep them (None: its rows keep JSON objects)."""
+        if run not in self._names:
+            with self.engine.connect() as conn:
+                value = conn.execute(select(S.runs.c.fact_names).where(S.runs.c.id == run)).scalar()
+            if value is None:
+                return None
+            self._names[run] = json.loads(value)
+        return self._names[run]
 
     def iter_decisions(self, run: int, batch: int = 10_000) -> Iterator[Any]:
         """Every stored row of `run` (all columns, digest included), in row order."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from policyengine.errors import PolicyEngineError
-from policyengine.store.rows import LETTER_STATUS
+from policyengine.store.rows import LETTER_STATUS, canonical_json, read_facts_text
 
 if TYPE_CHECKING:
     from policyengine.store.db import Store
@@ -23,6 +23,7 @@ def table(store: Store, run: int) -> pl.DataFrame:
     info = store.run(run)
     clause_cols: list[tuple[str, str]] = []
     records: list[dict[str, Any]] = []
+    names = store.fact_names(run)
     for r in store.iter_decisions(run):
         m = r._mapping
         outcome = json.loads(m["outcome"])
@@ -36,7 +37,8 @@ def table(store: Store, run: int) -> pl.DataFrame:
                 rec[f"{pid}.{cid}.amount"] = amount
                 rec[f"{pid}.{cid}.computed"] = computed
             rec[f"{pid}.total"] = out.get("t")
-        rec.update(total=m["total"], reasons=m["reasons"], facts_hash=m["facts_hash"], facts=m["facts"])
+        facts = canonical_json(read_facts_text(m["facts"], names))
+        rec.update(total=m["total"], reasons=m["reasons"], facts_hash=m["facts_hash"], facts=facts)
         records.append(rec)
     pids = [p["package"] for p in info.packages]
     columns = ["row", "uscc", "name", "year", *(f"{p}.version" for p in pids)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -50,8 +50,8 @@ def _decimal(e: pl.Expr, scale: int) -> pl.Expr:
     return pl.concat_str([sign, whole, pl.when(frac == "").then(pl.lit("")).otherwise(pl.lit(".") + frac)])
 
 
-def _fact_piece(name: str, spec: FactSpec) -> pl.Expr:
-    """`"name":value` for the rows where the fact is known, null where it is unknown (and so left out)."""
+def _fact_value(name: str, spec: FactSpec) -> pl.Expr:
+    """The fact's JSON value for the rows where it is known, null where it is unknown (and so left out)."""
     v = pl.col(value_col(name))
     if spec.type in SCALE:
         text = pl.lit('"') + _decimal(v, SCALE[spec.type]) + pl.lit('"')
@@ -61,33 +61,73 @@ def _fact_piece(name: str, spec: FactSpec) -> pl.Expr:
         text = _json_text(v, "t")
     if has_none(spec):
         text = pl.when(pl.col(none_col(name))).then(pl.lit("null")).otherwise(text)
-    key = json.dumps(name, ensure_ascii=False) + ":"
     return pl.when(v.is_null() & (~pl.col(none_col(name)) if has_none(spec) else pl.lit(True))) \
-        .then(pl.lit(None, dtype=pl.String)).otherwise(pl.lit(key) + text)
+        .then(pl.lit(None, dtype=pl.String)).otherwise(text)
 
 
-def facts_json(scored: Scored) -> pl.Series:
-    """Each accepted row's canonical facts as compact, sorted JSON (see the module's note)."""
+ABSENT = "0"
+"""In the positional form of the facts, a fact the row does not have (values are strings or null, never 0)."""
+
+
+def fact_names(scored: Scored) -> list[str]:
+    """The facts a batch reads, in the order the positional form of its facts gives them."""
+    return sorted(scored.header_map.facts)
+
+
+def facts_json(scored: Scored, positional: bool = False) -> tuple[pl.Series, pl.Series | None]:
+    """Each accepted row's canonical facts as compact, sorted JSON (see the module's note), and with
+    `positional` the same facts as a JSON array in `fact_names` order (`ABSENT` where a fact is unknown): the
+    form the store keeps, the run recording the names once."""
     frame = scored.accepted
-    names = sorted(scored.header_map.facts)
+    names = fact_names(scored)
     if not names:
-        return pl.repeat("{}", frame.height, dtype=pl.String, eager=True)
-    pieces = [_fact_piece(n, scored.specs[n]) for n in names]
-    body = pl.concat_str(pieces, separator=",", ignore_nulls=True).fill_null("")
-    out = frame.select((pl.lit("{") + body + pl.lit("}")).alias("facts")).to_series()
+        empty = pl.repeat("{}", frame.height, dtype=pl.String, eager=True)
+        return empty, (pl.repeat("[]", frame.height, dtype=pl.String, eager=True) if positional else None)
+    values = [_fact_value(n, scored.specs[n]).alias(f"f{i}") for i, n in enumerate(names)]
+    keys = [json.dumps(n, ensure_ascii=False) + ":" for n in names]
+    cols = frame.select(values)
+    dict_body = pl.concat_str([pl.lit(k) + pl.col(f"f{i}") for i, k in enumerate(keys)], separator=",",
+                              ignore_nulls=True).fill_null("")
+    exprs = [(pl.lit("{") + dict_body + pl.lit("}")).alias("facts")]
+    if positional:
+        exprs.append((pl.lit("[") + pl.concat_str([pl.col(f"f{i}").fill_null(ABSENT) for i in range(len(names))],
+                                                  separator=",") + pl.lit("]")).alias("pos"))
+    built = cols.select(exprs)
+    out = built.get_column("facts")
+    pos = built.get_column("pos") if positional else None
     if FALLBACK in frame.columns:
         slow = frame.get_column(FALLBACK).arg_true()
         if slow.len():
             from policyengine.decide.evaluate import fact_index
 
             index = fact_index(scored.packages)
-            cols = [Table.column_name(scored.header_map.facts[n]) for n in names]
-            texts = []
-            for cells in frame[slow].select(cols).iter_rows():
-                facts = read_facts(index, dict(zip(names, cells, strict=True)))
-                texts.append(canonical_json(facts.canonical()))
+            cols_in = [Table.column_name(scored.header_map.facts[n]) for n in names]
+            texts, pos_texts = [], []
+            for cells in frame[slow].select(cols_in).iter_rows():
+                facts = read_facts(index, dict(zip(names, cells, strict=True))).canonical()
+                texts.append(canonical_json(facts))
+                pos_texts.append(positional_json(facts, names))
             out.scatter(slow, pl.Series(texts, dtype=pl.String))
-    return out
+            if pos is not None:
+                pos.scatter(slow, pl.Series(pos_texts, dtype=pl.String))
+    return out, pos
+
+
+def positional_json(facts: dict[str, str | None], names: Sequence[str]) -> str:
+    """`facts` in the positional form (`facts_json`), or as a JSON object when it has a fact `names` lacks."""
+    if not set(facts) <= set(names):
+        return canonical_json(facts)
+    return "[" + ",".join(json.dumps(facts[n], ensure_ascii=False) if n in facts else ABSENT for n in names) + "]"
+
+
+def read_facts_text(text: str, names: Sequence[str] | None) -> dict[str, str | None]:
+    """Stored facts (a JSON object, or the positional array given the run's fact names) as a dict."""
+    data = json.loads(text)
+    if isinstance(data, dict):
+        return data
+    if names is None or not isinstance(data, list) or len(data) != len(names):
+        raise ValueError("positional facts without their run's fact names")
+    return {n: v for n, v in zip(names, data, strict=True) if type(v) is not int}
 
 
 def canonical_json(data: Any) -> str:
@@ -118,16 +158,19 @@ def outcome_json(scored: Scored) -> pl.Series:
     return scored.accepted.select(expr.alias("outcome")).to_series()
 
 
-def frame(scored: Scored) -> pl.DataFrame:
-    """The stored columns (`COLUMNS`) of every accepted row, in row order."""
-    facts = facts_json(scored)
-    hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in facts.to_list()]
+def frame(scored: Scored, positional: bool = False) -> pl.DataFrame:
+    """The stored columns (`COLUMNS`) of every accepted row, in row order; with `positional` the facts in the
+    positional form (the store's), else as the JSON object (the audit file's)."""
+    facts, pos = facts_json(scored, positional)
+    sha = hashlib.sha256
+    hashes = [sha(t).hexdigest() for t in facts.cast(pl.Binary).to_list()]
     acc = scored.accepted
     out = scored.output
     year = acc.get_column(YEAR) if YEAR in acc.columns else pl.repeat(None, acc.height, dtype=pl.Int64, eager=True)
     return pl.DataFrame([
         acc.get_column(ROW).alias("row"), out.get_column("uscc"), out.get_column("name"),
-        year.cast(pl.Int64).alias("year"), facts.alias("facts"), pl.Series("facts_hash", hashes, dtype=pl.String),
+        year.cast(pl.Int64).alias("year"), (pos if pos is not None else facts).alias("facts"),
+        pl.Series("facts_hash", hashes, dtype=pl.String),
         outcome_json(scored), out.get_column("total").alias("total"), out.get_column("reasons").alias("reasons"),
     ])
 
@@ -137,10 +180,13 @@ def line(values: Sequence[Any]) -> bytes:
     return "\x1f".join("" if v is None else str(v) for v in values).encode("utf-8")
 
 
-def digests(rows: pl.DataFrame) -> Iterator[bytes]:
-    """Each stored row's digest: the first 16 bytes of the SHA-256 of its canonical line."""
-    for values in rows.select(COLUMNS).iter_rows():
-        yield hashlib.sha256(line(values)).digest()[:16]
+def digests(rows: pl.DataFrame) -> list[bytes]:
+    """Each stored row's digest: the first 16 bytes of the SHA-256 of its canonical line (`line`; the lines are
+    joined column-wise, then hashed one by one)."""
+    lines = rows.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in COLUMNS],
+                                      separator="\x1f").cast(pl.Binary).alias("line")).get_column("line")
+    sha = hashlib.sha256
+    return [sha(t).digest()[:16] for t in lines.to_list()]
 
 
 def reject_line(row: int, column: str, value: str, reason: str) -> bytes:

@@ -7,7 +7,10 @@ written by a later version of policyengine (a higher schema version) is refused,
 only add: a store written by this version stays readable by later ones.
 
 Version 1: runs, snapshots, decisions, rejects. Version 2: `runs.library` (the library versions that made the
-run's decisions) and an index on decisions by USCC (for `audit show --uscc`).
+run's decisions) and an index on decisions by USCC (for `audit show --uscc`). Version 3: `runs.fact_names`
+(the facts a batch run read, in order: its rows keep their facts as a positional array, see
+`policyengine.store.rows`) and, on SQLite, `decisions` an ordinary rowid table (a `WITHOUT ROWID` table of rows
+this large wastes most of its pages); its rows are copied over as they are, so older runs still verify.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from sqlalchemy import (
 
 from policyengine.errors import PolicyEngineError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -57,6 +60,7 @@ runs = Table(
     Column("error", Text),
     Column("row_ranges", Text),                    # JSON: [[first, last], ...] of the decided rows
     Column("library", Text),                       # v2: JSON of library versions
+    Column("fact_names", Text),                    # v3: JSON list: the order of the positional facts
 )
 
 snapshots = Table(
@@ -81,7 +85,6 @@ decisions = Table(
     Column("total", BigInteger, nullable=False),
     Column("reasons", Text),
     Column("digest", LargeBinary(16), nullable=False),
-    sqlite_with_rowid=False,
 )
 Index("ix_decisions_uscc", decisions.c.uscc)
 
@@ -127,7 +130,23 @@ def _v2(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_decisions_uscc ON decisions (uscc)")
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1, 2: _v2}
+def _v3(conn: Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN fact_names TEXT")
+    if conn.dialect.name != "sqlite":
+        return
+    for ddl in (
+        """CREATE TABLE decisions_v3 (run_id INTEGER NOT NULL, "row" BIGINT NOT NULL, uscc VARCHAR(40), name TEXT,
+            year INTEGER, facts TEXT NOT NULL, facts_hash VARCHAR(64) NOT NULL, outcome TEXT NOT NULL,
+            total BIGINT NOT NULL, reasons TEXT, digest BLOB NOT NULL, PRIMARY KEY (run_id, "row"))""",
+        "INSERT INTO decisions_v3 SELECT * FROM decisions ORDER BY run_id, \"row\"",
+        "DROP TABLE decisions",
+        "ALTER TABLE decisions_v3 RENAME TO decisions",
+        "CREATE INDEX ix_decisions_uscc ON decisions (uscc)",
+    ):
+        conn.exec_driver_sql(ddl)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
 
 
 def current_version(conn: Connection) -> int:

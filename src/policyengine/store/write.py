@@ -63,14 +63,18 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
     """Store the decisions and rejects of `scored` under `run` and mark it complete; returns its chain."""
     from policyengine.store.db import CHUNK_ROWS
 
-    table = R.frame(scored)
+    table = R.frame(scored, positional=True)
+    names = json.dumps(R.fact_names(scored), ensure_ascii=False)
+    # the names come first, in their own transaction: rows stored before an interruption stay readable
+    store._retry(lambda conn: conn.execute(S.runs.update().where(S.runs.c.id == run).values(fact_names=names)))
     chain = chain_start(run)
     for start in range(0, table.height, CHUNK_ROWS):
         part = table.slice(start, CHUNK_ROWS)
-        digests = list(R.digests(part))
+        digests = R.digests(part)
         for d in digests:
             chain.update(d)
-        batch = [(run, *values, d) for values, d in zip(part.select(R.COLUMNS).iter_rows(), digests, strict=True)]
+        batch = list(zip([run] * part.height, *(part.get_column(c).to_list() for c in R.COLUMNS), digests,
+                         strict=True))
         store._retry(functools.partial(_insert_decisions, rows=batch))
         if progress is not None:
             progress(part.height)
