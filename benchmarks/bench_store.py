@@ -66,7 +66,6 @@ def main() -> None:
             sys.path.insert(0, str(ROOT / "tests"))
             import psycopg
             import pytest  # noqa: F401  (store_support's skip/fail)
-
             from tests import store_support as ss
 
             gen = ss.postgres_server.__wrapped__()  # type: ignore[attr-defined]
