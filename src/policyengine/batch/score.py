@@ -218,6 +218,29 @@ def _with_texts(frame: pl.DataFrame, texts: Sequence[pl.Expr]) -> pl.DataFrame:
     return frame.with_columns(columns).with_columns(direct)
 
 
+PROGRESS_CHUNK = 100_000
+"""With a progress bar to feed, a large population is decided this many rows at a time (each row's decision
+depends on that row alone, and proration comes after), so that the bar advances as the work does."""
+
+
+def _columnar_results(rows: pl.DataFrame, packages: Sequence[Package], compiled: Mapping[str, Any],
+                      progress: Progress | None) -> dict[str, pl.DataFrame]:
+    """Every package's result columns for `rows`, decided by the columnar backend; `progress` is told of the
+    rows as they are decided."""
+    if progress is None or rows.height <= PROGRESS_CHUNK:
+        results = {p.id: _columnar_package(rows, p, compiled) for p in packages}
+        if progress is not None:
+            progress(rows.height)
+        return results
+    parts: dict[str, list[pl.DataFrame]] = {p.id: [] for p in packages}
+    for start in range(0, rows.height, PROGRESS_CHUNK):
+        chunk = rows.slice(start, PROGRESS_CHUNK)
+        for p in packages:
+            parts[p.id].append(_columnar_package(chunk, p, compiled))
+        progress(chunk.height)
+    return {pid: pl.concat(frames, how="vertical_relaxed") for pid, frames in parts.items()}
+
+
 def _columnar_package(frame: pl.DataFrame, package: Package, compiled: Mapping[str, Any]) -> pl.DataFrame:
     """One package's result columns for rows that the columnar backend decides, in the order of `frame`."""
     schema = _result_schema(package)
@@ -376,9 +399,7 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
         if not keep_cells:
             table.frame = table.frame.drop(cells)
             frame, fast_rows = frame.drop(cells), fast_rows.drop(cells)
-        results = {p.id: _columnar_package(fast_rows, p, compiled) for p in packages}
-        if progress is not None:
-            progress(fast_rows.height)
+        results = _columnar_results(fast_rows, packages, compiled, progress)
         if slow_rows.height:
             extra, bad = _interpret(slow_rows, packages, hmap, version, "interpreter", progress)
             rejects += bad
