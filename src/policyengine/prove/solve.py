@@ -39,10 +39,32 @@ def smallness(facts: Mapping[str, FactVar], year: int | None = None) -> list[tup
     return out
 
 
-def solver() -> Any:
+FIRST_SLICE_S = 2.0
+"""The first attempt's share of the time. The solver's search depends on its random seed and on the order in
+which terms were made (a long session makes them in another order): where one attempt wanders, another seed
+usually answers at once. So a question is asked with seed 0 for this long, then again with seeds 1, 2, … each
+given twice the time of the one before, until it is answered or the question's whole time is spent."""
+
+
+def solver(seed: int = 0) -> Any:
     """A solver that first simplifies: values propagated, equations solved, if-then-else lifted into cases (the
     settlement's caps and cuts), which turns minutes of search into milliseconds on the bundled packages."""
-    return z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "simplify", "smt").solver()
+    return z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "simplify",
+                   z3.With("smt", random_seed=seed)).solver()
+
+
+def _check(hard: list[Term], timeout_s: float, start: float) -> tuple[Any, Any]:
+    """The solver's answer to `hard` within `timeout_s` (counted from `start`), trying seed after seed."""
+    seed, slice_s = 0, min(FIRST_SLICE_S, timeout_s)
+    while True:
+        s = solver(seed)
+        s.set("timeout", max(1, int(slice_s * 1000)))
+        s.add(*hard)
+        r = s.check()
+        left = timeout_s - (time.perf_counter() - start)
+        if r != z3.unknown or left <= 0:
+            return r, s
+        seed, slice_s = seed + 1, min(left, 2 * slice_s)
 
 
 def solve(constraints: Iterable[Term], soft: Iterable[tuple[Term, int]] = (), timeout_s: float = TIMEOUT_S,
@@ -50,10 +72,7 @@ def solve(constraints: Iterable[Term], soft: Iterable[tuple[Term, int]] = (), ti
     """Whether `constraints` can all hold; when they can, a model, made small by `soft` where time allows."""
     hard = list(constraints)
     start = time.perf_counter()
-    s = solver()
-    s.set("timeout", int(timeout_s * 1000))
-    s.add(*hard)
-    r = s.check()
+    r, s = _check(hard, timeout_s, start)
     if r == z3.unsat:
         return Answer("unsat", None, time.perf_counter() - start)
     if r != z3.sat:
