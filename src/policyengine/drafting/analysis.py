@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from policyengine.ir.lower import program
 from policyengine.lang import ast as A
 from policyengine.lang import traverse
 from policyengine.model.policy import Clause, PolicyVersion
@@ -203,8 +204,5 @@ def version_expressions(version: PolicyVersion) -> list[tuple[Clause | None, A.E
 
 
 def facts_read(version: PolicyVersion) -> set[str]:
-    """The facts that some clause reads, directly or through definitions."""
-    out: set[str] = set()
-    for _, e in version_expressions(version):
-        out |= {n for n in traverse.names(e) if n in version.facts}
-    return out
+    """The facts that some clause reads, directly or through definitions (the lowered program's clause plans)."""
+    return {f for plan in program(version).clauses for f in plan.reads}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from policyengine.lang import ast as A
+from policyengine.lang.traverse import walk
 from policyengine.lang.types import Ty
 from policyengine.model.policy import Clause, PolicyVersion, TableDef
 from policyengine.model.rulefile import FactSpec, Rounding
@@ -146,8 +146,6 @@ class SettlementPlan:
 def facts_read(e: A.Expr, facts: Mapping[str, object], definitions: Mapping[str, tuple[str, ...]]
                ) -> tuple[str, ...]:
     """Facts `e` reads, directly or through the definitions it names (`definitions`: what each reads)."""
-    from policyengine.lang.traverse import walk
-
     out: dict[str, None] = {}
     for x in walk(e):
         if isinstance(x, A.Name):
@@ -207,6 +205,3 @@ class Program:
         result = facts_read(e, self.facts, {d.name: d.reads for d in self.definitions})
         self._reads[id(e)] = (e, result)
         return result
-
-    def table_value(self, table: str, key: str) -> Fraction:
-        return self.tables[table].values[key]
