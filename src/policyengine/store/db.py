@@ -117,8 +117,7 @@ class Store:
         else:
             self.engine = create_engine(self.url, pool_pre_ping=False)
         try:
-            with self._write() as conn:
-                S.migrate(conn)
+            self._retry(S.migrate, opening=True)
         except OperationalError as exc:
             raise PolicyEngineError(f"--store {self.shown}: cannot open: {_first_line(exc)}") from None
 
@@ -144,8 +143,9 @@ class Store:
             with conn.begin():
                 yield conn
 
-    def _retry(self, work: Callable[[Connection], T]) -> T:
-        """`work` in a write transaction, retried while another writer holds the SQLite file."""
+    def _retry(self, work: Callable[[Connection], T], *, opening: bool = False) -> T:
+        """`work` in a write transaction, retried while another writer holds the SQLite file (also while the
+        file is being created or migrated by another process: `opening`, whose last error is re-raised)."""
         delay = 0.05
         for attempt in range(200):
             try:
@@ -153,6 +153,8 @@ class Store:
                     return work(conn)
             except OperationalError as exc:
                 if self.dialect != "sqlite" or ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 199:
+                    if opening:
+                        raise
                     raise PolicyEngineError(f"store {self.shown}: {_first_line(exc)}") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
