@@ -1,0 +1,78 @@
+"""Bearer tokens and roles: who is calling, and may they do this?
+
+Every `/v1` route depends on `require(ACTION)`. The token is hashed and compared with every entry of the token
+file in constant time (`hmac.compare_digest`); it is never logged or stored. A missing or wrong token is 401, a
+role without the right 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from policyengine.service.errors import ServiceError
+from policyengine.service.tokens import TokenEntry, hash_token
+
+RIGHTS: dict[str, frozenset[str]] = {
+    "clerk": frozenset({"read", "evaluate", "jobs"}),
+    "drafter": frozenset({"read", "evaluate", "jobs", "draft"}),
+    "auditor": frozenset({"read", "verify"}),
+}
+"""What each role may do. read: packages, decisions, runs, explanations; evaluate: /v1/evaluate*; jobs:
+spreadsheet jobs; verify: /v1/runs/{id}/verify; draft: the drafter's routes."""
+ACTIONS_ZH = {"read": "查看", "evaluate": "测算", "jobs": "上传批量测算", "verify": "核验", "draft": "政策起草"}
+ROLES_ZH = {"clerk": "经办人员", "drafter": "政策起草人员", "auditor": "审计人员"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as the token file names them."""
+
+    user: str
+    role: str
+
+
+def authenticate(header: str | None, entries: list[TokenEntry]) -> Principal:
+    """The principal whose token the `Authorization` header carries; raises a 401 `ServiceError` otherwise."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not header:
+        raise ServiceError(401, "unauthenticated", "an Authorization: Bearer <token> header is required",
+                           "需要登录：请提供令牌（Authorization: Bearer <令牌>）", headers=challenge)
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ServiceError(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'",
+                           "令牌格式不正确：应为 Authorization: Bearer <令牌>", headers=challenge)
+    digest = hash_token(token).encode("ascii")
+    found: Principal | None = None
+    for e in entries:   # every entry is compared, so the time does not tell which one matched
+        if hmac.compare_digest(digest, e.token_sha256.encode("ascii")):
+            found = Principal(e.user, e.role)
+    if found is None:
+        raise ServiceError(401, "bad_token", "the token is not valid", "令牌无效", headers=challenge)
+    return found
+
+
+def authorise(principal: Principal, action: str) -> None:
+    """Raise a 403 `ServiceError` unless `principal`'s role may do `action`."""
+    if action not in RIGHTS.get(principal.role, frozenset()):
+        raise ServiceError(403, "forbidden", f"role {principal.role} may not {action}",
+                           f"{ROLES_ZH.get(principal.role, principal.role)}无权{ACTIONS_ZH.get(action, action)}")
+
+
+def require(action: str) -> Callable[[Request], Principal]:
+    """A FastAPI dependency: the authenticated caller, allowed to do `action`."""
+
+    def dependency(request: Request) -> Principal:
+        from policyengine.service.state import state_of
+
+        principal = authenticate(request.headers.get("authorization"), state_of(request).tokens)
+        authorise(principal, action)
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{action}"
+    return dependency

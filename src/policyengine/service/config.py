@@ -1,0 +1,32 @@
+"""`ServiceConfig`: what `policyengine serve` was given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from policyengine.model.policy import Package
+
+UPLOAD_LIMIT = 50 * 1024 * 1024
+"""The largest spreadsheet `POST /v1/jobs` accepts, in bytes, unless `serve --max-upload` says otherwise."""
+BATCH_LIMIT = 10_000
+"""The most applicants one `POST /v1/evaluate/batch` request may carry."""
+
+
+@dataclass
+class ServiceConfig:
+    """The service's settings. `packages`: loaded and compiled once at start. `store`: a decision-store URL
+    (None: a store in a temporary folder, kept only while the service runs). `tokens`: the token file."""
+
+    packages: Sequence[Package]
+    tokens: Path
+    store: str | None = None
+    backend: str = "interpreter"
+    upload_limit: int = UPLOAD_LIMIT
+    batch_limit: int = BATCH_LIMIT
+    work_dir: Path | None = None
+    """Where uploaded spreadsheets and job results are kept (None: a temporary folder)."""
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,7 @@
+"""Routes: evaluate (to be written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,77 @@
+"""`ServiceState`: what the service loads once at start and shares between requests."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+
+from policyengine.service.config import ServiceConfig
+from policyengine.service.tokens import TokenEntry, read_tokens
+
+if TYPE_CHECKING:
+    from policyengine.store.db import Store
+
+
+class ServiceState:
+    """The packages (loaded and lowered once), the token file (re-read when it changes, so `policyengine token
+    add` takes effect without a restart), the decision store and the work folder."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        from policyengine.ir.lower import program
+        from policyengine.store.db import open as open_store
+
+        self.config = config
+        self.packages = list(config.packages)
+        for p in self.packages:
+            for v in p.versions:
+                program(v)   # lowered (and cached) now, not on the first request
+        self._own_dir: Path | None = None
+        if config.work_dir is None:
+            self._own_dir = Path(tempfile.mkdtemp(prefix="policyengine-service-"))
+        self.work_dir = config.work_dir if config.work_dir is not None else self._own_dir
+        assert self.work_dir is not None
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.store_url = config.store if config.store is not None else str(self.work_dir / "decisions.db")
+        self.store_is_temporary = config.store is None
+        self.store: Store = open_store(self.store_url)
+        self._tokens_lock = threading.Lock()
+        self._tokens_stamp: tuple[int, int] | None = None
+        self._tokens: list[TokenEntry] = []
+        self.tokens   # noqa: B018 - read now: a bad token file stops the start, not the first request
+        self.extensions: dict[str, Any] = {}
+        """Per-feature state (the job manager keeps itself here)."""
+
+    @property
+    def tokens(self) -> list[TokenEntry]:
+        path = self.config.tokens
+        try:
+            st = path.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        with self._tokens_lock:
+            if stamp is None or stamp != self._tokens_stamp:
+                self._tokens = read_tokens(path)
+                self._tokens_stamp = stamp
+            return self._tokens
+
+    def package(self, package_id: str) -> Any:
+        for p in self.packages:
+            if p.id == package_id:
+                return p
+        return None
+
+    def close(self) -> None:
+        self.store.close()
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+
+
+def state_of(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
