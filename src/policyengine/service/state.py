@@ -67,6 +67,10 @@ class ServiceState:
         return None
 
     def close(self) -> None:
+        for ext in self.extensions.values():   # e.g. the job manager: its worker finishes before the store closes
+            closer = getattr(ext, "close", None)
+            if callable(closer):
+                closer()
         self.store.close()
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
