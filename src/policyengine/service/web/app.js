@@ -190,6 +190,7 @@ async function upload(event) {
 
 function showJob(job) {
   $("job").hidden = false;
+  if (job.user) $("who").textContent = "已登录：" + job.user;
   $("job-file").textContent = "文件：" + job.file_name + "　上传时间：" + when(job.created_at);
   const pct = Math.round((job.progress || 0) * 100);
   $("job-fill").style.width = pct + "%";
@@ -253,6 +254,9 @@ function showSummary(job) {
   $("summary-in").textContent = count(s.rows.in);
   $("summary-out").textContent = count(s.rows.out);
   $("summary-rejected").textContent = count(s.rows.rejected);
+  $("summary-note").textContent = s.rows.rejected
+    ? "未通过校验的 " + count(s.rows.rejected) + " 行及原因，见工作簿的“未通过”工作表；修改后可重新上传。"
+    : "所有行均已完成测算。";
   $("package-totals").replaceChildren(
     ...s.packages.map((p) => el("div", { class: "package-total" }, el("span", {}, packageTitle(p.package)), el("strong", {}, money(p.total)))),
   );
@@ -270,23 +274,23 @@ function svg(tag, attrs, text) {
   return node;
 }
 
-// Horizontal bars: rows of {label, value, kind, note}; one scale for the chart.
-function barChart(rows, caption) {
-  const labelW = 250;
-  const barW = 400;
+// Horizontal bars: rows of {label, value, kind, note}, on a scale whose largest value is `max`.
+function barChart(rows, caption, max) {
+  const labelW = 290;
+  const barW = 330;
   const rowH = 26;
-  const width = labelW + barW + 170;
+  const width = labelW + barW + 300;
   const height = rows.length * rowH + 8;
-  const max = Math.max(1, ...rows.map((r) => r.value || 0));
+  const top = Math.max(1, max || 0, ...rows.map((r) => r.value || 0));
   const chart = svg("svg", { viewBox: "0 0 " + width + " " + height, width: "100%", role: "img", "aria-label": caption, class: "bars" });
   chart.append(svg("title", {}, caption));
   rows.forEach((r, i) => {
     const y = i * rowH + 4;
-    const label = r.label.length > 18 ? r.label.slice(0, 17) + "…" : r.label;
+    const label = r.label.length > 21 ? r.label.slice(0, 20) + "…" : r.label;
     const text = svg("text", { x: labelW - 8, y: y + 16, "text-anchor": "end", class: "bar-label" }, label);
     text.append(svg("title", {}, r.label));
     chart.append(text);
-    const w = r.value ? Math.max(2, Math.round((r.value / max) * barW)) : 0;
+    const w = r.value ? Math.max(2, Math.round((r.value / top) * barW)) : 0;
     chart.append(svg("rect", { x: labelW, y: y + 3, width: w, height: rowH - 8, rx: 2, class: "bar " + (r.kind || "") }));
     chart.append(svg("text", { x: labelW + w + 6, y: y + 16, class: "bar-value" }, r.note !== undefined ? r.note : money(r.value)));
   });
@@ -296,21 +300,28 @@ function barChart(rows, caption) {
 function drawFunds(s) {
   const box = $("chart-funds");
   box.replaceChildren();
-  const rows = [];
+  const groups = [];
   for (const p of s.packages) {
     for (const b of p.budget) {
-      const name = packageTitle(p.package) + "（" + b.version + " 版，" + b.application_year + " 年度）";
-      rows.push({ label: name + " 年度资金", value: b.fund, kind: "fund", note: b.fund === null ? "未设资金上限" : money(b.fund) });
-      rows.push({ label: name + " 测算需求", value: b.demand, kind: "demand" });
-      rows.push({ label: name + " 实际兑付", value: b.paid, kind: "paid", note: money(b.paid) + (b.prorated ? "（按比例 " + b.factor + "）" : "") });
+      groups.push({
+        title: packageTitle(p.package) + "　" + b.version + " 版　" + b.application_year + " 年度",
+        rows: [
+          { label: "年度资金", value: b.fund, kind: "fund", note: b.fund === null ? "未设资金上限" : money(b.fund) },
+          { label: "测算需求", value: b.demand, kind: "demand" },
+          { label: "实际兑付", value: b.paid, kind: "paid", note: money(b.paid) + (b.prorated ? "（资金不足，按比例 " + b.factor + " 兑付）" : "") },
+        ],
+      });
     }
   }
-  if (!rows.length) {
+  if (!groups.length) {
     box.append(el("p", { class: "muted" }, "本次没有适用年度的兑付。"));
     return;
   }
-  box.append(barChart(rows, "各政策年度资金、测算需求与实际兑付"));
-  box.append(el("p", { class: "legend" }, el("span", { class: "key fund" }), "年度资金　", el("span", { class: "key demand" }), "测算需求　", el("span", { class: "key paid" }), "实际兑付"));
+  const max = Math.max(...groups.flatMap((g) => g.rows.map((r) => r.value || 0)));
+  for (const g of groups) {
+    box.append(el("h4", {}, g.title));
+    box.append(barChart(g.rows, g.title + " 年度资金、测算需求与实际兑付", max));
+  }
 }
 
 function drawClauses(s) {
@@ -361,7 +372,8 @@ function verdict(item) {
         if (c[0] === "u") u += 1;
       }
     }
-    return (e ? "符合 " + e + " 条" : "均不符合") + (u ? "，待补充 " + u + " 条" : "");
+    if (!e && !u) return "均不符合";
+    return [e ? "符合 " + e + " 条" : "", u ? "待补充 " + u + " 条" : ""].filter(Boolean).join("，");
   }
   return o ? String(o) : "";
 }
@@ -371,7 +383,6 @@ async function loadDecisions(runId, offset) {
   view.run = runId;
   view.offset = offset;
   $("decisions").hidden = false;
-  $("explain").hidden = true;
   $("decisions-error").textContent = "";
   $("decisions-run").textContent = "（第 " + runId + " 次测算）";
   const body = $("decision-rows");
@@ -402,17 +413,20 @@ async function loadDecisions(runId, offset) {
   $("decisions-next").disabled = last >= page.total;
 }
 
+// The explanation opens in a row of its own beneath the clicked one (a second click closes it).
 async function explain(item, tr) {
+  const open = document.querySelector("#decision-rows tr.explain-row");
+  const same = tr.classList.contains("selected");
+  if (open) open.remove();
   for (const row of document.querySelectorAll("#decision-rows tr.selected")) row.classList.remove("selected");
+  if (same) return;
   tr.classList.add("selected");
-  const box = $("explain");
-  box.hidden = false;
-  $("explain-title").textContent = "测算说明：" + (item.name || "") + "（" + (item.uscc || "") + "）";
-  const list = $("explain-lines");
-  list.replaceChildren(el("li", { class: "muted" }, "正在读取…"));
+  const list = el("ol", { id: "explain-lines" }, el("li", { class: "muted" }, "正在读取…"));
+  const title = el("h3", {}, "测算说明");
+  tr.after(el("tr", { class: "explain-row" }, el("td", { colSpan: 6, class: "explain" }, title, list)));
   try {
     const data = await apiJson("/v1/decisions/" + encodeURIComponent(item.id) + "/explain");
-    list.replaceChildren(...data.lines_zh.map((line) => el("li", {}, line)));
+    list.replaceChildren(...data.lines_zh.filter((line) => line.trim()).map((line) => el("li", {}, line)));
   } catch (e) {
     list.replaceChildren(el("li", { class: "error" }, "无法读取测算说明：" + e.message));
   }
@@ -464,6 +478,10 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("signout").addEventListener("click", () => signOut(""));
   $("upload-form").addEventListener("submit", upload);
+  $("file").addEventListener("change", () => {
+    const file = $("file").files[0];
+    $("file-name").textContent = file ? file.name + "（" + Math.max(1, Math.round(file.size / 1024)) + " KB）" : "未选择文件";
+  });
   $("download-xlsx").addEventListener("click", () => download("xlsx"));
   $("download-csv").addEventListener("click", () => download("csv"));
   $("decisions-prev").addEventListener("click", () => loadDecisions(view.run, Math.max(0, view.offset - PAGE_SIZE)));
