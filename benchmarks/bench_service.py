@@ -1,0 +1,325 @@
+"""Load on the policy service: `POST /v1/evaluate` from concurrent clients, and one batch of 10,000 applicants.
+
+    python benchmarks/bench_service.py [--seconds 10] [--clients 32] [--batch 10000] [--warmup 2]
+
+Each server is a process of its own (`python -m policyengine serve`, as an operator starts it; where this
+checkout has no `serve` command yet, a launcher calling `create_app` and `uvicorn.run`), on a free port of
+127.0.0.1, with its output discarded. The clients are this process: `--clients` threads, each with its own
+keep-alive `httpx.Client`, posting the readable rows of examples/applicants_2021.csv (both bundled packages,
+facts by their Chinese headers, JSON encoded beforehand) in turn for `--seconds` after `--warmup` seconds of the
+same load. Every answer must be 200.
+
+Servers, in this order:
+
+- `service, no store`: `serve --no-record` (the decision is not written to the store; auth, request model,
+  the library's JSON);
+- `service, SQLite store`: `serve --store FILE` (every decision recorded as a run of one row);
+- `comparator`: the yardstick, a minimal hand-written FastAPI app on the same uvicorn whose one endpoint calls
+  `policyengine.evaluate` on the posted facts and returns `decision.model_dump_json()`: no token, no request
+  model, no store. Its answers are checked to give the service's totals first.
+
+For each: requests/s, p50 and p99 latency, errors, and the CPU the server process used (cores, from
+/proc/PID/stat) and the clients used (cores); then the service's throughput and p99 as ratios of the
+comparator's. Then one `POST /v1/evaluate/batch` of `--batch` synthetic applicants (distinct valid USCCs; the
+service's own columnar route), timed end to end (JSON encoding of the request not included), skipped with a
+message if the service has no such route. The load average before and after is printed: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from policyengine.model.bundled import load_bundled
+from policyengine.service.tokens import add_token
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_evaluate import example_rows, synthetic_rows  # a sibling script, importable once its folder is on the path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LAUNCH_SERVICE = """\
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from policyengine.model.bundled import load_bundled
+from policyengine.service.app import create_app
+from policyengine.service.config import ServiceConfig
+
+port, tokens, work, store = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] or None
+app = create_app(ServiceConfig(packages=load_bundled(), tokens=tokens, work_dir=work, store=store))
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
+"""
+COMPARATOR = """\
+import sys
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+from policyengine import evaluate
+from policyengine.model.bundled import load_bundled
+
+PACKAGES = load_bundled()
+app = FastAPI()
+
+
+@app.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.post("/evaluate")
+async def evaluate_one(request: Request) -> Response:
+    body = await request.json()
+    decision = evaluate(PACKAGES, body["facts"])
+    return Response(decision.model_dump_json(), media_type="application/json")
+
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info")
+"""
+
+
+@dataclass
+class Load:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+    server_cores: float
+    client_cores: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def has_serve() -> bool:
+    done = subprocess.run([sys.executable, "-m", "policyengine", "serve", "--help"], capture_output=True,
+                          check=False)
+    return done.returncode == 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+@contextmanager
+def server(command: list[str], url: str) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"the server stopped at start: {' '.join(command)}")
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the server did not start within 120 s: {' '.join(command)}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def drive(name: str, url: str, path: str, bodies: Sequence[bytes], headers: dict[str, str], clients: int,
+          seconds: float, warmup: float, pid: int) -> Load:
+    """`clients` threads posting `bodies` in turn: `warmup` seconds unmeasured, then `seconds` measured."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    ready = threading.Barrier(clients + 1)
+    measuring = threading.Event()
+    stop = threading.Event()
+
+    def worker(i: int) -> None:
+        k = i
+        with httpx.Client(base_url=url, headers={**headers, "Content-Type": "application/json"},
+                          timeout=60) as client:
+            ready.wait()
+            while not stop.is_set():
+                body = bodies[k % len(bodies)]
+                k += 1
+                start = time.perf_counter()
+                answer = client.post(path, content=body)
+                took = time.perf_counter() - start
+                if measuring.is_set() and not stop.is_set():
+                    latencies[i].append(took)
+                    if answer.status_code != 200:
+                        errors[i] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    time.sleep(warmup)
+    server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
+    begun = time.perf_counter()
+    measuring.set()
+    time.sleep(seconds)
+    stop.set()
+    elapsed = time.perf_counter() - begun
+    server_cpu, client_cpu = cpu_seconds(pid) - server_cpu, time.process_time() - client_cpu
+    for t in threads:
+        t.join()
+    flat = [x for per in latencies for x in per]
+    return Load(name, len(flat), sum(errors), elapsed, flat, server_cpu / elapsed, client_cpu / elapsed)
+
+
+def service_command(serve: bool, port: int, tokens: Path, work: Path, store: str | None, launcher: Path
+                    ) -> list[str]:
+    if serve:
+        command = [sys.executable, "-m", "policyengine", "serve", "--port", str(port), "--tokens", str(tokens),
+                   "--work-dir", str(work)]
+        return command + (["--store", store] if store else ["--no-record"])
+    return [sys.executable, str(launcher), str(port), str(tokens), str(work), store or ""]
+
+
+def batch_applicants(n: int, seed: int) -> list[dict[str, object]]:
+    from policyengine.facts.uscc import check_character
+
+    rows = synthetic_rows(load_bundled(), n, seed)
+    rng = random.Random(seed)
+    for i, row in enumerate(rows):
+        first17 = f"912101{rng.choice('0123')}{i:010d}"
+        row["uscc"] = first17 + check_character(first17)
+        row["name"] = f"企业{i}"
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=2021)
+    args = parser.parse_args(argv)
+
+    packages = load_bundled()
+    rows = example_rows(packages)
+    ids = [p.id for p in packages]
+    bodies = [json.dumps({"facts": r, "packages": ids}, ensure_ascii=False).encode() for r in rows]
+    print(f"load average before: {load_average()} ({os.cpu_count()} cores); python {sys.version.split()[0]}")
+    print(f"{len(rows)} example applicants, both packages ({', '.join(ids)}); {args.clients} client threads, "
+          f"{args.warmup:g} s warm-up, {args.seconds:g} s measured per server")
+    serve = has_serve()
+    if not serve:
+        print("(no `policyengine serve` in this checkout: the service runs under a create_app + uvicorn launcher)")
+    results: list[Load] = []
+    with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp_name:
+        tmp = Path(tmp_name)
+        tokens = tmp / "tokens.yaml"
+        token = add_token(tokens, "压测", "clerk")
+        auth = {"Authorization": f"Bearer {token}"}
+        launcher, comparator = tmp / "launch_service.py", tmp / "comparator.py"
+        launcher.write_text(LAUNCH_SERVICE, encoding="utf-8")
+        comparator.write_text(COMPARATOR, encoding="utf-8")
+
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with server([sys.executable, str(comparator), str(port)], url) as proc:
+            expected = [httpx.post(url + "/evaluate", content=b, timeout=60).json()["total"] for b in bodies]
+            comparator_load = drive("comparator (minimal FastAPI app)", url, "/evaluate", bodies, {},
+                                    args.clients, args.seconds, args.warmup, proc.pid)
+
+        batch_seconds: float | None = None
+        batch_note = ""
+        for name, store in (("service, no store", None), ("service, SQLite store", f"{tmp}/decisions.db")):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            work = tmp / f"work-{port}"
+            with server(service_command(serve, port, tokens, work, store, launcher), url) as proc:
+                first = httpx.post(url + "/v1/evaluate", content=bodies[0], timeout=60,
+                                   headers={**auth, "Content-Type": "application/json"})
+                if first.status_code == 404:
+                    print(f"{name}: POST /v1/evaluate is not in this checkout's service; skipped")
+                    continue
+                got = [httpx.post(url + "/v1/evaluate", content=b, timeout=60,
+                                  headers={**auth, "Content-Type": "application/json"}).json()["decision"]["total"]
+                       for b in bodies]
+                if got != expected:
+                    raise SystemExit(f"{name}: totals differ from the comparator's")
+                results.append(drive(name, url, "/v1/evaluate", bodies, auth, args.clients, args.seconds,
+                                     args.warmup, proc.pid))
+                if store is None and args.batch:
+                    applicants = batch_applicants(args.batch, args.seed)
+                    body = json.dumps({"applicants": applicants, "packages": ids}, ensure_ascii=False).encode()
+                    start = time.perf_counter()
+                    answer = httpx.post(url + "/v1/evaluate/batch", content=body, timeout=600,
+                                        headers={**auth, "Content-Type": "application/json"})
+                    batch_seconds = time.perf_counter() - start
+                    if answer.status_code == 404:
+                        batch_seconds, batch_note = None, "POST /v1/evaluate/batch is not in this checkout; skipped"
+                    elif answer.status_code != 200:
+                        raise SystemExit(f"batch: HTTP {answer.status_code}: {answer.text[:300]}")
+                    else:
+                        data = answer.json()
+                        batch_note = (f"{len(body) / 1e6:.1f} MB request, {len(answer.content) / 1e6:.1f} MB answer; "
+                                      f"{data['decided']:,} decided, {data['rejected']:,} rejected")
+    results.append(comparator_load)
+
+    print()
+    print(f"{'POST /v1/evaluate':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'server cores':>13} "
+          f"{'client cores':>13}")
+    for r in results:
+        print(f"{r.name:<34} {r.rate:>8.0f} {r.percentile(0.50) * 1000:>8.1f} {r.percentile(0.99) * 1000:>8.1f} "
+              f"{r.errors:>7} {r.server_cores:>13.2f} {r.client_cores:>13.2f}")
+    base = comparator_load
+    for r in results[:-1]:
+        print(f"{r.name}: throughput {r.rate / base.rate:.2f}× the comparator's, p99 "
+              f"{r.percentile(0.99) / base.percentile(0.99):.2f}×, mean latency "
+              f"{statistics.fmean(r.latencies) * 1000:.1f} ms")
+    print()
+    if batch_seconds is not None:
+        print(f"POST /v1/evaluate/batch, {args.batch:,} applicants: {batch_seconds:.2f} s ({batch_note})")
+    elif args.batch:
+        print(batch_note or "POST /v1/evaluate/batch: not measured (the service's /v1/evaluate is missing)")
+    print(f"load average after: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
