@@ -18,8 +18,10 @@ Servers, in this order:
   `policyengine.evaluate` on the posted facts and returns `decision.model_dump_json()`: no token, no request
   model, no store. Its answers are checked to give the service's totals first.
 
-For each: requests/s, p50 and p99 latency, errors, and the CPU the server process used (cores, from
-/proc/PID/stat) and the clients used (cores); then the service's throughput and p99 as ratios of the
+For each: requests/s, p50 and p99 latency, errors, the CPU the server process used (cores, from /proc/PID/stat;
+one process, so at most one core's worth of Python at a time under the GIL), requests/s per core the server
+used (what the server would do with a core of its own, on a machine others share) and the CPU the clients
+used; then the service's throughput and p99 as ratios of the
 comparator's. Then one `POST /v1/evaluate/batch` of `--batch` synthetic applicants (distinct valid USCCs; the
 service's own columnar route), timed end to end (JSON encoding of the request not included), skipped with a
 message if the service has no such route. The load average before and after is printed: the machine is shared.
@@ -304,10 +306,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     print()
     print(f"{'POST /v1/evaluate':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'server cores':>13} "
-          f"{'client cores':>13}")
+          f"{'req/s per server core':>22} {'client cores':>13}")
     for r in results:
         print(f"{r.name:<34} {r.rate:>8.0f} {r.percentile(0.50) * 1000:>8.1f} {r.percentile(0.99) * 1000:>8.1f} "
-              f"{r.errors:>7} {r.server_cores:>13.2f} {r.client_cores:>13.2f}")
+              f"{r.errors:>7} {r.server_cores:>13.2f} {r.rate / max(r.server_cores, 1e-9):>22.0f} "
+              f"{r.client_cores:>13.2f}")
     base = comparator_load
     for r in results[:-1]:
         print(f"{r.name}: throughput {r.rate / base.rate:.2f}× the comparator's, p99 "
