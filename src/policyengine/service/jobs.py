@@ -49,12 +49,12 @@ WORKERS = 1
 other work its share; a second job waits in the queue."""
 KEEP = 200
 """Jobs remembered; beyond this the oldest finished job and its files are removed."""
-SUFFIXES = (".csv", ".xlsx")
 COMMAND = "POST /v1/jobs"
 """The command a job's run is recorded with in the store."""
 RESULT_FILES = {"xlsx": "result.xlsx", "csv": "result.csv"}
 """The outputs in a job's folder, by `format`."""
-STATES = ("queued", "running", "done", "failed")
+_made = threading.Lock()
+"""Held while the job manager is made (two first requests at once make one)."""
 
 _ZH: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"required column missing: (.*?); the header row has"), "表格缺少必填列：{0}"),
@@ -62,7 +62,7 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
      "文件编码无法识别：请将 CSV 另存为 UTF-8 或 GBK（GB18030）编码，或上传 .xlsx 工作簿"),
     (re.compile(r"not a text file|not a readable \.xlsx"), "这不是可读取的表格文件：请上传 .xlsx 工作簿或 CSV 文件"),
     (re.compile(r"only \.xlsx and \.csv"), "只能读取 .xlsx 或 .csv 文件：请将表格另存为 .xlsx 或 CSV"),
-    (re.compile(r"empty"), "表格为空：第一行须为表头"),
+    (re.compile(r"empty"), "表格为空，或第一行为空：第一行须为表头"),
     (re.compile(r"both give"), "表格中有两列对应同一项数据，请只保留一列"),
     (re.compile(r"header row"), "无法读取表头行"),
 ]
@@ -264,5 +264,3 @@ def manager(state: ServiceState) -> JobManager:
         assert isinstance(found, JobManager)
         return found
 
-
-_made = threading.Lock()
