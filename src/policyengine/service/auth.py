@@ -10,8 +10,9 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from policyengine.service.errors import ServiceError
 from policyengine.service.tokens import TokenEntry, hash_token
@@ -76,3 +77,13 @@ def require(action: str) -> Callable[[Request], Principal]:
 
     dependency.__name__ = f"require_{action}"
     return dependency
+
+
+Reader = Annotated[Principal, Depends(require("read"))]
+"""A route parameter: the caller, allowed to read (packages, decisions, runs)."""
+Evaluator = Annotated[Principal, Depends(require("evaluate"))]
+"""A route parameter: the caller, allowed to evaluate."""
+Verifier = Annotated[Principal, Depends(require("verify"))]
+"""A route parameter: the caller, allowed to verify runs."""
+JobRunner = Annotated[Principal, Depends(require("jobs"))]
+"""A route parameter: the caller, allowed to upload spreadsheet jobs."""

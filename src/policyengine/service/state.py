@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
+from policyengine.errors import PolicyEngineError
 from policyengine.service.config import ServiceConfig
 from policyengine.service.tokens import TokenEntry, read_tokens
 
@@ -22,14 +23,22 @@ class ServiceState:
     add` takes effect without a restart), the decision store and the work folder."""
 
     def __init__(self, config: ServiceConfig) -> None:
+        from policyengine.engines.base import get_backend
         from policyengine.ir.lower import program
         from policyengine.store.db import open as open_store
 
         self.config = config
         self.packages = list(config.packages)
+        ids = [p.id for p in self.packages]
+        if len(set(ids)) != len(ids):
+            raise PolicyEngineError(f"--package: a package is given twice: {ids}")
+        backend = get_backend(config.backend)   # an unknown or unavailable backend stops the start
         for p in self.packages:
             for v in p.versions:
                 program(v)   # lowered (and cached) now, not on the first request
+                prepare = getattr(backend, "prepare", None)
+                if prepare is not None:
+                    prepare(v)   # the Rete backend's ruleset, compiled and created in the engine now
         self._own_dir: Path | None = None
         if config.work_dir is None:
             self._own_dir = Path(tempfile.mkdtemp(prefix="policyengine-service-"))
