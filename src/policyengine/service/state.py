@@ -46,7 +46,8 @@ class ServiceState:
         assert self.work_dir is not None
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.store_url = config.store if config.store is not None else str(self.work_dir / "decisions.db")
-        self.store_is_temporary = config.store is None
+        self.store_is_temporary = config.store is None and self._own_dir is not None
+        """Whether the store goes when the service stops (no --store and no --work-dir)."""
         self.store: Store = open_store(self.store_url)
         self._tokens_lock = threading.Lock()
         self._tokens_stamp: tuple[int, int] | None = None

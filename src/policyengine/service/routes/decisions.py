@@ -78,7 +78,7 @@ def explain(decision_id: str, request: Request, _principal: Reader) -> Response:
                            f"决定 {decision_id} 无法复现：{exc}") from None
     lines = explain_zh_lines(packages, facts, full, f"运行 {info.id} 第 {stored.row} 行（{info.started_at}）")
     head = {"id": decision_id, "uscc": stored.uscc, "name": stored.name, "total": stored.total, "lines_zh": lines}
-    text = json.dumps(head, ensure_ascii=False)[:-1] + f',"decision":{decision_json(full)}}}'
+    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + f',"decision":{decision_json(full)}}}'
     return Response(text, media_type="application/json")
 
 
