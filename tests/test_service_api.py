@@ -250,6 +250,21 @@ def test_a_body_that_is_not_json_is_422(client: TestClient, as_role: dict[str, d
     assert r.json()["error"]["code"] == "bad_request"
 
 
+_BASE = f'"统一社会信用代码": "{VALID_USCC}", "申报年度": "2021"'
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("NaN", "nan"), ("Infinity", "inf"), ("-1e400", "-inf"), ("9" * 30, "9" * 30), ("[1, [2]]", "[1, [2]]"),
+    ('{"a": null}', "{'a': None}"), ("true", True), ('"\\u0000"', "\x00"), ("2.5", 2.5)])
+def test_hostile_values_are_a_422_naming_them_never_a_500(client: TestClient, as_role: dict[str, dict[str, str]],
+                                                          value: str, shown: object) -> None:
+    body = f'{{"facts": {{{_BASE}, "上年度研发费用": {value}}}}}'.encode()
+    r = client.post("/v1/evaluate", content=body, headers={**as_role["clerk"], "Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    (problem,) = r.json()["error"]["problems"]
+    assert (problem["fact"], problem["label"], problem["value"]) == ("rd_expense", "上年度研发费用", shown)
+
+
 # -- batch ------------------------------------------------------------------------------------------------------
 
 

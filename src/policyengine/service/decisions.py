@@ -8,6 +8,7 @@ row 1; a batch's rows are numbered as in the spreadsheet the list makes, the fir
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +54,10 @@ def decision_json(decision: Decision) -> str:
 def json_value(value: object) -> Any:
     """`value` as it can go into JSON: a value the request sent comes back as sent (a long text or a big
     structure cut short, as the library's messages cut it)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)   # NaN, Infinity (which Python's JSON reader accepts): JSON has no such number
     if value is None or isinstance(value, bool | int | float):
-        return value
+        return value if not isinstance(value, int) or value.bit_length() <= 64 else brief(value)
     if isinstance(value, str):
         return value if len(value) <= 200 else brief(value, 200)
     return brief(value)
