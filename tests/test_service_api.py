@@ -313,6 +313,10 @@ def test_batch_gives_scores_decisions_in_order_with_the_rejects(client: TestClie
     assert [i["id"] for i in listed["items"]] == [d["decision_id"] for d in got]
     report = client.get(f"/v1/runs/{body['run_id']}/verify", headers=as_role["auditor"]).json()
     assert (report["ok"], report["rows"], report["problems"]) == (True, 3, [])
+    explained = client.get(f"/v1/decisions/{got[2]['decision_id']}/explain", headers=as_role["clerk"]).json()
+    assert (explained["id"], explained["total"], explained["decision"]["total"]) == \
+        (got[2]["decision_id"], got[2]["total"], got[2]["total"])
+    assert explained["lines_zh"][0].endswith(f"运行 {body['run_id']} 第 6 行（{info['started_at']}）")
 
 
 def test_batch_names_a_fact_given_twice_and_takes_one_package(client: TestClient, packages: list[Package],
