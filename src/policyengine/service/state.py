@@ -15,6 +15,7 @@ from policyengine.service.config import ServiceConfig
 from policyengine.service.tokens import TokenEntry, read_tokens
 
 if TYPE_CHECKING:
+    from policyengine.engines.base import Backend
     from policyengine.store.db import Store
 
 
@@ -23,7 +24,7 @@ class ServiceState:
     add` takes effect without a restart), the decision store and the work folder."""
 
     def __init__(self, config: ServiceConfig) -> None:
-        from policyengine.engines.base import get_backend
+        from policyengine.engines.base import default_backend, get_backend
         from policyengine.ir.lower import program
         from policyengine.store.db import open as open_store
 
@@ -33,6 +34,9 @@ class ServiceState:
         if len(set(ids)) != len(ids):
             raise PolicyEngineError(f"--package: a package is given twice: {ids}")
         backend = get_backend(config.backend)   # an unknown or unavailable backend stops the start
+        self.backend: Backend = default_backend() if config.backend == "rete" else backend
+        """What `POST /v1/evaluate` decides with: for rete, the Rete backend, leaving to the reference interpreter
+        only what the engine cannot hold exactly (money from 10^14 yuan), as the decision's audit says."""
         for p in self.packages:
             for v in p.versions:
                 program(v)   # lowered (and cached) now, not on the first request

@@ -86,7 +86,7 @@ def evaluate_one(body: EvaluateRequest, request: Request, principal: Evaluator
     state = state_of(request)
     packages = chosen_packages(state, body.packages, body.version)
     try:
-        decision = evaluate(packages, body.facts, version=body.version, backend=state.config.backend)
+        decision = evaluate(packages, body.facts, version=body.version, backend=state.backend)
     except PolicyEngineError as exc:
         raise _bad_input(exc) from None
     recorded: str | None = None
