@@ -64,3 +64,14 @@ def test_docs_examples_run_against_the_real_server(tmp_path: Path) -> None:
         status = session.server.stop() if session.server is not None else 0
     assert status == 0
     assert (tmp_path / "out" / "audit.db").is_file()   # --store: kept after the service stops
+
+
+def test_the_readmes_service_command_is_the_one_this_page_runs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```console\n(.*?)```", readme, re.S) if "policyengine serve" in b]
+    steps = block.strip().split(" && ")
+    assert steps[:2] == [". .venv/bin/activate", "mkdir -p out"]
+    page = [c.command for c in shown_commands((ROOT / "docs" / "service.md").read_text(encoding="utf-8"))]
+    assert f"TOKEN=$({steps[2]})" in page   # token add, as the page runs it
+    assert steps[3] in page                 # serve, as the page runs it
+    assert len(steps) == 4
