@@ -139,6 +139,19 @@ def test_a_token_added_while_running_works_at_once(client: TestClient, tokens: t
     assert client.get("/v1/runs", headers=bearer(token)).status_code == 200
 
 
+def test_a_token_file_broken_while_running_is_503_and_nobody_gets_in(
+        packages: list[Package], tmp_path: Path) -> None:
+    path, tokens = token_file(tmp_path)
+    with TestClient(create_app(ServiceConfig(packages=packages, tokens=path, record=False))) as c:
+        assert c.get("/v1/runs", headers=bearer(tokens["clerk"])).status_code == 200
+        path.write_text("- user: 张三\n  role: boss\n  token_sha256: x\n", encoding="utf-8")
+        r = c.get("/v1/runs", headers=bearer(tokens["clerk"]))
+        assert (r.status_code, r.json()["error"]["code"]) == (503, "token_file")
+        path.unlink()
+        assert c.get("/v1/runs", headers=bearer(tokens["clerk"])).status_code == 503
+        assert c.get("/healthz").status_code == 200
+
+
 # -- packages ---------------------------------------------------------------------------------------------------
 
 
