@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from policyengine import FactErrors, Package, evaluate, score
+from policyengine import FactErrors, Package, PolicyEngineError, evaluate, score
 from policyengine.cli import main
 from policyengine.decide.evaluate import fact_index
 from policyengine.drafting.explain_zh import explain_zh_lines
@@ -150,6 +151,17 @@ def test_a_token_file_broken_while_running_is_503_and_nobody_gets_in(
         path.unlink()
         assert c.get("/v1/runs", headers=bearer(tokens["clerk"])).status_code == 503
         assert c.get("/healthz").status_code == 200
+
+
+def test_a_service_that_cannot_start_leaves_no_temporary_folder(packages: list[Package], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path, _ = token_file(tmp_path)
+    with pytest.raises(PolicyEngineError, match="does not exist"):
+        create_app(ServiceConfig(packages=packages, tokens=path, store=str(tmp_path / "no" / "audit.db")))
+    with pytest.raises(PolicyEngineError, match="no such token file"):
+        create_app(ServiceConfig(packages=packages, tokens=tmp_path / "none.yaml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.yaml"]
 
 
 # -- packages ---------------------------------------------------------------------------------------------------

@@ -43,20 +43,25 @@ class ServiceState:
                 prepare = getattr(backend, "prepare", None)
                 if prepare is not None:
                     prepare(v)   # the Rete backend's ruleset, compiled and created in the engine now
+        self._tokens_lock = threading.Lock()
+        self._tokens_stamp: tuple[int, int] | None = None
+        self._tokens: list[TokenEntry] = []
+        self.tokens   # noqa: B018 - read now: a bad token file stops the start, not the first request
         self._own_dir: Path | None = None
         if config.work_dir is None:
             self._own_dir = Path(tempfile.mkdtemp(prefix="policyengine-service-"))
         self.work_dir = config.work_dir if config.work_dir is not None else self._own_dir
         assert self.work_dir is not None
-        self.work_dir.mkdir(parents=True, exist_ok=True)
         self.store_url = config.store if config.store is not None else str(self.work_dir / "decisions.db")
         self.store_is_temporary = config.store is None and self._own_dir is not None
         """Whether the store goes when the service stops (no --store and no --work-dir)."""
-        self.store: Store = open_store(self.store_url)
-        self._tokens_lock = threading.Lock()
-        self._tokens_stamp: tuple[int, int] | None = None
-        self._tokens: list[TokenEntry] = []
-        self.tokens   # noqa: B018 - read now: a bad token file stops the start, not the first request
+        try:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            self.store: Store = open_store(self.store_url)
+        except BaseException:   # a store that cannot be opened stops the start: leave no temporary folder
+            if self._own_dir is not None:
+                shutil.rmtree(self._own_dir, ignore_errors=True)
+            raise
         self.extensions: dict[str, Any] = {}
         """Per-feature state (the job manager keeps itself here)."""
 
