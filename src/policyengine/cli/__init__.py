@@ -12,6 +12,8 @@ main.add_command(__import__(f"{__name__}.score", fromlist=["score_command"]).sco
 main.add_command(__import__(f"{__name__}.prove", fromlist=["prove_command"]).prove_command)
 main.add_command(__import__(f"{__name__}.doc", fromlist=["doc_command"]).doc_command)
 main.add_command(__import__(f"{__name__}.audit", fromlist=["audit_group"]).audit_group)
+main.add_command(__import__(f"{__name__}.serve", fromlist=["serve_command"]).serve_command)
+main.add_command(__import__(f"{__name__}.serve", fromlist=["token_group"]).token_group)
 for _name in ("lint_command", "test_command", "check_command", "diff_command", "explain_command"):  # the drafter's loop
     main.add_command(getattr(__import__(f"{__name__}.drafting", fromlist=[_name]), _name))
 

@@ -34,10 +34,15 @@ def create_app(config: ServiceConfig) -> FastAPI:
         finally:
             state.close()
 
-    app = FastAPI(title="policyengine", version=__version__, openapi_url="/v1/openapi.json", docs_url="/docs",
-                  redoc_url=None, lifespan=lifespan,
-                  description="Subsidy-policy decisions (皇钻十六条, 沈阳市高新技术企业补助): evaluate enterprises' "
-                              "facts, score spreadsheets, read and verify recorded decisions.")
+    from fastapi_offline import FastAPIOffline
+
+    # /docs is Swagger UI with its script and style sheet served from the package (fastapi-offline ships
+    # them), not from a CDN
+    app = FastAPIOffline(title="policyengine", version=__version__, openapi_url="/v1/openapi.json",
+                         docs_url="/docs", redoc_url=None, static_url="/docs/assets", lifespan=lifespan,
+                         description="Subsidy-policy decisions (皇钻十六条, 沈阳市高新技术企业补助): evaluate "
+                                     "enterprises' facts, score spreadsheets, read and verify recorded decisions. "
+                                     "Every /v1 route needs `Authorization: Bearer <token>`.")
     app.state.service = state
     for module in (health, packages, evaluate, decisions, jobs, web):
         app.include_router(module.router)

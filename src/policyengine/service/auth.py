@@ -8,13 +8,18 @@ role without the right 403.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
+from policyengine.errors import PolicyEngineError
 from policyengine.service.errors import ServiceError
 from policyengine.service.tokens import TokenEntry, hash_token
+
+log = logging.getLogger("policyengine.service")
 
 RIGHTS: dict[str, frozenset[str]] = {
     "clerk": frozenset({"read", "evaluate", "jobs"}),
@@ -69,10 +74,26 @@ def require(action: str) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
         from policyengine.service.state import state_of
 
-        principal = authenticate(request.headers.get("authorization"), state_of(request).tokens)
+        try:
+            entries = state_of(request).tokens
+        except PolicyEngineError as exc:   # the file was broken or removed while the service runs
+            log.error("token file: %s", exc)
+            raise ServiceError(503, "token_file", "the service's token file cannot be read: ask its administrator",
+                               "服务的令牌文件无法读取，请联系管理员") from None
+        principal = authenticate(request.headers.get("authorization"), entries)
         authorise(principal, action)
         request.state.principal = principal
         return principal
 
     dependency.__name__ = f"require_{action}"
     return dependency
+
+
+Reader = Annotated[Principal, Depends(require("read"))]
+"""A route parameter: the caller, allowed to read (packages, decisions, runs)."""
+Evaluator = Annotated[Principal, Depends(require("evaluate"))]
+"""A route parameter: the caller, allowed to evaluate."""
+Verifier = Annotated[Principal, Depends(require("verify"))]
+"""A route parameter: the caller, allowed to verify runs."""
+JobRunner = Annotated[Principal, Depends(require("jobs"))]
+"""A route parameter: the caller, allowed to upload spreadsheet jobs."""

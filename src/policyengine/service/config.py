@@ -25,6 +25,11 @@ class ServiceConfig:
     tokens: Path
     store: str | None = None
     backend: str = "interpreter"
+    """The evaluator of `POST /v1/evaluate`: interpreter, or rete (durable_rules; its engine calls are
+    serialised by one lock per process, `engines.rete.driver.ENGINE_LOCK`)."""
+    record: bool = True
+    """Whether `POST /v1/evaluate` records each decision in the store (`serve --no-record`: not, and its
+    `decision_id` is null; batches and jobs are always recorded)."""
     upload_limit: int = UPLOAD_LIMIT
     batch_limit: int = BATCH_LIMIT
     work_dir: Path | None = None
