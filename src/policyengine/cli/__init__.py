@@ -10,6 +10,7 @@ main.add_command(schema_command)
 main.add_command(evaluate_command)
 main.add_command(__import__(f"{__name__}.score", fromlist=["score_command"]).score_command)
 main.add_command(__import__(f"{__name__}.prove", fromlist=["prove_command"]).prove_command)
+main.add_command(__import__(f"{__name__}.advise", fromlist=["advise_command"]).advise_command)
 main.add_command(__import__(f"{__name__}.doc", fromlist=["doc_command"]).doc_command)
 main.add_command(__import__(f"{__name__}.audit", fromlist=["audit_group"]).audit_group)
 for _name in ("lint_command", "test_command", "check_command", "diff_command", "explain_command"):  # the drafter's loop

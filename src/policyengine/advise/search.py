@@ -1,0 +1,254 @@
+"""Asking z3 for the cheapest change of an applicant's changeable facts that makes a clause eligible.
+
+One `Space` per version (built once, cached): the lowered program folded into SMT by `prove.translate` and each
+clause's outcome before settlement (`prove.settle.clause_outcome`). Per applicant, the facts it cannot change and
+the facts it left unknown are pinned to its values; each changeable fact is free within its domain, at the
+declared cost (`advise.cost`). A question is the goal (the clause eligible and paying at least 1 yuan) at the least total cost,
+then with the fewest facts changed. (z3's `Optimize` was tried first: over the translation's real-valued money
+with its whole-fen and rounding constraints it often gave no answer within seconds; bisection on the cost with
+the prover's simplifying solver answers in milliseconds.)
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
+
+import z3
+
+from policyengine.advise.cost import cost
+from policyengine.facts.values import UNKNOWN, Value
+from policyengine.ir.lower import program as lower
+from policyengine.ir.program import ClausePlan, Deciding
+from policyengine.model.policy import PolicyVersion
+from policyengine.prove.settle import clause_outcome
+from policyengine.prove.solve import solver
+from policyengine.prove.translate import (
+    ELIGIBLE,
+    Codes,
+    FactVar,
+    Term,
+    Translate,
+    assignment,
+    fact_vars,
+    program_strings,
+    real,
+)
+
+TIMEOUT_S = 5.0
+"""Default time z3 may spend on one question (one clause of one applicant) before the answer is `unknown`."""
+
+
+HUNDRED = 100
+"""Costs are whole hundredths: money in fen, rates in hundredths of a percentage point, the rest whole steps."""
+
+
+@dataclass
+class Answer:
+    result: Literal["sat", "unsat", "unknown"]
+    model: Any
+    seconds: float
+    least: bool = True
+    """Whether the model is proved the cheapest (False: time ran out while looking for a cheaper one)."""
+
+
+class Space:
+    """One version's applicants as solver variables, with each clause's goal: eligible and paying > 0."""
+
+    def __init__(self, version: PolicyVersion) -> None:
+        self.version = version
+        self.program = lower(version)
+        self.codes = Codes(program_strings(self.program))
+        self.facts = fact_vars(self.program.facts.values(), self.codes)
+        self.translate = Translate(self.program, self.facts, self.codes)
+        self.status: dict[str, Term] = {}
+        self.amount: dict[str, Term] = {}
+        for plan in self.program.clauses:
+            self.status[plan.id], self.amount[plan.id] = clause_outcome(plan, self.translate)
+
+    def goal(self, clause: str) -> Term:
+        return z3.And(self.status[clause] == ELIGIBLE, self.amount[clause] > 0)
+
+    def pinned(self, values: Mapping[str, Value], free: Iterable[str] = ()) -> Pinned:
+        """An applicant with `values` as a question: unchangeable and unknown facts pinned (substituted into every
+        term, so the solver sees only what may move), changeable known facts free at their cost; facts in `free`
+        free and known at no cost (to ask whether supplying them could help)."""
+        free = set(free)
+        pairs: list[tuple[Term, Term]] = []
+        moving: dict[str, tuple[Term, Term]] = {}
+        for name, fv in self.facts.items():
+            v = values.get(name, UNKNOWN)
+            if name in free:
+                moving[name] = (z3.And(fv.domain, z3.Not(fv.tv.unk)), real(0))
+            elif v is UNKNOWN or not fv.spec.changeable:
+                pairs += assignment({name: fv}, {name: v}, self.codes)
+            else:
+                moving[name] = (z3.And(fv.domain, z3.Not(fv.tv.unk)), cost(fv, v, self.codes))
+        return Pinned(self, pairs, moving)
+
+    def possible(self, hard: Sequence[Term], goal: Term, timeout_s: float) -> Literal["sat", "unsat", "unknown"]:
+        s = solver()
+        s.set("timeout", max(1, int(timeout_s * 1000)))
+        s.add(*hard, goal)
+        r = s.check()
+        return "sat" if r == z3.sat else "unsat" if r == z3.unsat else "unknown"
+
+    def value(self, model: Any, name: str) -> Value:
+        """A fact's value in `model`, as the interpreter holds it."""
+        fv = self.facts[name]
+
+        def ev(t: Term) -> Any:
+            return model.eval(t, model_completion=True)
+
+        if z3.is_true(ev(fv.tv.unk)):
+            return UNKNOWN
+        if z3.is_true(ev(fv.tv.none)):
+            return None
+        val = ev(fv.tv.val)
+        if fv.tv.kind == "bool":
+            return bool(z3.is_true(val))
+        if fv.tv.kind == "str":
+            return self.codes.text(val.as_long())
+        return Fraction(val.as_fraction())
+
+
+class Pinned:
+    """One applicant's question space: the pinned facts substituted, the free ones' domains and costs."""
+
+    def __init__(self, space: Space, pairs: list[tuple[Term, Term]], moving: Mapping[str, tuple[Term, Term]]
+                 ) -> None:
+        self.space = space
+        self.pairs = pairs
+        self.moving = {name: (z3.simplify(dom), z3.simplify(c)) for name, (dom, c) in moving.items()}
+        self._vars = {name: {str(x) for x in _consts(dom)} for name, (dom, _) in self.moving.items()}
+
+    def free(self, goal: Term) -> list[str]:
+        """The free facts `goal` reads (the others stay as they are: changing them costs and gains nothing)."""
+        names = {str(x) for x in _consts(goal)}
+        return [name for name, own in self._vars.items() if own & names]
+
+    def scope(self, goal: Term) -> tuple[list[Term], list[Term]]:
+        """(domains, costs) of the free facts `goal` reads."""
+        names = self.free(goal)
+        return [self.moving[n][0] for n in names], [self.moving[n][1] for n in names]
+
+    def term(self, t: Term) -> Term:
+        """`t` with the pinned facts put in."""
+        return z3.simplify(z3.substitute(t, *self.pairs)) if self.pairs else t
+
+    def goal(self, clause: str) -> Term:
+        return self.term(self.space.goal(clause))
+
+    def amount_of(self, model: Any, clause: str) -> int:
+        """The clause's amount (before settlement) in `model`."""
+        return int(model.eval(self.term(self.space.amount[clause]), model_completion=True).as_long())
+
+    def cheapest(self, goal: Term, timeout_s: float) -> Answer:
+        """The cheapest model of the free facts' domains and `goal`: the least total cost (every cost is a whole
+        number of hundredths, so the least is found by bisection on hundredths, each step a plain satisfiability
+        question to the simplifying solver of `prove.solve`), then the fewest facts changed at that cost. When
+        time runs out mid-way, the cheapest model found so far, with `least=False`."""
+        start = time.perf_counter()
+        deadline = start + timeout_s
+        hard, costs = self.scope(goal)
+        total = z3.Sum(*costs) if costs else real(0)
+        changed = z3.Sum(*[z3.If(c > 0, 1, 0) for c in costs]) if costs else z3.IntVal(0)
+
+        def ask(*extra: Term) -> tuple[str, Any]:
+            s = solver()
+            s.set("timeout", max(1, int((deadline - time.perf_counter()) * 1000)))
+            s.add(*hard, goal, *extra)
+            r = s.check()
+            return ("sat", s.model()) if r == z3.sat else ("unsat" if r == z3.unsat else "unknown", None)
+
+        r, model = ask()
+        if r != "sat":
+            return Answer(r, None, time.perf_counter() - start)
+
+        def hundredths(m: Any, t: Term) -> int:
+            v = Fraction(m.eval(t, model_completion=True).as_fraction()) * HUNDRED
+            return int(v) + (v.denominator != 1)
+
+        least = True
+        low, high = -1, hundredths(model, total)   # no model costs `low`; `model` costs `high` at most
+        while high - low > 1:
+            if time.perf_counter() >= deadline:
+                least = False
+                break
+            mid = (low + high) // 2
+            r, found = ask(total * HUNDRED <= mid)
+            if r == "sat":
+                model, high = found, min(mid, hundredths(found, total))
+            elif r == "unsat":
+                low = mid
+            else:
+                least = False
+                break
+        fewest = int(model.eval(changed, model_completion=True).as_long())
+        while least and fewest > 1 and time.perf_counter() < deadline:
+            r, found = ask(total * HUNDRED <= high, changed < fewest)
+            if r != "sat":
+                break
+            model, fewest = found, int(found.eval(changed, model_completion=True).as_long())
+        return Answer("sat", model, time.perf_counter() - start, least)
+
+    def blocking(self, plan: ClausePlan, timeout_s: float) -> list[Deciding]:
+        """The parts of `plan`'s conditions that no change can make true (the first condition that is impossible
+        alone, looked into down to the impossible operand), or else the conditions that cannot all hold at
+        once (an unsat core); empty when only the amount cannot be more than 0."""
+        deadline = time.perf_counter() + timeout_s
+        tr = self.space.translate
+
+        def left() -> float:
+            return max(0.1, deadline - time.perf_counter())
+
+        def impossible(e: Term) -> bool:
+            t = self.term(e)
+            return self.space.possible(self.scope(t)[0], t, left()) == "unsat"
+
+        for cond in plan.conditions:
+            if impossible(tr.of(cond.expr).is_true()):
+                part = cond.deciding
+                while part.operands:
+                    inner = next((d for e, d in part.operands if impossible(tr.of(e).is_true())), None)
+                    if inner is None:
+                        break
+                    part = inner
+                return [part]
+        s = z3.Solver()   # assumptions and an unsat core: the plain solver
+        s.set("timeout", max(1, int(left() * 1000)))
+        s.add(*[dom for dom, _ in self.moving.values()])
+        marks = {z3.Bool(f"advise?cond{i}"): cond for i, cond in enumerate(plan.conditions)}
+        for mark, cond in marks.items():
+            s.add(z3.Implies(mark, self.term(tr.of(cond.expr).is_true())))
+        if s.check(*marks) != z3.unsat:
+            return []
+        core = {str(m) for m in s.unsat_core()}
+        return [cond.deciding for mark, cond in marks.items() if str(mark) in core]
+
+
+def _consts(t: Term) -> list[Term]:
+    """The uninterpreted constants (solver variables) in `t`."""
+    seen: set[int] = set()
+    out: list[Term] = []
+    todo = [t]
+    while todo:
+        x = todo.pop()
+        if x.get_id() in seen:
+            continue
+        seen.add(x.get_id())
+        if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.append(x)
+        else:
+            todo.extend(x.children())
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def space(version: PolicyVersion) -> Space:
+    """The version's `Space`, built once per process (versions are hashed by identity)."""
+    return Space(version)
