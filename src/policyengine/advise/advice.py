@@ -9,20 +9,23 @@ dropped and reported as `unconfirmed` (an internal disagreement, never advice).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Literal
 
 from policyengine.advise.cost import cost_of, relative_of
 from policyengine.advise.search import TIMEOUT_S, Space, space
 from policyengine.decide.decision import ClauseResult, PackageResult
 from policyengine.decide.evaluate import Packages, _as_packages, applicant_index, evaluate
+from policyengine.decide.versions import VersionChoice
+from policyengine.engines.interpreter import Env, deciding
 from policyengine.errors import PolicyEngineError
 from policyengine.facts.applicant import Facts, read_facts
 from policyengine.facts.values import UNKNOWN, Value
-from policyengine.engines.interpreter import Env, deciding
 from policyengine.ir.program import ClausePlan, ConditionPlan, Deciding
 from policyengine.model.policy import Package, PolicyVersion
 
@@ -206,7 +209,8 @@ class _Adviser:
             changes.append(Change(name, spec.label, old, new, cost_of(spec, old, new), relative_of(spec, old, new)))
             values[name] = new
         computed = self.pinned.amount_of(model, advice.clause)
-        after = evaluate(self.package, Facts(values, self.facts.unused), version={self.package.id: self.version.version},
+        forced = {self.package.id: self.version.version}
+        after = evaluate(self.package, Facts(values, self.facts.unused), version=forced,
                          backend="interpreter").packages[0]
         found = _clause_result(after, advice.clause)
         if found is None or found.status not in ("eligible", "excluded") or found.computed != computed:
@@ -249,12 +253,17 @@ def _contains(d: Any, part: Any) -> bool:
 
 
 def _where(version: PolicyVersion, clause: str, index: int) -> str:
+    """`huangzuan16/3.0/policy.yaml:61`: the condition's file (from the package's folder) and line."""
     c = version.clause(clause)
-    return str(c.conditions[index].loc) if index < len(c.conditions) else str(c.loc)
+    loc = c.conditions[index].loc if index < len(c.conditions) else c.loc
+    path = Path(loc.file)
+    with contextlib.suppress(ValueError):
+        path = path.relative_to(version.source.parent.parent)
+    return f"{path.as_posix()}:{loc.line}" if loc.line else path.as_posix()
 
 
 def advise(packages: Packages, facts: Mapping[str, object] | Facts, clause: str | None = None, *,
-           timeout_s: float = TIMEOUT_S, explain: bool = True) -> AdviceReport:
+           version: VersionChoice = None, timeout_s: float = TIMEOUT_S, explain: bool = True) -> AdviceReport:
     """For each clause the applicant is not eligible for (under the version in force for its application year),
     the cheapest change to the facts it can change that makes the clause eligible, confirmed by the reference
     interpreter, and what it would then pay; or `unreachable` with the blocking condition; or `missing` with the
@@ -263,7 +272,8 @@ def advise(packages: Packages, facts: Mapping[str, object] | Facts, clause: str 
     `facts` as `evaluate()` takes them. `clause`: only this clause id (every package that has it). Facts marked
     `changeable: false` in the fact schema are never changed; the cost of a change is declared per fact type
     (money 1 per yuan, one step per enum level, …; see `rules/facts.yaml`). `timeout_s`: the time z3 may spend
-    on one clause. `explain=False` skips the blocking conditions and missing facts (for batches).
+    on one clause. `version` forces a version as `evaluate()` does. `explain=False` skips the blocking
+    conditions and missing facts (for batches).
     """
     pkgs = _as_packages(packages)
     if clause is not None:
@@ -272,28 +282,23 @@ def advise(packages: Packages, facts: Mapping[str, object] | Facts, clause: str 
             raise AdviseError(f"clause {clause!r}: no such clause in {', '.join(p.id for p in pkgs)} "
                               f"(clauses: {', '.join(known)})")
     typed = facts if isinstance(facts, Facts) else read_facts(applicant_index(pkgs), facts, complete=True)
-    decision = evaluate(pkgs, typed, backend="interpreter")
+    decision = evaluate(pkgs, typed, version=version, backend="interpreter")
     report = AdviceReport(applicant={k: v for k, v in decision.facts.items() if k in ("uscc", "name")})
     asked_for = False
     for package, result in zip(pkgs, decision.packages, strict=True):
         if result.status != "evaluated" or result.version is None:
             report.notes.append(f"{package.id}: {result.reason or result.status}")
             continue
-        version = package.version(result.version)
+        chosen = package.version(result.version)
         targets = [c for c in result.clauses if clause is None or c.clause == clause]
         asked_for = asked_for or bool(targets)
         if clause is None:
             targets = [c for c in targets if c.status not in ("eligible", "excluded")]
         if not targets:
             continue
-        adviser = _Adviser(package, version, typed, result, timeout_s)
+        adviser = _Adviser(package, chosen, typed, result, timeout_s)
         report.advices.extend(adviser.advice(c, explain=explain) for c in targets)
     if clause is not None and not asked_for:
         in_force = ", ".join(f"{p.package}@{p.version}" for p in decision.packages if p.version)
         report.notes.append(f"clause {clause} is not in the version in force for this applicant ({in_force or 'none'})")
     return report
-
-
-def advise_many(packages: Sequence[Package], facts: Facts, *, timeout_s: float) -> AdviceReport:
-    """`advise` without explanations, for a batch row."""
-    return advise(packages, facts, timeout_s=timeout_s, explain=False)

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import z3
 
-from policyengine.facts.values import UNKNOWN, Known
+from policyengine.facts.values import UNKNOWN, Value
 from policyengine.model.rulefile import FactSpec
 from policyengine.prove.translate import Codes, FactVar, Term, real
 
@@ -29,9 +29,10 @@ def weight(fv: FactVar) -> Fraction:
     return 1 / RATE_STEP if fv.spec.type == "rate" else Fraction(1)
 
 
-def cost(fv: FactVar, old: Known, codes: Codes) -> Term:
-    """The cost of moving `fv` from `old` to the value the solver gives it (a real, 0 when unchanged)."""
-    assert old is not UNKNOWN
+def cost(fv: FactVar, old: Value, codes: Codes) -> Term:
+    """The cost of moving `fv` from `old` (known) to the value the solver gives it (a real, 0 when unchanged)."""
+    if old is UNKNOWN:
+        raise ValueError(f"{fv.spec.name}: an unknown fact has no cost of change")
     tv, spec = fv.tv, fv.spec
     if tv.kind == "num":
         if old is None:
@@ -42,9 +43,7 @@ def cost(fv: FactVar, old: Known, codes: Codes) -> Term:
         same = tv.none if old is None else z3.And(z3.Not(tv.none), tv.val == z3.BoolVal(bool(old)))
         return z3.If(same, real(0), real(1))
     if spec.type == "enum" and spec.values:
-        assert isinstance(old, str | None)
-        was = spec.values.index(old if old is not None else spec.none_value or spec.values[0]) \
-            if (old if old is not None else spec.none_value) in spec.values else 0
+        was = _level(spec, old)
         level: Term = z3.IntVal(0)
         for i, value in enumerate(spec.values):
             level = z3.If(tv.val == codes.code(value), i, level)
@@ -53,7 +52,13 @@ def cost(fv: FactVar, old: Known, codes: Codes) -> Term:
     return z3.If(same, real(0), real(1))
 
 
-def cost_of(spec: FactSpec, old: Known, new: Known) -> Fraction:
+def _level(spec: FactSpec, v: Value) -> int:
+    """An enum value's place in `values` (blank: the none value's; a value not listed: 0)."""
+    v = v if v is not None else spec.none_value
+    return spec.values.index(v) if spec.values and isinstance(v, str) and v in spec.values else 0
+
+
+def cost_of(spec: FactSpec, old: Value, new: Value) -> Fraction:
     """The cost of moving a fact from `old` to `new`, exactly (what `cost` makes the solver pay)."""
     if old == new and type(old) is type(new):
         return Fraction(0)
@@ -62,14 +67,11 @@ def cost_of(spec: FactSpec, old: Known, new: Known) -> Fraction:
             return abs(new - old) * (1 / RATE_STEP if spec.type == "rate" else 1)
         return Fraction(1)
     if spec.type == "enum" and spec.values:
-        def level(v: Known) -> int:
-            v = v if v is not None else spec.none_value
-            return spec.values.index(v) if isinstance(v, str) and v in spec.values else 0
-        return Fraction(abs(level(new) - level(old)))
+        return Fraction(abs(_level(spec, new) - _level(spec, old)))
     return Fraction(1)
 
 
-def relative_of(spec: FactSpec, old: Known, new: Known) -> Fraction:
+def relative_of(spec: FactSpec, old: Value, new: Value) -> Fraction:
     """How far a change is for this applicant, comparable across facts: a number moves by |new - old| / the larger
     of the two (45万 → 50万: 0.1; from 0 or from blank: 1, starting something); an enum level, a bool or a
     text 1 per step (`cost_of`)."""

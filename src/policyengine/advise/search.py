@@ -1,12 +1,15 @@
 """Asking z3 for the cheapest change of an applicant's changeable facts that makes a clause eligible.
 
 One `Space` per version (built once, cached): the lowered program folded into SMT by `prove.translate` and each
-clause's outcome before settlement (`prove.settle.clause_outcome`). Per applicant, the facts it cannot change and
-the facts it left unknown are pinned to its values; each changeable fact is free within its domain, at the
-declared cost (`advise.cost`). A question is the goal (the clause eligible and paying at least 1 yuan) at the least total cost,
-then with the fewest facts changed. (z3's `Optimize` was tried first: over the translation's real-valued money
-with its whole-fen and rounding constraints it often gave no answer within seconds; bisection on the cost with
-the prover's simplifying solver answers in milliseconds.)
+clause's outcome before settlement (`prove.settle.clause_outcome`). Per applicant (`Pinned`), the facts it cannot
+change and the facts it left unknown are substituted by its values; each changeable fact the goal reads is free
+within its domain, at the declared cost (`advise.cost`); the others stay as they are. A question is the goal
+(the clause eligible and paying at least 1 yuan) at the least total cost, then with the fewest facts changed.
+
+z3's `Optimize` was tried first: over the translation's real-valued money, with its whole-fen and rounding
+constraints, it often gave no answer within seconds (a16, a05). Every cost is a whole number of hundredths, so
+the least cost is found by bisection instead, each step a plain satisfiability question to the prover's
+simplifying solver (`prove.solve.solver`), which answers in milliseconds.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from policyengine.prove.solve import solver
 from policyengine.prove.translate import (
     ELIGIBLE,
     Codes,
-    FactVar,
     Term,
     Translate,
     assignment,
@@ -158,7 +160,7 @@ class Pinned:
         total = z3.Sum(*costs) if costs else real(0)
         changed = z3.Sum(*[z3.If(c > 0, 1, 0) for c in costs]) if costs else z3.IntVal(0)
 
-        def ask(*extra: Term) -> tuple[str, Any]:
+        def ask(*extra: Term) -> tuple[Literal["sat", "unsat", "unknown"], Any]:
             s = solver()
             s.set("timeout", max(1, int((deadline - time.perf_counter()) * 1000)))
             s.add(*hard, goal, *extra)

@@ -8,9 +8,10 @@ from fractions import Fraction
 from typing import Any
 
 from policyengine.advise.advice import Advice, AdviceReport, Change
+from policyengine.advise.cost import _level
 from policyengine.drafting.render import money
-from policyengine.facts.money import format_decimal
 from policyengine.facts.cells import canonical_text
+from policyengine.facts.money import format_decimal
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.model.policy import Package
 from policyengine.model.rulefile import FactSpec
@@ -51,11 +52,6 @@ def change_text(spec: FactSpec, c: Change) -> str:
     return out
 
 
-def _level(spec: FactSpec, v: Value) -> int:
-    v = v if v is not None else spec.none_value
-    return spec.values.index(v) if spec.values and isinstance(v, str) and v in spec.values else 0
-
-
 def _spec(packages: Sequence[Package], a: Advice, fact: str) -> FactSpec:
     return next(p for p in packages if p.id == a.package).version(a.version).facts[fact]
 
@@ -68,31 +64,31 @@ def changes_text(packages: Sequence[Package], a: Advice) -> str:
     return "; ".join(change_text(_spec(packages, a, c.fact), c) for c in a.changes)
 
 
-def advice_text(packages: Sequence[Package], a: Advice) -> str:
-    """One advice as one line (after the clause's heading)."""
+def advice_lines(packages: Sequence[Package], a: Advice) -> list[str]:
+    """One advice, as the lines under its clause's heading."""
     if a.outcome == "reachable":
         paid = f"可获 {money(a.computed or 0)} 元"
         if a.paid != a.computed:
             paid += f"（结算后 {money(a.paid or 0)} 元）"
-        total = f"合计 {money(a.total_before)} → {money(a.total_after or 0)} 元"
-        return f"{changes_text(packages, a)}: {heading(a)} {paid}（{total}；cost {format_decimal(a.cost or 0)}）"
+        out = [f"{changes_text(packages, a)}: {paid}",
+               f"合计 total {money(a.total_before)} → {money(a.total_after or 0)} 元; 代价 cost "
+               f"{format_decimal(Fraction(a.cost or 0))}; 解释器已确认 confirmed by the interpreter"]
+        return out + ([a.note] if a.note else [])
     if a.outcome == "unreachable":
-        if not a.blocking:
-            return f"{UNREACHABLE_ZH} ({UNREACHABLE_EN}): {a.note}"
-        parts = []
+        out = [f"{UNREACHABLE_ZH} ({UNREACHABLE_EN})"]
         for b in a.blocking:
             seen = ", ".join(f"{label}={value_text(_spec(packages, a, f), v)}{'' if ch else ' 不可改变'}"
                              for f, label, v, ch in b.facts)
             cond = b.part if b.part == b.condition else f"{b.part} (in {b.condition})"
-            parts.append(f"{cond} ({seen}) {b.where}")
-        return f"{UNREACHABLE_ZH} ({UNREACHABLE_EN}); 阻碍条件 blocking: " + "; ".join(parts)
+            out.append(f"阻碍条件 blocking: {cond} ({seen}) {b.where}")
+        return out + ([a.note] if a.note else [])
     if a.outcome == "missing":
-        return "先补充 supply first: " + ", ".join(f"{label} ({f})" for f, label in a.missing)
+        return ["先补充 supply first: " + ", ".join(f"{label} ({f})" for f, label in a.missing)]
     if a.outcome == "eligible":
-        return "已符合 already eligible"
+        return ["已符合 already eligible"]
     if a.outcome == "unconfirmed":
-        return f"未经解释器确认，不予建议 (not confirmed by the interpreter): {a.note}"
-    return f"未知 unknown: {a.note}"
+        return [f"未经解释器确认，不予建议 (not confirmed by the interpreter): {a.note}"]
+    return [f"未知 unknown: {a.note}"]
 
 
 STATUS_ZH = {"eligible": "符合", "ineligible": "不符合", "undetermined": "待补充", "excluded": "不重复享受"}
@@ -108,10 +104,10 @@ def report_lines(packages: Sequence[Package], report: AdviceReport, where: str =
         if (a.package, a.version) != last:
             last = (a.package, a.version)
             out.append(f"{a.package}@{a.version} (合计 total {money(a.total_before)} 元)")
-        out.append(f"  {a.clause} {heading(a)} [{STATUS_ZH.get(a.status, a.status)}]")
-        out.append(f"    {advice_text(packages, a)}")
+        out.append(f"  {a.clause} {heading(a)} [{STATUS_ZH.get(a.status, a.status)} {a.status}]")
+        out += [f"    {line}" for line in advice_lines(packages, a)]
     near = report.nearest()
-    out.append(f"最近可达 nearest: {near.key} {heading(near)}, cost {format_decimal(near.cost or 0)}" if near
+    out.append(f"最近可达 nearest: {near.key} {heading(near)}: {changes_text(packages, near)}" if near
                else "最近可达 nearest: none")
     return out
 
@@ -122,9 +118,14 @@ def nearest_cell(packages: Sequence[Package], report: AdviceReport, labels: str)
     if a is None:
         return ""
     if labels == "zh":
-        return f"{changes_text(packages, a)}: {heading(a)} 可获 {money(a.computed or 0)} 元"
+        title = ""
+        if len(packages) > 1:
+            from policyengine.batch.reasons_zh import short_title
+
+            title = short_title(next(p for p in packages if p.id == a.package)) + " "
+        return f"{changes_text(packages, a)}: {title}{heading(a)} 可获 {money(a.computed or 0)} 元"
     moved = " ".join(f"{c.fact}={canonical_text(c.after) if c.after is not UNKNOWN else ''}" for c in a.changes)
-    return f"{a.key} {moved} amount={a.computed} cost={format_decimal(a.cost or 0)}"
+    return f"{a.key} {moved} amount={a.computed} cost={format_decimal(Fraction(a.cost or 0))}"
 
 
 def _plain(v: Value) -> Any:
