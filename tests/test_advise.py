@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyengine import advise, evaluate, load_package
-from policyengine.advise import Advice, AdviceReport, AdviseError
+from policyengine.advice import Advice, AdviceReport, AdviseError
 from policyengine.batch.read import map_headers
 from policyengine.cli import main
 from policyengine.decide.evaluate import fact_index

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Advice": "policyengine.advise.advice",
-    "AdviceReport": "policyengine.advise.advice",
+    "Advice": "policyengine.advice.advice",
+    "AdviceReport": "policyengine.advice.advice",
     "Clause": "policyengine.model.policy",
     "ClauseResult": "policyengine.decide.decision",
     "ConditionTrace": "policyengine.decide.decision",
@@ -39,7 +39,7 @@ _EXPORTS = {
     "ScoreResult": "policyengine.batch.api",
     "SettlementStep": "policyengine.decide.decision",
     "Status": "policyengine.decide.decision",
-    "advise": "policyengine.advise.advice",
+    "advise": "policyengine.advice.advice",
     "bundled_packages": "policyengine.model.bundled",
     "evaluate": "policyengine.decide.evaluate",
     "load_package": "policyengine.model.loader",
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from policyengine.advise.advice import Advice, AdviceReport, advise
+    from policyengine.advice.advice import Advice, AdviceReport, advise
     from policyengine.batch.api import ScoreResult, score
     from policyengine.decide.decision import (
         ClauseResult,

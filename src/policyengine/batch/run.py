@@ -43,7 +43,7 @@ class Job:
     """The output's wording: `id` (the column contract) or `zh` (Chinese headers, status words and sentences);
     None: `zh` for .xlsx, `id` for .csv."""
     advise: bool = False
-    """Add the `advise` column: per row the nearest clause reachable by changing facts it controls (`advise/`)."""
+    """Add the `advise` column: per row the nearest clause reachable by changing facts it controls (`policyengine.advice`)."""
 
 
 def default_rejects_path(out: Path) -> Path:
@@ -146,7 +146,7 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
             if bar is not None:  # every input row is decided or rejected by now
                 bar.update(max(0, table.rows_in - bar.n))
             if job.advise:
-                from policyengine.advise.batch import with_advice
+                from policyengine.advice.batch import with_advice
 
                 with_advice(scored, labels, tick)
             files = {"output": outputs.path(job.out), "rejects": outputs.path(rejects)}

@@ -30,8 +30,8 @@ def advise_command(facts_file: Path, row: int | None, clause: str | None, packag
     makes it eligible, and what it would then pay; or 无法通过企业可改变的事实达到 (not reachable) with the
     blocking condition; or the unknown facts to supply first. Every change is confirmed by the reference
     interpreter before it is shown. FACTS_FILE is a JSON/YAML facts file, or a spreadsheet with --row N."""
-    from policyengine.advise import advise
-    from policyengine.advise.text import report_lines, to_json
+    from policyengine.advice import advise
+    from policyengine.advice.text import report_lines, to_json
     from policyengine.batch.read import map_headers
     from policyengine.cli.evaluate import read_facts_file
     from policyengine.decide.evaluate import fact_index

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import polars as pl
 
-from policyengine.advise.advice import advise
-from policyengine.advise.text import nearest_cell
+from policyengine.advice.advice import advise
+from policyengine.advice.text import nearest_cell
 from policyengine.batch.score import Scored, row_facts
 from policyengine.errors import PolicyEngineError
 

@@ -3,7 +3,7 @@
 One `Space` per version (built once, cached): the lowered program folded into SMT by `prove.translate` and each
 clause's outcome before settlement (`prove.settle.clause_outcome`). Per applicant (`Pinned`), the facts it cannot
 change and the facts it left unknown are substituted by its values; each changeable fact the goal reads is free
-within its domain, at the declared cost (`advise.cost`); the others stay as they are. A question is the goal
+within its domain, at the declared cost (`advice.cost`); the others stay as they are. A question is the goal
 (the clause eligible and paying at least 1 yuan) at the least total cost, then with the fewest facts changed.
 
 z3's `Optimize` was tried first: over the translation's real-valued money, with its whole-fen and rounding
@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import z3
 
-from policyengine.advise.cost import cost
+from policyengine.advice.cost import cost
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.ir.lower import program as lower
 from policyengine.ir.program import ClausePlan, Deciding

@@ -17,8 +17,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from policyengine.advise.cost import cost_of, relative_of
-from policyengine.advise.search import TIMEOUT_S, Space, space
+from policyengine.advice.cost import cost_of, relative_of
+from policyengine.advice.search import TIMEOUT_S, Space, space
 from policyengine.decide.decision import ClauseResult, PackageResult
 from policyengine.decide.evaluate import Packages, _as_packages, applicant_index, evaluate
 from policyengine.decide.versions import VersionChoice

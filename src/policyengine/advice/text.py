@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from policyengine.advise.advice import Advice, AdviceReport, Change
-from policyengine.advise.cost import _level
+from policyengine.advice.advice import Advice, AdviceReport, Change
+from policyengine.advice.cost import _level
 from policyengine.drafting.render import money
 from policyengine.facts.cells import canonical_text
 from policyengine.facts.money import format_decimal
