@@ -1,5 +1,6 @@
-"""What it would take (`policyengine.advise`, `policyengine advise`): the cheapest change to an applicant's changeable facts that makes a clause eligible
-(z3's Optimize over the lowered program), confirmed by the reference interpreter before it is reported."""
+"""What it would take (`policyengine.advise`, `policyengine advise`): the cheapest change to an applicant's
+changeable facts that makes a clause eligible (z3 over the lowered program), confirmed by the reference
+interpreter before it is reported."""
 
 from __future__ import annotations
 

@@ -43,7 +43,8 @@ class Job:
     """The output's wording: `id` (the column contract) or `zh` (Chinese headers, status words and sentences);
     None: `zh` for .xlsx, `id` for .csv."""
     advise: bool = False
-    """Add the `advise` column: per row the nearest clause reachable by changing facts it controls (`policyengine.advice`)."""
+    """Add the `advise` column: per row the nearest clause reachable by changing facts the enterprise controls
+    (`policyengine.advice`)."""
 
 
 def default_rejects_path(out: Path) -> Path:
