@@ -190,8 +190,10 @@ class _Adviser:
             base.note = f"no answer within {self.timeout_s:g} s"
         elif explain:
             self._why_not(base)
-        else:
-            base.outcome = "unreachable"
+        else:   # a batch: not worked out; a clause reading an unknown fact may need only that fact supplied
+            unknown = [f for f in plan.reads if self.values.get(f, UNKNOWN) is UNKNOWN]
+            base.outcome = "missing" if unknown else "unreachable"
+            base.missing = tuple((f, self.version.facts[f].label) for f in unknown)
         base.seconds = time.perf_counter() - start
         return base
 

@@ -9,7 +9,7 @@ within its domain, at the declared cost (`advice.cost`); the others stay as they
 z3's `Optimize` was tried first: over the translation's real-valued money, with its whole-fen and rounding
 constraints, it often gave no answer within seconds (a16, a05). Every cost is a whole number of hundredths, so
 the least cost is found by bisection instead, each step a plain satisfiability question to the prover's
-simplifying solver (`prove.solve.solver`), which answers in milliseconds.
+simplifying solver with its seed-retry loop (`prove.solve`), which answers in milliseconds.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from policyengine.ir.lower import program as lower
 from policyengine.ir.program import ClausePlan, Deciding
 from policyengine.model.policy import PolicyVersion
 from policyengine.prove.settle import clause_outcome
-from policyengine.prove.solve import solver
+from policyengine.prove.solve import _check as check
 from policyengine.prove.translate import (
     ELIGIBLE,
     Codes,
@@ -93,10 +93,7 @@ class Space:
         return Pinned(self, pairs, moving)
 
     def possible(self, hard: Sequence[Term], goal: Term, timeout_s: float) -> Literal["sat", "unsat", "unknown"]:
-        s = solver()
-        s.set("timeout", max(1, int(timeout_s * 1000)))
-        s.add(*hard, goal)
-        r = s.check()
+        r, _ = check([*hard, goal], timeout_s, time.perf_counter())
         return "sat" if r == z3.sat else "unsat" if r == z3.unsat else "unknown"
 
     def value(self, model: Any, name: str) -> Value:
@@ -161,10 +158,8 @@ class Pinned:
         changed = z3.Sum(*[z3.If(c > 0, 1, 0) for c in costs]) if costs else z3.IntVal(0)
 
         def ask(*extra: Term) -> tuple[Literal["sat", "unsat", "unknown"], Any]:
-            s = solver()
-            s.set("timeout", max(1, int((deadline - time.perf_counter()) * 1000)))
-            s.add(*hard, goal, *extra)
-            r = s.check()
+            # the prover's loop: seed 0 first, then other seeds, within the time left
+            r, s = check([*hard, goal, *extra], max(0.05, deadline - time.perf_counter()), time.perf_counter())
             return ("sat", s.model()) if r == z3.sat else ("unsat" if r == z3.unsat else "unknown", None)
 
         r, model = ask()
