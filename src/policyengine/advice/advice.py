@@ -180,12 +180,12 @@ class _Adviser:
             base.seconds = time.perf_counter() - start
             return base
         goal = self.pinned.goal(plan.id)
-        answer = self.pinned.cheapest(goal, self.timeout_s)
+        answer = self.pinned.cheapest(goal, plan.reads, self.timeout_s)
         if answer.result == "sat" and not answer.least:
             base.note = f"the cheapest change found within {self.timeout_s:g} s (a cheaper one may exist)"
         base.seconds = answer.seconds
         if answer.result == "sat":
-            self._confirm(base, answer.model, self.pinned.free(goal))
+            self._confirm(base, answer.model, self.pinned.free(plan.reads))
         elif answer.result == "unknown":
             base.note = f"no answer within {self.timeout_s:g} s"
         elif explain:
@@ -235,7 +235,7 @@ class _Adviser:
         if unknown:
             pinned = self.space.pinned(self.values, free=unknown)
             goal = pinned.goal(plan.id)
-            if self.space.possible(pinned.scope(goal)[0], goal, self.timeout_s) != "unsat":
+            if self.space.possible(pinned.scope(plan.reads)[0], goal, self.timeout_s) != "unsat":
                 advice.outcome = "missing"
                 advice.missing = tuple((f, self.version.facts[f].label) for f in unknown)
                 return

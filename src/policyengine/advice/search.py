@@ -2,9 +2,10 @@
 
 One `Space` per version (built once, cached): the lowered program folded into SMT by `prove.translate` and each
 clause's outcome before settlement (`prove.settle.clause_outcome`). Per applicant (`Pinned`), the facts it cannot
-change and the facts it left unknown are substituted by its values; each changeable fact the goal reads is free
-within its domain, at the declared cost (`advice.cost`); the others stay as they are. A question is the goal
-(the clause eligible and paying at least 1 yuan) at the least total cost, then with the fewest facts changed.
+change and the facts it left unknown are substituted by its values; each changeable fact the clause reads (the
+lowered program's `ClausePlan.reads`) is free within its domain, at the declared cost (`advice.cost`); the others
+stay as they are. A question is the goal (the clause eligible and paying at least 1 yuan) at the least total
+cost, then with the fewest facts changed.
 
 z3's `Optimize` was tried first: over the translation's real-valued money, with its whole-fen and rounding
 constraints, it often gave no answer within seconds (a16, a05). Every cost is a whole number of hundredths, so
@@ -71,6 +72,8 @@ class Space:
         self.amount: dict[str, Term] = {}
         for plan in self.program.clauses:
             self.status[plan.id], self.amount[plan.id] = clause_outcome(plan, self.translate)
+        self.known = {name: z3.simplify(z3.And(fv.domain, z3.Not(fv.tv.unk))) for name, fv in self.facts.items()}
+        """Each fact's domain, known (a fact that moves is never made unknown)."""
 
     def goal(self, clause: str) -> Term:
         return z3.And(self.status[clause] == ELIGIBLE, self.amount[clause] > 0)
@@ -81,15 +84,15 @@ class Space:
         free and known at no cost (to ask whether supplying them could help)."""
         free = set(free)
         pairs: list[tuple[Term, Term]] = []
-        moving: dict[str, tuple[Term, Term]] = {}
+        moving: dict[str, Value] = {}
         for name, fv in self.facts.items():
             v = values.get(name, UNKNOWN)
             if name in free:
-                moving[name] = (z3.And(fv.domain, z3.Not(fv.tv.unk)), real(0))
+                moving[name] = UNKNOWN     # free at no cost
             elif v is UNKNOWN or not fv.spec.changeable:
                 pairs += assignment({name: fv}, {name: v}, self.codes)
             else:
-                moving[name] = (z3.And(fv.domain, z3.Not(fv.tv.unk)), cost(fv, v, self.codes))
+                moving[name] = v
         return Pinned(self, pairs, moving)
 
     def possible(self, hard: Sequence[Term], goal: Term, timeout_s: float) -> Literal["sat", "unsat", "unknown"]:
@@ -118,22 +121,30 @@ class Space:
 class Pinned:
     """One applicant's question space: the pinned facts substituted, the free ones' domains and costs."""
 
-    def __init__(self, space: Space, pairs: list[tuple[Term, Term]], moving: Mapping[str, tuple[Term, Term]]
-                 ) -> None:
+    def __init__(self, space: Space, pairs: list[tuple[Term, Term]], moving: Mapping[str, Value]) -> None:
         self.space = space
         self.pairs = pairs
-        self.moving = {name: (z3.simplify(dom), z3.simplify(c)) for name, (dom, c) in moving.items()}
-        self._vars = {name: {str(x) for x in _consts(dom)} for name, (dom, _) in self.moving.items()}
+        self.moving = dict(moving)
+        """The facts that may move, with the applicant's value (UNKNOWN: free at no cost)."""
+        self._costs: dict[str, Term] = {}
 
-    def free(self, goal: Term) -> list[str]:
-        """The free facts `goal` reads (the others stay as they are: changing them costs and gains nothing)."""
-        names = {str(x) for x in _consts(goal)}
-        return [name for name, own in self._vars.items() if own & names]
+    def free(self, names: Iterable[str]) -> list[str]:
+        """The facts among `names` (what a clause or condition reads, from the lowered program) that may move;
+        the others stay as they are."""
+        return [n for n in dict.fromkeys(names) if n in self.moving]
 
-    def scope(self, goal: Term) -> tuple[list[Term], list[Term]]:
-        """(domains, costs) of the free facts `goal` reads."""
-        names = self.free(goal)
-        return [self.moving[n][0] for n in names], [self.moving[n][1] for n in names]
+    def cost(self, name: str) -> Term:
+        found = self._costs.get(name)
+        if found is None:
+            old = self.moving[name]
+            found = self._costs[name] = real(0) if old is UNKNOWN else \
+                z3.simplify(cost(self.space.facts[name], old, self.space.codes))
+        return found
+
+    def scope(self, names: Iterable[str]) -> tuple[list[Term], list[Term]]:
+        """(domains, costs) of the facts among `names` that may move."""
+        free = self.free(names)
+        return [self.space.known[n] for n in free], [self.cost(n) for n in free]
 
     def term(self, t: Term) -> Term:
         """`t` with the pinned facts put in."""
@@ -146,14 +157,14 @@ class Pinned:
         """The clause's amount (before settlement) in `model`."""
         return int(model.eval(self.term(self.space.amount[clause]), model_completion=True).as_long())
 
-    def cheapest(self, goal: Term, timeout_s: float) -> Answer:
+    def cheapest(self, goal: Term, reads: Sequence[str], timeout_s: float) -> Answer:
         """The cheapest model of the free facts' domains and `goal`: the least total cost (every cost is a whole
         number of hundredths, so the least is found by bisection on hundredths, each step a plain satisfiability
         question to the simplifying solver of `prove.solve`), then the fewest facts changed at that cost. When
         time runs out mid-way, the cheapest model found so far, with `least=False`."""
         start = time.perf_counter()
         deadline = start + timeout_s
-        hard, costs = self.scope(goal)
+        hard, costs = self.scope(reads)
         total = z3.Sum(*costs) if costs else real(0)
         changed = z3.Sum(*[z3.If(c > 0, 1, 0) for c in costs]) if costs else z3.IntVal(0)
 
@@ -203,22 +214,22 @@ class Pinned:
         def left() -> float:
             return max(0.1, deadline - time.perf_counter())
 
-        def impossible(e: Term) -> bool:
+        def impossible(e: Term, reads: Sequence[str]) -> bool:
             t = self.term(e)
-            return self.space.possible(self.scope(t)[0], t, left()) == "unsat"
+            return self.space.possible(self.scope(reads)[0], t, left()) == "unsat"
 
         for cond in plan.conditions:
-            if impossible(tr.of(cond.expr).is_true()):
+            if impossible(tr.of(cond.expr).is_true(), cond.reads):
                 part = cond.deciding
                 while part.operands:
-                    inner = next((d for e, d in part.operands if impossible(tr.of(e).is_true())), None)
+                    inner = next((d for e, d in part.operands if impossible(tr.of(e).is_true(), d.reads)), None)
                     if inner is None:
                         break
                     part = inner
                 return [part]
         s = z3.Solver()   # assumptions and an unsat core: the plain solver
         s.set("timeout", max(1, int(left() * 1000)))
-        s.add(*[dom for dom, _ in self.moving.values()])
+        s.add(*self.scope(plan.reads)[0])
         marks = {z3.Bool(f"advise?cond{i}"): cond for i, cond in enumerate(plan.conditions)}
         for mark, cond in marks.items():
             s.add(z3.Implies(mark, self.term(tr.of(cond.expr).is_true())))
@@ -226,23 +237,6 @@ class Pinned:
             return []
         core = {str(m) for m in s.unsat_core()}
         return [cond.deciding for mark, cond in marks.items() if str(mark) in core]
-
-
-def _consts(t: Term) -> list[Term]:
-    """The uninterpreted constants (solver variables) in `t`."""
-    seen: set[int] = set()
-    out: list[Term] = []
-    todo = [t]
-    while todo:
-        x = todo.pop()
-        if x.get_id() in seen:
-            continue
-        seen.add(x.get_id())
-        if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out.append(x)
-        else:
-            todo.extend(x.children())
-    return out
 
 
 @functools.lru_cache(maxsize=16)

@@ -63,7 +63,7 @@ def _command_line() -> str:
 @click.option("--advise", "advise", is_flag=True,
               help="Add a column (advise; 最近可达条款 in Chinese) naming per row the nearest clause reachable by "
                    "changing facts the enterprise controls, and the change (z3, each change confirmed by the "
-                   "interpreter; 1 s per clause at most; for files of moderate size: about 10 rows a second).")
+                   "interpreter; 1 s per clause at most; tens of milliseconds a row: for files of moderate size).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary table.")
 def score_command(input_file: Path, packages: tuple[str, ...], versions: tuple[str, ...], out: Path,
                   rejects: Path | None, audit: Path | None, store: str | None, summary_file: Path | None,
