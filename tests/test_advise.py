@@ -226,3 +226,16 @@ def test_score_advise_adds_one_column_consistent_with_advise(tmp_path: Path) -> 
         assert cell == ("" if near is None else
                         f"{near.key} " + " ".join(f"{c.fact}={canonical_text(c.after)}" for c in near.changes)
                         + f" amount={near.computed} cost={near.cost}")
+
+
+def test_a_change_the_interpreter_does_not_confirm_is_dropped_and_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policyengine.advice import search
+
+    real = search.Pinned.amount_of
+    monkeypatch.setattr(search.Pinned, "amount_of", lambda self, model, clause: real(self, model, clause) + 1)
+    raw = {**BASE, "rd_expense": "45万", "rd_expense_prev": "40万"}
+    report = advise(HZ, raw, "a05")
+    (a,) = report.advices
+    assert a.outcome == "unconfirmed" and not a.changes and a.computed is None
+    assert "eligible 10001, the interpreter eligible 10000: dropped" in a.note
+    assert report.nearest() is None
