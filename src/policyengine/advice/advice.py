@@ -159,7 +159,7 @@ class _Adviser:
                 return cond
         return None
 
-    def _blocked(self, advice: Advice, plan: ClausePlan, cond: ConditionPlan, part: Deciding) -> Blocking:
+    def _blocked(self, plan: ClausePlan, cond: ConditionPlan, part: Deciding) -> Blocking:
         facts = tuple((f, self.version.facts[f].label, self.values.get(f, UNKNOWN), self.version.facts[f].changeable)
                       for f in part.reads)
         return Blocking(cond.text, part.text, facts, _where(self.version, plan.id, cond.index))
@@ -176,7 +176,7 @@ class _Adviser:
         if fixed is not None:   # no question for the solver
             base.outcome = "unreachable"
             if explain:
-                base.blocking = (self._blocked(base, plan, fixed, deciding(fixed.deciding, self.env)),)
+                base.blocking = (self._blocked(plan, fixed, deciding(fixed.deciding, self.env)),)
             base.seconds = time.perf_counter() - start
             return base
         goal = self.pinned.goal(plan.id)
@@ -244,13 +244,14 @@ class _Adviser:
         out: list[Blocking] = []
         for part in parts:
             cond = next((c for c in plan.conditions if _contains(c.deciding, part)), plan.conditions[0])
-            out.append(self._blocked(advice, plan, cond, part))
+            out.append(self._blocked(plan, cond, part))
         if not out:
             advice.note = f"the amount {plan.amount_text} cannot be more than 0 for this applicant"
         advice.blocking = tuple(out)
 
 
-def _contains(d: Any, part: Any) -> bool:
+def _contains(d: Deciding, part: Deciding) -> bool:
+    """Whether `part` is `d` or lies within it."""
     return d is part or any(_contains(sub, part) for _, sub in d.operands)
 
 
