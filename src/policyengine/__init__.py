@@ -6,6 +6,7 @@
     decision.package("huangzuan16").clause("a05").amount
     result = score("applicants.csv")          # a population (path, DataFrame or fact mappings), as the CLI
     result.decisions, result.rejects, result.summary; result.write("scores.xlsx")
+    advise(pkg, facts).nearest()              # what it would take: the cheapest change that makes a clause pay
 
 The whole public surface is below. Names are imported on first use, so that `import policyengine` (and the
 command line's `--help`) stays quick.
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "Advice": "policyengine.advice.advice",
+    "AdviceReport": "policyengine.advice.advice",
     "Clause": "policyengine.model.policy",
     "ClauseResult": "policyengine.decide.decision",
     "ConditionTrace": "policyengine.decide.decision",
@@ -36,6 +39,7 @@ _EXPORTS = {
     "ScoreResult": "policyengine.batch.api",
     "SettlementStep": "policyengine.decide.decision",
     "Status": "policyengine.decide.decision",
+    "advise": "policyengine.advice.advice",
     "bundled_packages": "policyengine.model.bundled",
     "evaluate": "policyengine.decide.evaluate",
     "load_package": "policyengine.model.loader",
@@ -45,6 +49,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Advice",
+    "AdviceReport",
     "Clause",
     "ClauseResult",
     "ConditionTrace",
@@ -62,6 +68,7 @@ __all__ = [
     "ScoreResult",
     "SettlementStep",
     "Status",
+    "advise",
     "bundled_packages",
     "evaluate",
     "load_package",
@@ -71,6 +78,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from policyengine.advice.advice import Advice, AdviceReport, advise
     from policyengine.batch.api import ScoreResult, score
     from policyengine.decide.decision import (
         ClauseResult,

@@ -42,6 +42,9 @@ class Job:
     labels: str | None = None
     """The output's wording: `id` (the column contract) or `zh` (Chinese headers, status words and sentences);
     None: `zh` for .xlsx, `id` for .csv."""
+    advise: bool = False
+    """Add the `advise` column: per row the nearest clause reachable by changing facts the enterprise controls
+    (`policyengine.advice`)."""
 
 
 def default_rejects_path(out: Path) -> Path:
@@ -134,15 +137,19 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
                                          input_sha256=_sha256(job.input), backend=job.backend,
                                          version_choice=job.version)
         if bar is not None:
-            bar.reset(total=table.rows_in * (2 if store is not None else 1))
+            bar.reset(total=table.rows_in * ((2 if store is not None else 1) + job.advise))
         tick = bar.update if bar is not None else None
         labels = job.labels or default_labels(job.out)
         with OutputSet() as outputs:
             # the raw cells are kept where a later step reads them: audit records, the store, Chinese sentences
             scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick,
-                                 keep_cells=job.audit is not None or store is not None or labels == "zh")
+                                 keep_cells=job.audit is not None or store is not None or labels == "zh" or job.advise)
             if bar is not None:  # every input row is decided or rejected by now
                 bar.update(max(0, table.rows_in - bar.n))
+            if job.advise:
+                from policyengine.advice.batch import with_advice
+
+                with_advice(scored, labels, tick)
             files = {"output": outputs.path(job.out), "rejects": outputs.path(rejects)}
             write_scored(scored, job.out, rejects, outputs, labels, source=str(job.input), audit=job.audit)
             if job.audit is not None:

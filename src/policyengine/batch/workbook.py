@@ -54,7 +54,7 @@ def _title(package: Package) -> str:
 def headers_zh(scored: Scored) -> dict[str, str]:
     """The id-mode column name → its Chinese header."""
     several = len(scored.packages) > 1
-    out = {"uscc": "统一社会信用代码", "name": "企业名称", "total": "合计", "reasons": "说明"}
+    out = {"uscc": "统一社会信用代码", "name": "企业名称", "total": "合计", "reasons": "说明", "advise": "最近可达条款"}
     for p in scored.packages:
         prefix = f"{_title(p)} " if several else ""
         for cid in clause_ids(p):

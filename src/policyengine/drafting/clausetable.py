@@ -139,6 +139,14 @@ def _definitions(version: PolicyVersion, show: _Readable) -> list[str]:
     return [*lines, ""]
 
 
+def _unchangeable(version: PolicyVersion) -> list[str]:
+    fixed = [version.facts[n].label for n in version.unchangeable]
+    if not fixed:
+        return []
+    return [f"**Facts an enterprise cannot change** (`changeable: false`; `policyengine advise` never moves them): "
+            f"{'、'.join(fixed)}.", ""]
+
+
 def _clause_table(version: PolicyVersion, show: _Readable) -> list[str]:
     lines = ["| 条 | id | 标题 | 申报条件 (who qualifies) | 金额 (amount, yuan) | 上限 (cap) | 组 | verified |",
              "|---|---|---|---|---|---|---|---|"]
@@ -187,7 +195,7 @@ def version_markdown(version: PolicyVersion) -> str:
     """One version's section of the page."""
     show = _Readable(version)
     lines = [f"## Version {version.version} — application years {_years(version)}", "",
-             *_metadata(version), *_definitions(version, show), *_clause_table(version, show),
+             *_metadata(version), *_definitions(version, show), *_unchangeable(version), *_clause_table(version, show),
              *_clause_texts(version), *_settlement(version)]
     return "\n".join(lines)
 

@@ -14,7 +14,8 @@ def canonical_form(v: PolicyVersion) -> dict[str, Any]:
     """What a version means, as plain data: the basis of its content hash."""
     return {
         "package": v.meta.model_dump(mode="json", by_alias=True),
-        "facts": [s.model_dump(mode="json") for s in v.facts.values()],
+        # `changeable` is advice, not meaning (no decision reads it): left out, so marking a fact keeps the hash
+        "facts": [s.model_dump(mode="json", exclude={"changeable"}) for s in v.facts.values()],
         "definitions": {k: printer.to_text(e) for k, e in v.definitions.items()},
         "tables": {k: {"type": t.type, "values": {kk: str(vv) for kk, vv in t.values.items()}}
                    for k, t in v.tables.items()},

@@ -114,6 +114,11 @@ class PolicyVersion:
     def key(self) -> str:
         return f"{self.meta.id}@{self.meta.version}"
 
+    @property
+    def unchangeable(self) -> tuple[str, ...]:
+        """The facts an enterprise cannot change (`changeable: false` in the fact schema), in schema order."""
+        return tuple(name for name, spec in self.facts.items() if not spec.changeable)
+
     def covers(self, year: int) -> bool:
         eff = self.meta.effective
         return eff.from_year <= year and (eff.to_year is None or year <= eff.to_year)

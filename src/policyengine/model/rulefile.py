@@ -58,6 +58,8 @@ class FactSpec(_Strict):
     values: list[str] | None = Field(default=None, description="The allowed values of an enum")
     none_value: str | None = Field(default=None, description="The enum value that a blank 'none' cell reads as")
     required: bool = Field(default=False, description="A row with this fact blank is rejected")
+    changeable: bool = Field(default=True, description="Whether an enterprise can change this fact (identity, "
+                             "district, past years cannot): `policyengine advise` changes only changeable facts")
     description: str = ""
 
 
