@@ -76,7 +76,7 @@ def draft(tmp: Path) -> Path:
     policy = version / "policy.yaml"
     edit(policy, "facts: [name,", "facts: [name, standard_count,")
     edit(policy, "      - rd_expense >= 50万", "      - rd_expense >= 40万")
-    edit(policy, "    amount: 10% * (rd_expense - rd_expense_prev)", "    amount: 10.4% * (rd_expense - rd_expense_prev)")
+    edit(policy, "amount: 10% * (rd_expense - rd_expense_prev)", "amount: 10.4% * (rd_expense - rd_expense_prev)")
     edit(policy, "      - tech_sme_year == Y - 1\n    amount: 2万", "      - tech_sme_year == Y - 1\n    amount: 1万")
     edit(policy, "  - id: a14\n", "  - id: a19\n")
     with policy.open("a", encoding="utf-8") as fh:

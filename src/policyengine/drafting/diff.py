@@ -6,8 +6,8 @@ given another id); a clause left unpaired is added or removed, so an id that a n
 article shows as one clause removed and another added. For a changed clause every parameter that differs is
 listed old → new: id, title, text, article, conditions (a condition whose shape is unchanged but whose
 numbers moved is a threshold change), amount, cap, group, rounding, verified, notes, and the tables and
-definitions it reads. The package's own parameters (application years, per-applicant cap, annual fund, groups, facts read) are listed
-as well. Expressions are shown with the facts' Chinese labels.
+definitions it reads. The package's own parameters (application years, per-applicant cap, annual fund,
+groups, facts read) are listed as well. Expressions are shown with the facts' Chinese labels.
 """
 
 from __future__ import annotations
