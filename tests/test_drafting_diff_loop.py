@@ -19,7 +19,7 @@ import pytest
 from policyengine.facts.uscc import check_character
 
 from .drafting_support import run
-from .support import ROOT
+from .support import FIXTURES, ROOT
 
 HZ30 = ROOT / "rules" / "huangzuan16" / "3.0"
 HEADER = ["企业名称", "统一社会信用代码", "申报年度", "注册地所在区", "税收户管地所在区", "是否列入严重失信主体名单",
@@ -159,3 +159,35 @@ def test_html_wan_to_two_decimals_labelled_axes_and_bands(report: tuple[str, dic
         assert f"<tr><td>{label} <span class=en>" in html, label
     assert "另有 1 家企业有条款待补充" in html
     assert "<th class=n>待补充 undetermined (old → new)</th>" in html
+
+
+def test_the_changed_region_in_the_drafters_words(tmp_path: Path, report: tuple[str, dict[str, Any], str]) -> None:
+    text, _, html = report
+    region = "      变化区域 region: 40万 <= 上年度研发费用 < 50万 now meets it (新满足)"
+    assert "      门槛 threshold: 上年度研发费用 >= 50万 → 上年度研发费用 >= 40万 (50万 → 40万)\n" + region in text
+    assert "40万 &lt;= 上年度研发费用 &lt; 50万 now meets it (新满足)" in html
+    # `==` widened to `>=` (issue 14's a13), and the window ended: described, not only shown old → new
+    version = draft(tmp_path)
+    policy = version / "policy.yaml"
+    edit(policy, "      - intl_platform_start_year == Y - 1", "      - intl_platform_start_year >= Y - 1")
+    edit(policy, "effective: {from: 2021}", "effective: {from: 2019, to: 2025}")
+    result = run("diff", f"{ROOT / 'rules' / 'huangzuan16'}@3.0", str(version))
+    assert result.exit_code == 0, result.output
+    assert ("      门槛 threshold: 中外合作创新平台运营年份 == Y - 1 → 中外合作创新平台运营年份 >= Y - 1\n"
+            "      变化区域 region: 中外合作创新平台运营年份 >= 申报年度 now meets it (新满足)") in result.output
+    assert ("  变化区域 region: 申报年度 2019–2020 now in force (新适用); 申报年度 2026– no longer in force (不再适用)"
+            in result.output)
+
+
+def test_the_semantic_witness_in_the_html_report_has_chinese_headers(tmp_path: Path) -> None:
+    """`diff --prove --report` (on the small fixture package: proving huangzuan16 takes half a minute)."""
+    old, new = tmp_path / "old" / "1.0", tmp_path / "new" / "1.0"
+    shutil.copytree(FIXTURES / "mini" / "1.0", old)
+    shutil.copytree(old, new)
+    edit(new / "policy.yaml", "conditions: [E, staff >= 1]", "conditions: [E, staff >= 2]")
+    result = run("diff", str(old), str(new), "--prove", "--report", str(tmp_path / "r.html"))
+    assert result.exit_code == 1, result.output
+    assert "      变化区域 region: 人数 == 1 no longer meets it (不再满足)" in result.output
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    row = next(r for r in html.split("<tr>") if r.startswith("<td>第2条 c02 人员奖励</td><td class=down>"))
+    assert "人数=1" in row and "staff=" not in row, row

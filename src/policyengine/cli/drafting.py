@@ -197,6 +197,11 @@ def diff_command(old: str, new: str, population: Path | None, report_file: Path 
         for line in report_lines(semantic):
             click.echo(line)
         data["semantic"] = to_json(semantic)
+        labels = {name: spec.label for v in (old_version, new_version) for name, spec in v.facts.items()}
+        for item in data["semantic"]:  # the witness in the drafter's words (Chinese labels) for the HTML report
+            witness = item.get("witness")
+            if isinstance(witness, dict):
+                item["witness_labels"] = {name: labels.get(name, name) for name in witness}
     if json_file is not None:
         write_json(data, json_file)
         click.echo(f"wrote {json_file}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
+from policyengine.drafting.region import condition_region, same_fact, window_region
 from policyengine.drafting.render import labelled
 from policyengine.lang import ast as A
 from policyengine.lang import printer, traverse
@@ -137,13 +138,20 @@ def _conditions(old: Clause, new: Clause, ov: PolicyVersion, nv: PolicyVersion) 
     left = [e for e in olds if e not in same]
     right = [e for e in news if e not in same]
     out = []
-    for e in list(left):
-        match = next((n for n in right if _shape(n) == _shape(e)), None)
-        if match is None:
-            continue
-        left.remove(e)
-        right.remove(match)
-        out.append(Change("门槛 threshold", labelled(e, ov), labelled(match, nv), _numbers_moved(e, match)))
+    fits: tuple[Callable[[A.Expr, A.Expr], bool], ...] = (lambda e, n: _shape(n) == _shape(e),
+                                                          lambda e, n: same_fact(e, n, ov, nv))
+    for fit in fits:  # the same shape (numbers moved), then a comparison of the same fact (the operator moved)
+        for e in list(left):
+            match = next((n for n in right if fit(e, n)), None)
+            if match is None:
+                continue
+            left.remove(e)
+            right.remove(match)
+            moved = _numbers_moved(e, match) if _shape(match) == _shape(e) else ""
+            out.append(Change("门槛 threshold", labelled(e, ov), labelled(match, nv), moved))
+            region = condition_region(e, match, ov, nv)
+            if region is not None:
+                out.append(Change("变化区域 region", None, None, region))
     out += [Change("条件 condition", labelled(e, ov), None) for e in left]
     out += [Change("条件 condition", None, labelled(e, nv)) for e in right]
     old_reasons = {c.text: c.reason for c in old.conditions}
@@ -240,6 +248,9 @@ def _package_changes(ov: PolicyVersion, nv: PolicyVersion, tables: dict[str, lis
                        ("适用年度 application years", ov.years_text(), nv.years_text())):
         if a != b:
             out.append(Change(what, a, b))
+    window = window_region(ov, nv)
+    if window is not None:
+        out.append(Change("变化区域 region", None, None, window))
     if ov.applicant_cap != nv.applicant_cap:
         out.append(Change("单户上限 per-applicant cap", money_text(ov.applicant_cap), money_text(nv.applicant_cap)))
     if ov.annual_fund != nv.annual_fund:

@@ -242,7 +242,8 @@ def _semantic(findings: list[dict[str, Any]]) -> str:
     rows = []
     for f in findings:
         if f["verdict"] == "differs":
-            witness = "，".join(f"{k}={v}" for k, v in (f.get("witness") or {}).items())
+            labels = f.get("witness_labels") or {}
+            witness = "，".join(f"{labels.get(k, k)}={v}" for k, v in (f.get("witness") or {}).items())
             old, new = f.get("old") or {}, f.get("new") or {}
             change = (f"{old.get('status', '')} {old.get('amount', '')} → "
                       f"{new.get('status', '')} {new.get('amount', '')}")
