@@ -28,16 +28,20 @@ def test_command(packages: tuple[str, ...], verbose: bool, select: str | None) -
     """Run the test cases written in the packages (every version, or DIR@VERSION for one); exit 1 if any fails.
 
     A failing case shows, per clause, what the drafter expected and what the rules gave, with the conditions,
-    values and amount computation that produced it.
+    values and amount computation that produced it. Every case is also held to the version's applicant
+    invariants (a case that breaks one fails), and a case whose application year the version does not govern is
+    warned about. The application years of every version of the package are checked, DIR@VERSION included
+    (overlap: error, exit 1; gap: warning).
     """
     from policyengine.drafting.load import load_versions
     from policyengine.drafting.testrun import failure_lines, run_version, warning_lines
 
     outcomes = []
     package_errors = 0
+    seen: set[str] = set()
     for ref in packages:
         loaded = load_versions(ref)
-        package_errors += _echo_package(loaded)
+        package_errors += _echo_package(loaded, seen)
         for version in loaded.versions:
             ran = run_version(version, select)
             outcomes += ran
@@ -75,16 +79,18 @@ def check_command(packages: tuple[str, ...], max_examples: int, seed: int) -> No
 
     Each clause's corners are tried first, then hypothesis draws applicants from the fact schema, favouring the
     package's own thresholds and their neighbours. A violation is printed with its smallest counterexample as
-    an applicant row (Chinese headers) and the trace; exit 1 if any invariant is violated.
+    an applicant row (Chinese headers) and the trace; exit 1 if any invariant is violated, or if the application
+    years of the package's versions overlap (checked on DIR@VERSION too).
     """
     from policyengine.drafting.check import check_version, report_lines
     from policyengine.drafting.load import load_versions
 
     budget = Budget.scaled(max_examples, seed)
     bad = package_errors = 0
+    seen: set[str] = set()
     for ref in packages:
         loaded = load_versions(ref)
-        package_errors += _echo_package(loaded)
+        package_errors += _echo_package(loaded, seen)
         for version in loaded.versions:
             report = check_version(version, budget)
             for line in report_lines(report):
@@ -96,11 +102,12 @@ def check_command(packages: tuple[str, ...], max_examples: int, seed: int) -> No
         sys.exit(1)
 
 
-def _echo_package(loaded: Loaded) -> int:
-    """Print the package-level findings (windows of every version); the number of errors among them."""
-    for line in loaded.lines():
-        click.echo(line)
-    return len(loaded.errors)
+def _echo_package(loaded: Loaded, seen: set[str]) -> int:
+    """Print the package-level findings (windows of every version) not printed yet; the errors among them."""
+    found = loaded.unseen(seen)
+    for f in found:
+        click.echo(loaded.line(f))
+    return sum(f.severity == "error" for f in found)
 
 
 def _package_summary(errors: int) -> str:
@@ -113,12 +120,16 @@ def lint_command(packages: tuple[str, ...]) -> None:
     """Load and check rule packages: load errors (file:line, exit 2), then unknown and unused facts, clauses
     that can never be eligible, overlapping or gapped versions, groups whose members never meet.
 
+    DIR@VERSION lints that version and checks the application years of every version of the package; an
+    overlap names the fix (give 3.0 "to: 2022"), and a version it names is not reported ok.
+
     Findings are printed as file:line: severity: message; only errors make the exit status non-zero (1).
     """
     from policyengine.drafting.lint_rules import lint_version
     from policyengine.drafting.load import load_versions
 
     counts = {"error": 0, "warning": 0, "info": 0}
+    seen: set[str] = set()
     for ref in packages:
         loaded = load_versions(ref)
         for v in loaded.versions:
@@ -132,8 +143,8 @@ def lint_command(packages: tuple[str, ...]) -> None:
             for f in found:
                 click.echo(f"  {f.render()}")
                 counts[f.severity] += 1
-        for line, f in zip(loaded.lines(), loaded.findings, strict=True):
-            click.echo(line)
+        for f in loaded.unseen(seen):
+            click.echo(loaded.line(f))
             counts[f.severity] += 1
     click.echo(", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items()))
     if counts["error"]:

@@ -24,11 +24,12 @@ def prove_command(packages: tuple[str, ...], timeout_s: float) -> None:
     from policyengine.prove.invariants import prove_version, report_lines
 
     bad = unknown = package_errors = 0
+    seen: set[str] = set()
     for ref in packages:
         loaded = load_versions(ref)
-        for line in loaded.lines():  # the application years of every version of the package
-            click.echo(line)
-        package_errors += len(loaded.errors)
+        for f in loaded.unseen(seen):  # the application years of every version of the package, once
+            click.echo(loaded.line(f))
+            package_errors += f.severity == "error"
         for version in loaded.versions:
             report = prove_version(version, timeout_s)
             for line in report_lines(report):

@@ -34,7 +34,16 @@ class Loaded:
 
     def lines(self) -> list[str]:
         """The package-level findings as `lint` prints them: `pkg: file:line: severity: message [code]`."""
-        return [f"{self.package_id}: {f.render()}" for f in self.findings]
+        return [self.line(f) for f in self.findings]
+
+    def line(self, finding: LintFinding) -> str:
+        return f"{self.package_id}: {finding.render()}"
+
+    def unseen(self, seen: set[str]) -> list[LintFinding]:
+        """The findings not yet in `seen` (two references to one package report its windows once); adds them."""
+        out = [f for f in self.findings if self.line(f) not in seen]
+        seen.update(self.line(f) for f in out)
+        return out
 
     def naming(self, version: PolicyVersion) -> list[LintFinding]:
         """The package-level errors that name `version`."""
