@@ -136,7 +136,8 @@ def change_chart(per_applicant: Sequence[dict[str, Any]]) -> str:
         colour = GAIN if p["change"] > 0 else LOSS
         parts.append(f'<rect x="{x}" y="{y}" width="{max(bar_w - 1, 1)}" height="{h}" fill="{colour}"><title>'
                      f'第{p["row"]}行 {escape(p["name"])}: {_signed(p["change"])}</title></rect>')
-    parts.append(f'<text x="{left + 8}" y="14" fill="{GAIN}">最多增加 +{money(most)} 元</text>'
+    # gains are drawn on the left and losses on the right: each note goes in the corner the other leaves free
+    parts.append(f'<text x="{left + width}" y="14" text-anchor="end" fill="{GAIN}">最多增加 +{money(most)} 元</text>'
                  f'<text x="{left + 8}" y="{2 * half + 22}" fill="{LOSS}">最多减少 {money(least)} 元</text>')
     parts.append("</svg>")
     return "".join(parts)
