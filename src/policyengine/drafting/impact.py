@@ -32,7 +32,9 @@ from policyengine.facts.applicant import FactIndex
 from policyengine.ir.lower import program
 from policyengine.model.policy import PolicyVersion
 
-REPORT_FORMAT = "policyengine-diff/1"
+REPORT_FORMAT = "policyengine-diff/2"
+"""2: clauses paired by article and title (`key`, `old_id`, `new_id`, `state`, `heading`), 待补充 counts, bands,
+missing columns, the changed region."""
 
 
 @dataclass
