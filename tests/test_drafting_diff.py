@@ -60,8 +60,13 @@ def test_structural_changes_in_the_drafters_words(hz: tuple[str, dict[str, Any],
     assert a05["门槛 threshold"]["note"] == "100万 → 50万"
     assert a05["金额 amount"]["note"] == "5% → 10%"
     assert (a05["上限 cap"]["old"], a05["上限 cap"]["new"]) == ("30万", "50万")
-    a09 = _change(data, "a09")
-    assert a09["old_title"] == "发明专利资助" and a09["new_title"] == "载体租金减免补贴"
+    # a09 is another article in 3.0 (发明专利资助 → 载体租金减免补贴): paired by article and title, not by the reused id
+    removed = {c["key"]: c for c in data["structural"]["clauses_removed"]}
+    added = {c["key"]: c for c in data["structural"]["clauses_added"]}
+    assert removed["a09 (old)"]["old_title"] == "发明专利资助" and added["a09 (new)"]["new_title"] == "载体租金减免补贴"
+    assert sorted(removed) == [f"a{n:02d} (old)" for n in range(9, 14)]
+    assert sorted(added) == [f"a{n:02d} (new)" for n in range(9, 14)]
+    assert "  - 第9条 a09 发明专利资助" in text and "  + 第9条 a09 载体租金减免补贴" in text
     a07 = {c["what"]: c for c in _change(data, "a07")["changes"]}
     assert "市级 20万 → 30万" in a07["表 table CARRIER"]["note"]  # the table it reads changed
     assert {c["id"] for c in data["structural"]["clauses_changed"]}.isdisjoint(
@@ -93,8 +98,12 @@ def test_impact_equals_the_sums_of_score(hz: tuple[str, dict[str, Any], str], tm
         assert imp[side]["applicants_scored"] == len(rows)
         assert imp[side]["paid"] == sum(int(r["huangzuan16.total"]) for r in rows)
         for c in imp["clauses"]:
-            column = f"huangzuan16.{c['id']}.amount"
-            assert c[f"{side}_paid"] == sum(int(r[column]) for r in rows if r.get(column)), (side, c["id"])
+            cid = c[f"{side}_id"]
+            column = f"huangzuan16.{cid}.amount"
+            assert c[f"{side}_paid"] == (sum(int(r[column]) for r in rows if r.get(column)) if cid else 0), \
+                (side, c["id"])
+            undetermined = sum(r.get(f"huangzuan16.{cid}.status") == "undetermined" for r in rows) if cid else 0
+            assert c[f"{side}_undetermined"] == undetermined, (side, c["id"])
         by_row = {p["row"]: p[side] for p in imp["per_applicant"]}
         assert sorted(by_row.values()) == sorted(int(r["huangzuan16.total"]) for r in rows)
 

@@ -13,9 +13,10 @@ import click
 
 from policyengine.cli.common import load_packages, package_option
 from policyengine.drafting.budget import Budget
-from policyengine.errors import FactError, PolicyEngineError, RuleError, RuleErrors
+from policyengine.errors import FactError, PolicyEngineError
 
 if TYPE_CHECKING:
+    from policyengine.drafting.load import Loaded
     from policyengine.model.policy import PolicyVersion
 
 
@@ -27,14 +28,21 @@ def test_command(packages: tuple[str, ...], verbose: bool, select: str | None) -
     """Run the test cases written in the packages (every version, or DIR@VERSION for one); exit 1 if any fails.
 
     A failing case shows, per clause, what the drafter expected and what the rules gave, with the conditions,
-    values and amount computation that produced it.
+    values and amount computation that produced it. Every case is also held to the version's applicant
+    invariants (a case that breaks one fails), and a case whose application year the version does not govern is
+    warned about. The application years of every version of the package are checked, DIR@VERSION included
+    (overlap: error, exit 1; gap: warning).
     """
-    from policyengine.drafting.testrun import failure_lines, run_version
-    from policyengine.model.loader import load_package
+    from policyengine.drafting.load import load_versions
+    from policyengine.drafting.testrun import failure_lines, run_version, warning_lines
 
     outcomes = []
+    package_errors = 0
+    seen: set[str] = set()
     for ref in packages:
-        for version in load_package(ref).versions:
+        loaded = load_versions(ref)
+        package_errors += _echo_package(loaded, seen)
+        for version in loaded.versions:
             ran = run_version(version, select)
             outcomes += ran
             marks = "".join("." if o.passed else "F" for o in ran)
@@ -49,9 +57,15 @@ def test_command(packages: tuple[str, ...], verbose: bool, select: str | None) -
         click.echo("")
         for line in failure_lines(o):
             click.echo(line)
+    warned = warning_lines(outcomes)
+    for line in ["", *warned] if warned else []:
+        click.echo(line)
     click.echo("")
-    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
-    if failed:
+    warnings = sum(bool(o.warnings) for o in outcomes)
+    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed"
+               + (f", {warnings} with warnings" if warnings else "")
+               + _package_summary(package_errors))
+    if failed or package_errors:
         sys.exit(1)
 
 
@@ -65,47 +79,39 @@ def check_command(packages: tuple[str, ...], max_examples: int, seed: int) -> No
 
     Each clause's corners are tried first, then hypothesis draws applicants from the fact schema, favouring the
     package's own thresholds and their neighbours. A violation is printed with its smallest counterexample as
-    an applicant row (Chinese headers) and the trace; exit 1 if any invariant is violated.
+    an applicant row (Chinese headers) and the trace; exit 1 if any invariant is violated, or if the application
+    years of the package's versions overlap (checked on DIR@VERSION too).
     """
     from policyengine.drafting.check import check_version, report_lines
-    from policyengine.model.loader import load_package
+    from policyengine.drafting.load import load_versions
 
     budget = Budget.scaled(max_examples, seed)
-    bad = 0
+    bad = package_errors = 0
+    seen: set[str] = set()
     for ref in packages:
-        for version in load_package(ref).versions:
+        loaded = load_versions(ref)
+        package_errors += _echo_package(loaded, seen)
+        for version in loaded.versions:
             report = check_version(version, budget)
             for line in report_lines(report):
                 click.echo(line)
             bad += len(report.findings)
-    click.echo(f"{bad} violation{'s' if bad != 1 else ''} found" if bad else "no violations found")
-    if bad:
+    click.echo((f"{bad} violation{'s' if bad != 1 else ''} found" if bad else "no violations found")
+               + _package_summary(package_errors))
+    if bad or package_errors:
         sys.exit(1)
 
 
-def _versions_for_lint(ref: str) -> list[PolicyVersion]:
-    """The versions `ref` names, each version folder loaded on its own (so that lint, not the loader, reports
-    overlapping windows, with file and line); load errors of every version are raised together."""
-    from policyengine.model.loader import RULE_SUFFIXES, load_package, split_ref
+def _echo_package(loaded: Loaded, seen: set[str]) -> int:
+    """Print the package-level findings (windows of every version) not printed yet; the errors among them."""
+    found = loaded.unseen(seen)
+    for f in found:
+        click.echo(loaded.line(f))
+    return sum(f.severity == "error" for f in found)
 
-    folder, only = split_ref(ref)
-    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
-                     and any(f.suffix in RULE_SUFFIXES for f in p.iterdir() if f.is_file())) \
-        if folder.is_dir() and only is None else []
-    if not subdirs or any(f.suffix in RULE_SUFFIXES for f in folder.iterdir() if f.is_file()):
-        return list(load_package(ref).versions)
-    versions: list[PolicyVersion] = []
-    errors: list[RuleError] = []
-    for d in subdirs:
-        try:
-            versions += load_package(d).versions
-        except RuleErrors as exc:
-            errors += exc.errors
-        except RuleError as exc:
-            errors.append(exc)
-    if errors:
-        raise RuleErrors(errors)
-    return versions
+
+def _package_summary(errors: int) -> str:
+    return f"; {errors} package error{'s' if errors != 1 else ''} (above)" if errors else ""
 
 
 @click.command("lint")
@@ -114,26 +120,32 @@ def lint_command(packages: tuple[str, ...]) -> None:
     """Load and check rule packages: load errors (file:line, exit 2), then unknown and unused facts, clauses
     that can never be eligible, overlapping or gapped versions, groups whose members never meet.
 
+    DIR@VERSION lints that version and checks the application years of every version of the package; an
+    overlap names the fix (give 3.0 "to: 2022"), and a version it names is not reported ok.
+
     Findings are printed as file:line: severity: message; only errors make the exit status non-zero (1).
     """
-    from policyengine.drafting.lint_rules import lint_version, lint_windows
+    from policyengine.drafting.lint_rules import lint_version
+    from policyengine.drafting.load import load_versions
 
     counts = {"error": 0, "warning": 0, "info": 0}
+    seen: set[str] = set()
     for ref in packages:
-        versions = _versions_for_lint(ref)
-        for v in versions:
+        loaded = load_versions(ref)
+        for v in loaded.versions:
             found = lint_version(v)
             errors = sum(f.severity == "error" for f in found)
-            state = "ok" if not errors else f"{errors} error{'s' if errors != 1 else ''}"
-            click.echo(f"{v.key}: {state} ({len(v.clauses)} clauses, {len(v.facts)} facts, {len(v.tests)} test "
-                       f"cases, {len(v.invariants)} invariants; application years {v.years_text()})")
+            named = len(loaded.naming(v))
+            state = ", ".join([*([f"{errors} error{'s' if errors != 1 else ''}"] if errors else []),
+                               *([f"{named} package error{'s' if named != 1 else ''} (below)"] if named else [])])
+            click.echo(f"{v.key}: {state or 'ok'} ({len(v.clauses)} clauses, {len(v.facts)} facts, {len(v.tests)} "
+                       f"test cases, {len(v.invariants)} invariants; application years {v.years_text()})")
             for f in found:
                 click.echo(f"  {f.render()}")
                 counts[f.severity] += 1
-        if len(versions) > 1:
-            for f in lint_windows(versions):
-                click.echo(f"{versions[0].package_id}: {f.render()}")
-                counts[f.severity] += 1
+        for f in loaded.unseen(seen):
+            click.echo(loaded.line(f))
+            counts[f.severity] += 1
     click.echo(", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items()))
     if counts["error"]:
         sys.exit(1)
@@ -196,6 +208,11 @@ def diff_command(old: str, new: str, population: Path | None, report_file: Path 
         for line in report_lines(semantic):
             click.echo(line)
         data["semantic"] = to_json(semantic)
+        labels = {name: spec.label for v in (old_version, new_version) for name, spec in v.facts.items()}
+        for item in data["semantic"]:  # the witness in the drafter's words (Chinese labels) for the HTML report
+            witness = item.get("witness")
+            if isinstance(witness, dict):
+                item["witness_labels"] = {name: labels.get(name, name) for name in witness}
     if json_file is not None:
         write_json(data, json_file)
         click.echo(f"wrote {json_file}")

@@ -1,18 +1,23 @@
 """`diff`, structurally: what changed between two versions, in the drafter's words and numbers.
 
-Clauses are matched by id. For a changed clause every parameter that differs is listed old → new: title,
-text, article, conditions (a condition whose shape is unchanged but whose numbers moved is a threshold
-change), amount, cap, group, rounding, verified, notes, and the tables and definitions it reads. The
-package's own parameters (application years, per-applicant cap, annual fund, groups, facts read) are listed
-as well. Expressions are shown with the facts' Chinese labels.
+Clauses are paired by article and title, not by a reused id alone: first the same article and title (whatever
+the id), then the same id with the same title or text (renumbered or retitled), then the same title (moved and
+given another id); a clause left unpaired is added or removed, so an id that a new version gives to another
+article shows as one clause removed and another added. For a changed clause every parameter that differs is
+listed old → new: id, title, text, article, conditions (a condition whose shape is unchanged but whose
+numbers moved is a threshold change), amount, cap, group, rounding, verified, notes, and the tables and
+definitions it reads. The package's own parameters (application years, per-applicant cap, annual fund,
+groups, facts read) are listed as well. Expressions are shown with the facts' Chinese labels.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
+from policyengine.drafting.region import condition_region, same_fact, window_region
 from policyengine.drafting.render import labelled
 from policyengine.lang import ast as A
 from policyengine.lang import printer, traverse
@@ -52,10 +57,14 @@ class Change:
 @dataclass
 class ClauseDiff:
     id: str
+    """The clause's id (`a09`), or `a09 → a17` when a paired clause was given another id."""
     state: ClauseState
     old: Clause | None
     new: Clause | None
     changes: list[Change] = field(default_factory=list)
+    key: str = ""
+    """Unique among the diff's clauses: the id, or `a09 (old)` / `a09 (new)` when a removed clause and an
+    added one share an id."""
 
     @property
     def heading(self) -> str:
@@ -65,10 +74,14 @@ class ClauseDiff:
         title = c.title
         if self.old is not None and self.new is not None and self.old.title != self.new.title:
             title = f"{self.old.title} → {self.new.title}"
-        return f"第{c.article}条 {self.id} {title}"
+        article = str(c.article)
+        if self.old is not None and self.new is not None and self.old.article != self.new.article:
+            article = f"{self.old.article}→{self.new.article}"
+        return f"第{article}条 {self.id} {title}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "state": self.state, "heading": self.heading,
+        return {"id": self.id, "key": self.key or self.id, "state": self.state, "heading": self.heading,
+                "old_id": self.old.id if self.old else None, "new_id": self.new.id if self.new else None,
                 "old_title": self.old.title if self.old else None, "new_title": self.new.title if self.new else None,
                 "changes": [c.as_json() for c in self.changes]}
 
@@ -125,13 +138,20 @@ def _conditions(old: Clause, new: Clause, ov: PolicyVersion, nv: PolicyVersion) 
     left = [e for e in olds if e not in same]
     right = [e for e in news if e not in same]
     out = []
-    for e in list(left):
-        match = next((n for n in right if _shape(n) == _shape(e)), None)
-        if match is None:
-            continue
-        left.remove(e)
-        right.remove(match)
-        out.append(Change("门槛 threshold", labelled(e, ov), labelled(match, nv), _numbers_moved(e, match)))
+    fits: tuple[Callable[[A.Expr, A.Expr], bool], ...] = (lambda e, n: _shape(n) == _shape(e),
+                                                          lambda e, n: same_fact(e, n, ov, nv))
+    for fit in fits:  # the same shape (numbers moved), then a comparison of the same fact (the operator moved)
+        for e in list(left):
+            match = next((n for n in right if fit(e, n)), None)
+            if match is None:
+                continue
+            left.remove(e)
+            right.remove(match)
+            moved = _numbers_moved(e, match) if _shape(match) == _shape(e) else ""
+            out.append(Change("门槛 threshold", labelled(e, ov), labelled(match, nv), moved))
+            region = condition_region(e, match, ov, nv)
+            if region is not None:
+                out.append(Change("变化区域 region", None, None, region))
     out += [Change("条件 condition", labelled(e, ov), None) for e in left]
     out += [Change("条件 condition", None, labelled(e, nv)) for e in right]
     old_reasons = {c.text: c.reason for c in old.conditions}
@@ -188,9 +208,10 @@ def _value_text(v: Fraction | None) -> str:
 def _clause_changes(old: Clause, new: Clause, ov: PolicyVersion, nv: PolicyVersion,
                     tables: dict[str, list[str]], definitions: set[str]) -> list[Change]:
     out = []
+    if old.id != new.id:
+        out.append(Change("编号 id", old.id, new.id, "the same article and title under another id"))
     if old.title != new.title:
-        out.append(Change("标题 title", old.title, new.title,
-                          "a different article under the same id" if old.text != new.text else ""))
+        out.append(Change("标题 title", old.title, new.title))
     if old.article != new.article:
         out.append(Change("条号 article", str(old.article), str(new.article)))
     if old.text != new.text:
@@ -227,6 +248,9 @@ def _package_changes(ov: PolicyVersion, nv: PolicyVersion, tables: dict[str, lis
                        ("适用年度 application years", ov.years_text(), nv.years_text())):
         if a != b:
             out.append(Change(what, a, b))
+    window = window_region(ov, nv)
+    if window is not None:
+        out.append(Change("变化区域 region", None, None, window))
     if ov.applicant_cap != nv.applicant_cap:
         out.append(Change("单户上限 per-applicant cap", money_text(ov.applicant_cap), money_text(nv.applicant_cap)))
     if ov.annual_fund != nv.annual_fund:
@@ -262,20 +286,41 @@ def structural_diff(old: PolicyVersion, new: PolicyVersion) -> StructuralDiff:
     tables = _table_changes(old, new)
     definitions = {n for n in set(old.definitions) & set(new.definitions)
                    if old.definitions[n] != new.definitions[n]}
-    old_by_id = {c.id: c for c in old.clauses}
-    new_by_id = {c.id: c for c in new.clauses}
+    pairs, removed, added = pair_clauses(old, new)
     clauses = []
-    for cid in [*old_by_id, *(c for c in new_by_id if c not in old_by_id)]:
-        a, b = old_by_id.get(cid), new_by_id.get(cid)
-        if a is None:
-            clauses.append(ClauseDiff(cid, "added", None, b))
-        elif b is None:
-            clauses.append(ClauseDiff(cid, "removed", a, None))
-        else:
-            changes = _clause_changes(a, b, old, new, tables, definitions)
-            clauses.append(ClauseDiff(cid, "changed" if changes else "unchanged", a, b, changes))
-    clauses.sort(key=lambda d: (d.new.article if d.new else d.old.article if d.old else 0, d.id))
+    for a, b in pairs:
+        changes = _clause_changes(a, b, old, new, tables, definitions)
+        cid = a.id if a.id == b.id else f"{a.id} → {b.id}"
+        clauses.append(ClauseDiff(cid, "changed" if changes else "unchanged", a, b, changes, cid))
+    shared = {c.id for c in removed} & {c.id for c in added}
+    clauses += [ClauseDiff(c.id, "removed", c, None, key=f"{c.id} (old)" if c.id in shared else c.id)
+                for c in removed]
+    clauses += [ClauseDiff(c.id, "added", None, c, key=f"{c.id} (new)" if c.id in shared else c.id) for c in added]
+    clauses.sort(key=lambda d: (d.new.article if d.new else d.old.article if d.old else 0, d.new is not None, d.id))
     return StructuralDiff(old, new, _package_changes(old, new, tables), clauses)
+
+
+def pair_clauses(old: PolicyVersion, new: PolicyVersion
+                 ) -> tuple[list[tuple[Clause, Clause]], list[Clause], list[Clause]]:
+    """(paired old → new, removed, added), in the old version's order: the same article and title; then the
+    same id with the same title or text; then the same title."""
+    left, right = list(old.clauses), list(new.clauses)
+    pairs: list[tuple[Clause, Clause]] = []
+    tests: tuple[Callable[[Clause, Clause], bool], ...] = (
+        lambda a, b: a.article == b.article and a.title == b.title,
+        lambda a, b: a.id == b.id and (a.title == b.title or a.text == b.text),
+        lambda a, b: a.title == b.title)
+    for same in tests:
+        for a in list(left):
+            fits = [b for b in right if same(a, b)]
+            b = next((b for b in fits if b.id == a.id), fits[0] if fits else None)  # the same id first
+            if b is not None:
+                pairs.append((a, b))
+                left.remove(a)
+                right.remove(b)
+    order = {c.id: i for i, c in enumerate(old.clauses)}
+    pairs.sort(key=lambda p: order[p[0].id])
+    return pairs, left, right
 
 
 def _clause_summary(c: Clause, v: PolicyVersion) -> list[str]:

@@ -32,6 +32,7 @@ from policyengine.ir.lower import placeholders
 from policyengine.lang import ast as A
 from policyengine.lang import traverse
 from policyengine.limits import MAX_AMOUNT_YUAN
+from policyengine.model.loader import window_problems
 from policyengine.model.policy import Clause, Loc, PolicyVersion
 
 Severity = Literal["error", "warning", "info"]
@@ -45,6 +46,8 @@ class LintFinding:
     code: str
     message: str
     loc: Loc
+    versions: tuple[str, ...] = ()
+    """for a finding about the package as a whole: the versions it names"""
 
     def render(self) -> str:
         return f"{self.loc}: {self.severity}: {self.message} [{self.code}]"
@@ -311,23 +314,20 @@ def lint_version(version: PolicyVersion) -> list[LintFinding]:
 
 
 def lint_windows(versions: Sequence[PolicyVersion]) -> list[LintFinding]:
-    """Versions of one package whose application years overlap (error) or leave a gap (warning)."""
+    """Versions of one package whose application years overlap (error, with the edit that ends the earlier
+    version where the later begins) or leave a gap (warning)."""
     out = []
     ids = {v.package_id for v in versions}
     if len(ids) > 1:
         out.append(LintFinding("error", "package-id", f"the versions disagree on the package id: {sorted(ids)}",
-                               locate.key(versions[0], "package", "id")))
-    ordered = sorted(versions, key=lambda v: v.meta.effective.from_year)
-    for a, b in itertools.pairwise(ordered):
-        end = a.meta.effective.to_year
-        start = b.meta.effective.from_year
+                               locate.key(versions[0], "package", "id"), tuple(v.version for v in versions)))
+    for problem in window_problems(versions):
+        a, b = problem.earlier, problem.later
         loc = locate.key(b, "package", "effective")
-        if end is None or end >= start:
-            out.append(LintFinding("error", "windows-overlap", f"versions {a.version} ({a.years_text()}) and "
-                                   f"{b.version} ({b.years_text()}) both govern application year {start}: "
-                                   "an application year must pick one version", loc))
-        elif end + 1 < start:
-            years = f"year {end + 1}" if end + 2 == start else f"years {end + 1}–{start - 1}"
-            out.append(LintFinding("warning", "windows-gap", f"no version governs application {years} (version "
-                                   f"{a.version} ends {end}, {b.version} starts {start})", loc))
+        if problem.kind == "overlap":
+            message = f"{problem.message} (at {locate.key(a, 'package', 'effective')})" \
+                if b.meta.effective.from_year > a.meta.effective.from_year else problem.message
+            out.append(LintFinding("error", "windows-overlap", message, loc, (a.version, b.version)))
+        else:
+            out.append(LintFinding("warning", "windows-gap", problem.message, loc, (a.version, b.version)))
     return out

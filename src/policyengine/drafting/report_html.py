@@ -9,6 +9,7 @@ read, so the same inputs give the same bytes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from html import escape
 from typing import Any
@@ -16,7 +17,6 @@ from typing import Any
 from policyengine import __version__
 from policyengine.drafting.impact import percent
 from policyengine.drafting.render import money
-from policyengine.facts.money import format_decimal
 
 OLD_COLOUR, NEW_COLOUR, GAIN, LOSS, INK, GRID = "#8c9bab", "#1f5fa8", "#2e7d32", "#c62828", "#222", "#d8dde3"
 
@@ -38,7 +38,9 @@ table{border-collapse:collapse;width:100%;font-size:13.5px;margin:8px 0}th,td{bo
 
 
 def _wan(amount: int) -> str:
-    return format_decimal(Fraction(amount, 10_000))
+    """Yuan as 万元 with two decimals (`1234.57`), rounded half up for display; the tables keep the exact yuan."""
+    value = Decimal(amount) / Decimal(10_000)
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
 
 
 def _signed(amount: int) -> str:
@@ -106,34 +108,66 @@ def totals_chart(imp: dict[str, Any], old_key: str, new_key: str) -> str:
 
 
 def change_chart(per_applicant: Sequence[dict[str, Any]]) -> str:
-    """Every applicant's change in award, sorted: gains up, losses down."""
+    """Every applicant's change in award, sorted: gains up, losses down; the axes labelled (元, 企业)."""
     changes = sorted(per_applicant, key=lambda p: (-p["change"], p["row"]))
     n = max(len(changes), 1)
     top = max([abs(p["change"]) for p in changes] + [1])
-    width, half = 900, 110
+    left, width, half = 120, 860, 110
     bar_w = max(width // n, 2)
-    height = 2 * half + 30
-    parts = [f'<svg viewBox="0 0 {width + 20} {height}" width="{width + 20}" '
+    height = 2 * half + 56
+    zero = half + 14
+    most = max([p["change"] for p in changes] + [0])
+    least = min([p["change"] for p in changes] + [0])
+    parts = [f'<svg viewBox="0 0 {left + width + 20} {height}" width="{left + width + 20}" '
              f'height="{height}" role="img" font-size="11">',
-             f'<line x1="0" y1="{half + 10}" x2="{width + 20}" y2="{half + 10}" stroke="{GRID}"/>']
+             f'<line x1="{left}" y1="4" x2="{left}" y2="{2 * half + 24}" stroke="{INK}"/>',
+             f'<line x1="{left}" y1="{zero}" x2="{left + width + 10}" y2="{zero}" stroke="{GRID}"/>',
+             f'<text x="{left - 6}" y="{zero - half + 4}" text-anchor="end" fill="{GAIN}">+{_wan(top)}</text>',
+             f'<text x="{left - 6}" y="{zero + 4}" text-anchor="end" fill="{INK}">0</text>',
+             f'<text x="{left - 6}" y="{zero + half + 4}" text-anchor="end" fill="{LOSS}">-{_wan(top)}</text>',
+             f'<text x="14" y="{zero}" text-anchor="middle" fill="{INK}" transform="rotate(-90 14 {zero})">'
+             "奖励变化（万元） change in award</text>",
+             f'<text x="{left + width // 2}" y="{height - 6}" text-anchor="middle" fill="{INK}">'
+             f"企业，按变化从大到小排列（共 {len(changes)} 家） applicants, sorted by change</text>"]
     for i, p in enumerate(changes):
         h = _scale(p["change"], top, half)
-        x = 10 + i * bar_w
-        y = half + 10 - h if p["change"] > 0 else half + 10
+        x = left + 4 + i * bar_w
+        y = zero - h if p["change"] > 0 else zero
         colour = GAIN if p["change"] > 0 else LOSS
         parts.append(f'<rect x="{x}" y="{y}" width="{max(bar_w - 1, 1)}" height="{h}" fill="{colour}"><title>'
                      f'第{p["row"]}行 {escape(p["name"])}: {_signed(p["change"])}</title></rect>')
-    parts.append(f'<text x="10" y="14" fill="{GAIN}">最多增加 +{money(max([p["change"] for p in changes] + [0]))}'
-                 f'</text><text x="10" y="{height - 4}" fill="{LOSS}">最多减少 '
-                 f'{money(min([p["change"] for p in changes] + [0]))}</text>')
+    # gains are drawn on the left and losses on the right: each note goes in the corner the other leaves free
+    parts.append(f'<text x="{left + width}" y="14" text-anchor="end" fill="{GAIN}">最多增加 +{money(most)} 元</text>'
+                 f'<text x="{left + 8}" y="{2 * half + 22}" fill="{LOSS}">最多减少 {money(least)} 元</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _titles(c: dict[str, Any]) -> str:
-    """A clause's title, or `old → new` when its id names a different article in each version."""
-    old, new = c.get("old_title"), c.get("new_title")
-    return f"{old} → {new}" if old and new and old != new else new or old or ""
+BAND_COLOURS = {"gain_over": GAIN, "gain_within": "#81c784", "same": "#9e9e9e", "lose_within": "#e57373",
+                "lose_over": LOSS}
+
+
+def bands_chart(bands: Sequence[dict[str, Any]]) -> str:
+    """How many applicants fall in each band of change, as labelled horizontal bars."""
+    top = max([b["count"] for b in bands] + [1])
+    label_w, width, row_h = 200, 500, 26
+    height = row_h * len(bands) + 30
+    parts = [f'<svg viewBox="0 0 {label_w + width + 80} {height}" width="{label_w + width + 80}" '
+             f'height="{height}" role="img" font-size="12">']
+    for i, b in enumerate(bands):
+        y = 6 + i * row_h
+        w = _scale(b["count"], top, width)
+        parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" fill="{INK}">{escape(b["label"])} '
+                     f'({escape(b["label_en"])})</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{max(w, 1) if b["count"] else 0}" height="16" '
+                     f'fill="{BAND_COLOURS[b["band"]]}"><title>{escape(b["label"])}: {b["count"]}</title></rect>')
+        parts.append(f'<text x="{label_w + w + 4}" y="{y + 14}" fill="#444">{b["count"]} 家</text>')
+    parts.append(f'<text x="{label_w + width // 2}" y="{height - 4}" text-anchor="middle" fill="{INK}">'
+                 "企业数（家） applicants</text></svg>")
+    return "".join(parts)
+
+
+STATE_ZH = {"added": "新增 added", "removed": "删除 removed", "changed": "修改 changed", "unchanged": ""}
 
 
 def _change_rows(changes: Sequence[dict[str, Any]]) -> str:
@@ -170,7 +204,16 @@ def _structural(s: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _undetermined_text(f: dict[str, Any]) -> str:
+    n = f.get("applicants_undetermined") or 0
+    return (f"另有 {n} 家企业有条款待补充（缺少须由企业补报的事实），补报后可能增加兑付。" if n else "")
+
+
 def _fund_text(key: str, f: dict[str, Any]) -> str:
+    return _fund_sentence(key, f).replace("</li>", _undetermined_text(f) + "</li>")
+
+
+def _fund_sentence(key: str, f: dict[str, Any]) -> str:
     if f["fund"] is None:
         return f"<li>{escape(key)}：无年度资金上限 (no annual fund)；兑付 {money(f['paid'])} 元。</li>"
     if not f["prorated"]:
@@ -200,7 +243,8 @@ def _semantic(findings: list[dict[str, Any]]) -> str:
     rows = []
     for f in findings:
         if f["verdict"] == "differs":
-            witness = "，".join(f"{k}={v}" for k, v in (f.get("witness") or {}).items())
+            labels = f.get("witness_labels") or {}
+            witness = "，".join(f"{labels.get(k, k)}={v}" for k, v in (f.get("witness") or {}).items())
             old, new = f.get("old") or {}, f.get("new") or {}
             change = (f"{old.get('status', '')} {old.get('amount', '')} → "
                       f"{new.get('status', '')} {new.get('amount', '')}")
@@ -244,6 +288,12 @@ def render(data: dict[str, Any]) -> str:
             f'<div class=card><div class=k>{k} <span class=en>{e}</span></div><div class="v {c}">{escape(v)}</div>'
             "</div>" for k, e, v, c in cards) + "</div>")
         body.append(f"<p><b>{escape(_summary(imp, old, new))}</b></p>")
+        for m in imp.get("missing_columns") or []:
+            facts = "、".join(f"{f['label']}（{f['name']}）" for f in m["facts"])
+            body.append(f"<div class=banner>注意：{escape(m['heading'])} 读取 {escape(facts)}，测算样本没有这一列，"
+                        "所有企业按空白处理，本条的影响未能测算（表中 0 不是它的成本）。"
+                        "<span class=en> The population has no column for a fact this clause reads: its cost is not "
+                        "measured here.</span></div>")
         body.append("<h2>兑付总额与年度资金 <span class=en>Total paid and the annual fund</span></h2>")
         same = old["key"] == new["key"]
         body.append(totals_chart(imp, "原 old" if same else old["key"], "新 new" if same else new["key"]))
@@ -251,22 +301,32 @@ def render(data: dict[str, Any]) -> str:
         body.append("<h2>分条款兑付 <span class=en>Paid per clause</span></h2><p class=legend>"
                     f'<span style="background:{OLD_COLOUR}"></span>{escape(old["label"])}'
                     f'<span style="background:{NEW_COLOUR}"></span>{escape(new["label"])}</p>')
-        rows = [(f"{c['id']} {_titles(c)}", c["old_paid"], c["new_paid"]) for c in imp["clauses"]]
+        rows = [(c["heading"], c["old_paid"], c["new_paid"]) for c in imp["clauses"]]
         body.append(bar_pairs(rows))
         body.append("<table><tr><th>条款 clause</th><th class=n>原版 old</th><th class=n>新版 new</th>"
-                    "<th class=n>变化 change</th><th class=n>获奖企业 paid (old → new)</th></tr>")
+                    "<th class=n>变化 change</th><th class=n>获奖企业 paid (old → new)</th>"
+                    "<th class=n>待补充 undetermined (old → new)</th></tr>")
         for c in imp["clauses"]:
-            body.append(f"<tr><td>{escape(c['id'])} {escape(_titles(c))}</td><td class=n>{money(c['old_paid'])}</td>"
+            state = f' <span class=muted>{STATE_ZH[c["state"]]}</span>' if STATE_ZH[c["state"]] else ""
+            body.append(f"<tr><td>{escape(c['heading'])}{state}</td><td class=n>{money(c['old_paid'])}</td>"
                         f"<td class=n>{money(c['new_paid'])}</td><td class='n {_cls(c['change'])}'>"
-                        f"{_signed(c['change'])}</td><td class=n>{c['old_count']} → {c['new_count']}</td></tr>")
+                        f"{_signed(c['change'])}</td><td class=n>{c['old_count']} → {c['new_count']}</td>"
+                        f"<td class=n>{c['old_undetermined']} → {c['new_undetermined']}</td></tr>")
         body.append(f"<tr><th>合计 total</th><th class=n>{money(imp['old']['paid'])}</th><th class=n>"
                     f"{money(imp['new']['paid'])}</th><th class='n {_cls(imp['change'])}'>{_signed(imp['change'])}"
-                    "</th><th></th></tr></table>")
+                    f"</th><th></th><th class=n>{imp['old']['applicants_undetermined']} → "
+                    f"{imp['new']['applicants_undetermined']} 家</th></tr></table>")
         body.append("<h2>受益与受损企业 <span class=en>Winners and losers</span></h2>")
         body.append(f"<p>比较 {a['compared']} 家：{a['winners']['count']} 家增加，合计 "
                     f"+{money(a['winners']['amount'])} 元；{a['losers']['count']} 家减少，合计 "
                     f"{money(a['losers']['amount'])} 元；{a['unchanged']} 家不变。</p>")
         body.append(change_chart(imp["per_applicant"]))
+        body.append("<h3>按变化幅度 <span class=en>By size of change (relative to the old award)</span></h3>")
+        body.append(bands_chart(a["bands"]))
+        body.append("<table><tr><th>幅度 band</th><th class=n>企业 applicants</th><th class=n>合计变化 change</th></tr>"
+                    + "".join(f"<tr><td>{escape(b['label'])} <span class=en>{escape(b['label_en'])}</span></td>"
+                              f"<td class=n>{b['count']}</td><td class='n {_cls(b['amount'])}'>{_signed(b['amount'])}"
+                              "</td></tr>" for b in a["bands"]) + "</table>")
         body.append("<h3>变化最大的企业 <span class=en>Largest changes per applicant</span></h3><table><tr>"
                     "<th>行 row</th><th>企业 applicant</th><th class=n>原版 old</th><th class=n>新版 new</th>"
                     "<th class=n>变化 change</th><th>主要原因 main cause</th></tr>")
@@ -274,7 +334,7 @@ def render(data: dict[str, Any]) -> str:
             detail = "; ".join(f"{c['id']} {_signed(c['change'])}" for c in p["clauses"][:4])
             body.append(f"<tr><td>{p['row']}</td><td>{escape(p['name'])}</td><td class=n>{money(p['old'])}</td>"
                         f"<td class=n>{money(p['new'])}</td><td class='n {_cls(p['change'])}'>{_signed(p['change'])}"
-                        f"</td><td>{escape(p['cause'] or '')} {escape(p['cause_title'] or '')}<div class=muted>"
+                        f"</td><td>{escape(p['cause_title'] or '')}<div class=muted>"
                         f"{escape(detail)}</div></td></tr>")
         body.append("</table>")
         if pop["rejected"]:

@@ -1,8 +1,16 @@
-"""`test`: a package's own test cases, compared clause by clause, with the trace behind every mismatch."""
+"""`test`: a package's own test cases, compared clause by clause, with the trace behind every mismatch.
+
+Every case is also held to the version's applicant invariants (a case that breaks one fails: the rules, the
+case or the invariant is wrong), and a case whose application year the version does not govern is warned
+about (the case forces the version, so it passes, but an applicant of that year would be decided by another
+version, or by none).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from policyengine.decide.decision import ClauseResult, PackageResult
 from policyengine.drafting import locate
@@ -10,6 +18,7 @@ from policyengine.drafting.render import STATUS_ZH, clause_name, clause_trace
 from policyengine.drafting.testcases import run_case
 from policyengine.errors import FactError
 from policyengine.facts.applicant import FactIndex, Facts, read_facts
+from policyengine.model.invariants import Violation, applicant_violations
 from policyengine.model.policy import Loc, PolicyVersion
 from policyengine.model.rulefile import ExpectedClause, TestCase
 
@@ -33,10 +42,13 @@ class CaseOutcome:
     """(expected, actual) when the total differs"""
     error: str | None = None
     result: PackageResult | None = None
+    broken: list[Violation] = field(default_factory=list)
+    """applicant invariants the case's decision breaks"""
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return not self.mismatches and self.total is None and self.error is None
+        return not self.mismatches and self.total is None and self.error is None and not self.broken
 
     @property
     def title(self) -> str:
@@ -68,9 +80,33 @@ def run_one(version: PolicyVersion, case: TestCase, loc: Loc) -> CaseOutcome:
             outcome.mismatches.append(Mismatch(clause_id, expected, got))
     if case.total is not None and result.total != case.total:
         outcome.total = (case.total, result.total)
-    if outcome.passed != ran.passed:  # pragma: no cover - both compare the same things
+    if (not outcome.mismatches and outcome.total is None) != ran.passed:  # pragma: no cover - the same compare
         outcome.error = "; ".join(ran.failures) or "the test runner and the case comparison disagree"
+    facts = case_facts(version, case)
+    if facts is not None:
+        outcome.broken = applicant_violations(version, result, facts)
+        value = facts.values.get("application_year")
+        year = int(value) if isinstance(value, Fraction) and value.denominator == 1 else None
+        if year is not None and not version.covers(year):
+            outcome.warnings.append(f"申报年度 {year} is outside {version.key}'s application years "
+                                    f"{version.years_text()}: the case forces {version.version}, but an applicant "
+                                    f"of {year} would not be decided by it (申报年度不在本版本适用年度内)")
     return outcome
+
+
+def warning_lines(outcomes: Sequence[CaseOutcome], shown: int = 3) -> list[str]:
+    """Each warning once per version, with how many cases it concerns and where the first `shown` are."""
+    by: dict[tuple[str, str], list[CaseOutcome]] = {}
+    for o in outcomes:
+        for w in o.warnings:
+            by.setdefault((o.version.key, w), []).append(o)
+    out = []
+    for (key, warning), cases in by.items():
+        out.append(f"WARNING {key}: {len(cases)} test case{'s' if len(cases) != 1 else ''}: {warning}")
+        out += [f"  at {o.loc} ({o.case.name})" for o in cases[:shown]]
+        if len(cases) > shown:
+            out.append(f"  … and {len(cases) - shown} more")
+    return out
 
 
 def _expected_text(e: ExpectedClause) -> str:
@@ -102,6 +138,9 @@ def failure_lines(outcome: CaseOutcome) -> list[str]:
                    + (f" — {m.actual.reason}" if m.actual.reason else ""))
         if facts is not None:
             out += clause_trace(v, facts, m.actual, indent="    ")
+    for b in outcome.broken:
+        out.append(f"  invariant {b.invariant.id} broken 违反不变式"
+                   + (f" ({b.invariant.description})" if b.invariant.description else "") + f": {b.message}")
     if outcome.total is not None and outcome.result is not None:
         want, got = outcome.total
         out.append(f"  total 合计: expected {want}, actual {got}")

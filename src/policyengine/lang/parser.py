@@ -21,6 +21,31 @@ class ExprSyntaxError(PolicyEngineError, ValueError):
     """Text that is not an expression; the message points at the column."""
 
 
+FULL_WIDTH = {"≥": ">=", "≤": "<=", "≠": "!=", "＝": "==", "＞": ">", "＜": "<", "％": "%", "（": "(", "）": ")",
+              "“": '"', "”": '"', "＂": '"', "‘": '"', "’": '"', "，": ",", "［": "[", "］": "]", "【": "[",
+              "】": "]", "＋": "+", "－": "-", "—": "-", "×": "*", "＊": "*", "÷": "/", "／": "/", "．": ".",
+              "　": " ", **{chr(0xFF10 + d): str(d) for d in range(10)}}
+"""Characters a Chinese input method types where the expression language wants ASCII, with the ASCII form."""
+
+
+def ascii_form(text: str) -> str:
+    """`text` with the full-width characters outside "quoted text" written in ASCII (`≥` → `>=`, `“` → `"`)."""
+    out, quoted = [], False
+    for ch in text:
+        ascii_ch = FULL_WIDTH.get(ch, ch)
+        if ascii_ch == '"':  # a quote, ASCII or curly, opens or closes the text
+            quoted = not quoted
+        out.append(ch if quoted and ascii_ch != '"' else ascii_ch)
+    return "".join(out)
+
+
+def _full_width_hint(char: str, text: str) -> str:
+    if char not in FULL_WIDTH:
+        return ""
+    return (f"; write {FULL_WIDTH[char]!r} for {char!r} (an expression is written with ASCII symbols, "
+            f"表达式请用半角符号): {ascii_form(text)!r}")
+
+
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     grammar = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
@@ -120,7 +145,8 @@ def parse(text: str) -> A.Expr:
         raise
     except lark.exceptions.UnexpectedCharacters as exc:
         char = text[exc.pos_in_stream] if exc.pos_in_stream is not None else "?"
-        raise ExprSyntaxError(f"unexpected character {char!r} at column {exc.column} in {text!r}") from None
+        raise ExprSyntaxError(f"unexpected character {char!r} at column {exc.column} in {text!r}"
+                              + _full_width_hint(char, text)) from None
     except lark.exceptions.UnexpectedEOF:
         raise ExprSyntaxError(f"expression ends too early: {text!r}") from None
     except lark.exceptions.UnexpectedToken as exc:

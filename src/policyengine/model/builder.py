@@ -151,6 +151,7 @@ class VersionBuilder:
         self.errors: list[RuleError] = []
         self._sizes: dict[str, Size] = {}  # each definition's size written out (lang.limits)
         self._catalogue: dict[str, FactSpec] = {}  # the shared fact catalogue named by `facts_catalog:`, if any
+        self._facts_at: Loc | None = None  # where the version's facts: list is written
 
     def build(self) -> PolicyVersion:
         files = sorted(p for p in self.folder.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
@@ -217,6 +218,7 @@ class VersionBuilder:
                 catalog[spec.name] = spec
         self._catalogue = catalog
         declared, at = m.single["facts"]
+        self._facts_at = at.loc()
         out: dict[str, FactSpec] = {}
         for i, item in enumerate(declared):
             if isinstance(item, str):
@@ -399,7 +401,9 @@ class VersionBuilder:
                     spec = index.resolve(key)
                     read_value(spec, raw)
                 except FactError as exc:
-                    self.errors.append(at.error(str(exc), "facts", key))
+                    listed = next((n for n, f in self._catalogue.items() if key in (n, f.label, *f.aliases)), None)
+                    hint = self._add_to_facts(listed) if listed is not None and listed not in facts else str(exc)
+                    self.errors.append(at.error(hint, "facts", key))
             for cid in case.expect:
                 if cid not in ids:
                     self.errors.append(at.error(f"no clause {cid!r}{did_you_mean(cid, ids)}", "expect", cid))
@@ -484,8 +488,18 @@ class VersionBuilder:
         try:
             return check(expr, scope)
         except ExprTypeError as exc:
-            self.errors.append(at.error(str(exc), *path))
+            self.errors.append(at.error(self._undeclared(expr, scope) or str(exc), *path))
             return None
+
+    def _undeclared(self, expr: A.Expr, scope: Scope) -> str | None:
+        """For a name the shared fact catalogue holds but this version does not list: say to list it."""
+        missing = sorted(n for n in traverse.names(expr) if n not in scope.names and n in self._catalogue)
+        return self._add_to_facts(missing[0]) if missing else None
+
+    def _add_to_facts(self, name: str) -> str:
+        return (f"unknown name {name!r}: the fact catalogue has it ({self._catalogue[name].label}), but this "
+                f"version's facts: list does not; add {name} to facts: [...] at {self._facts_at} "
+                f"(事实目录中有此事实，但本版本 facts: 列表未列出，请加入)")
 
     def _money(self, value: int | str | None, at: _Located, key: str) -> int | None:
         if value is None:

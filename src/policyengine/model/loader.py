@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from policyengine.errors import RuleError
 from policyengine.model.builder import RULE_SUFFIXES, VersionBuilder
-from policyengine.model.policy import Package
+from policyengine.model.policy import Package, PolicyVersion
 
-__all__ = ["RULE_SUFFIXES", "load_package", "split_ref"]
+__all__ = ["RULE_SUFFIXES", "WindowProblem", "load_package", "split_ref", "window_problems"]
 
 
 def _is_version_folder(folder: Path) -> bool:
@@ -47,6 +50,53 @@ def _bundled_names() -> str:
         return ""
 
 
+@dataclass(frozen=True)
+class WindowProblem:
+    """Two versions of one package, next to each other by first year, whose application years overlap or
+    leave a gap between them."""
+
+    kind: Literal["overlap", "gap"]
+    earlier: PolicyVersion
+    later: PolicyVersion
+
+    @property
+    def message(self) -> str:
+        a, b = self.earlier, self.later
+        start = b.meta.effective.from_year
+        if self.kind == "overlap":
+            return (f"versions {a.version} ({a.years_text()}) and {b.version} ({b.years_text()}) both govern "
+                    f"application year {start}: an application year must pick one version; {self.fix}")
+        end = a.meta.effective.to_year
+        assert end is not None  # a gap needs an end
+        years = f"year {end + 1}" if end + 2 == start else f"years {end + 1}–{start - 1}"
+        return f"no version governs application {years} (version {a.version} ends {end}, {b.version} starts {start})"
+
+    @property
+    def fix(self) -> str:
+        """The edit that removes the overlap, in the words of the rule file (`give 3.0 "to: 2022"`)."""
+        a, b = self.earlier, self.later
+        start, first = b.meta.effective.from_year, a.meta.effective.from_year
+        if start > first:
+            return (f'to end {a.version} where {b.version} begins, give {a.version} "to: {start - 1}" '
+                    f"(effective: {{from: {first}, to: {start - 1}}})")
+        end = a.meta.effective.to_year
+        later = f'"from: {end + 1}"' if end is not None else 'a later "from:"'
+        return f"both begin in {start}: give {b.version} {later}, or remove one of them"
+
+
+def window_problems(versions: Sequence[PolicyVersion]) -> list[WindowProblem]:
+    """Versions (of one package) whose application years overlap, or leave years no version governs."""
+    out = []
+    ordered = sorted(versions, key=lambda v: (v.meta.effective.from_year, v.version))
+    for a, b in itertools.pairwise(ordered):
+        end, start = a.meta.effective.to_year, b.meta.effective.from_year
+        if end is None or end >= start:
+            out.append(WindowProblem("overlap", a, b))
+        elif end + 1 < start:
+            out.append(WindowProblem("gap", a, b))
+    return out
+
+
 def load_package(path: str | Path) -> Package:
     """Load a package folder (holding version folders) or a single version folder.
 
@@ -80,8 +130,7 @@ def load_package(path: str | Path) -> Package:
     if len(ids) > 1:
         raise RuleError(f"versions disagree on the package id: {sorted(ids)}", file=folder)
     versions.sort(key=lambda v: v.meta.effective.from_year)
-    for a, b in itertools.pairwise(versions):
-        if a.meta.effective.to_year is None or a.meta.effective.to_year >= b.meta.effective.from_year:
-            raise RuleError(f"versions {a.version} ({a.years_text()}) and {b.version} ({b.years_text()}) "
-                            "overlap: an application year must pick one version", file=folder)
+    for problem in window_problems(versions):
+        if problem.kind == "overlap":
+            raise RuleError(f"the versions' application years overlap: {problem.message}", file=folder)
     return Package(versions[0].package_id, tuple(versions), folder)
