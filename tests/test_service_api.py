@@ -3,6 +3,9 @@ that lists every bad fact, results equal to `policyengine.evaluate` / `score` fo
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import json
 import socket
 import tempfile
@@ -18,6 +21,7 @@ from policyengine import FactErrors, Package, PolicyEngineError, evaluate, score
 from policyengine.cli import main
 from policyengine.decide.evaluate import fact_index
 from policyengine.drafting.explain_zh import explain_zh_lines
+from policyengine.engines.base import default_backend
 from policyengine.facts.applicant import read_facts
 from policyengine.facts.uscc import check_character
 from policyengine.ir.lower import program
@@ -26,7 +30,7 @@ from policyengine.service.config import ServiceConfig
 from policyengine.service.tokens import read_tokens
 
 from .service_support import USERS, bearer, token_file
-from .support import VALID_USCC
+from .support import ROOT, VALID_USCC
 
 FACTS: dict[str, Any] = {
     "统一社会信用代码": VALID_USCC, "申报年度": "2021", "注册地所在区": "皇姑区", "税收户管地所在区": "皇姑区",
@@ -235,6 +239,21 @@ def test_evaluate_gives_the_librarys_decision_and_records_it_under_the_callers_n
     per_package = {"huangzuan16": "2.0", "municipal": "2019"}
     r = client.post("/v1/evaluate", json={"facts": FACTS, "version": per_package}, headers=as_role["clerk"])
     assert r.json()["decision"] == _json(evaluate(packages, FACTS, version=per_package, backend="interpreter"))
+
+
+def test_the_decisions_json_is_the_librarys_audit_record_byte_for_byte(packages: list[Package]) -> None:
+    from policyengine.service.decisions import decision_json
+
+    rows = list(csv.DictReader(io.StringIO((ROOT / "examples" / "applicants_2021.csv").read_bytes().decode("gb18030"))))
+    decisions = []
+    for row in rows:
+        with contextlib.suppress(FactErrors):   # the example's rejected rows
+            decisions.append(evaluate(packages, {k: v for k, v in row.items() if v}))
+    decisions.append(evaluate(packages[1:], FACTS))   # facts no municipal clause reads: unused_facts given
+    decisions.append(evaluate(packages, {**FACTS, "上年度研发费用": "500000000000000"}, backend=default_backend()))
+    assert len(decisions) == 59 and decisions[-2].unused_facts and decisions[-1].audit.fallback
+    for d in decisions:
+        assert decision_json(d) == d.model_dump_json()
 
 
 def test_bad_facts_are_422_listing_every_one_with_label_and_value(client: TestClient, packages: list[Package],

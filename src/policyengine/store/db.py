@@ -119,6 +119,9 @@ class Store:
         """Content hashes this process has seen stored (a snapshot is never removed): not queried again."""
         self._local = threading.local()
         """`conn`: the transaction `_together` holds on this thread; `after`: what runs once it commits."""
+        self._one_writer = threading.Lock()
+        """SQLite has one writer at a time: this process's threads queue here for `_together`, woken in turn,
+        rather than in SQLite's busy handler, which polls with sleeps of up to 100 ms."""
         if self.dialect == "sqlite":
             if self.url.database and self.url.database != ":memory:":
                 folder = Path(self.url.database).parent
@@ -190,7 +193,11 @@ class Store:
                 return work()
             finally:
                 self._local.conn = None
-        result = self._retry(whole)
+        if self.dialect == "sqlite":
+            with self._one_writer:
+                result = self._retry(whole)
+        else:
+            result = self._retry(whole)
         for then in self._local.after:   # committed
             then()
         self._local.after = []
