@@ -1,5 +1,6 @@
-"""What the service asks of the decision store (SQLite): a page of decisions with its count, one decision, the
-newest runs; a single decision recorded in one transaction, its rule snapshots looked up once per process."""
+"""What the service asks of the decision store: a page of decisions with its count, one decision, the newest runs
+(SQLite and PostgreSQL); a single decision recorded in one transaction, its rule snapshots looked up once per
+process (SQLite)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import policyengine.store as pstore
 from policyengine import Package, evaluate
 from policyengine.store import write
 
+from .store_support import new_postgres_db, postgres_server  # noqa: F401
 from .support import VALID_USCC
 
 OTHER = "91210105MALH7EF96R"
@@ -23,8 +25,15 @@ def _facts(uscc: str, year: str) -> dict[str, str]:
             "是否列入严重失信主体名单": "否", "上年度研发费用": "120万", "前年度研发费用": "80万"}
 
 
-def test_a_page_of_decisions_with_its_count(tmp_path: Path, huangzuan16: Package) -> None:
-    with pstore.open(tmp_path / "s.db") as store:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "s.db")
+    return new_postgres_db(request.getfixturevalue("postgres_server"))
+
+
+def test_a_page_of_decisions_with_its_count(url: str, huangzuan16: Package) -> None:
+    with pstore.open(url) as store:
         made = [(uscc, year) for uscc, year in [(VALID_USCC, "2021"), (OTHER, "2021"), (VALID_USCC, "2022"),
                                                 (VALID_USCC, "2021")]]
         runs = [store.record_decision(evaluate(huangzuan16, _facts(u, y)), [huangzuan16]) for u, y in made]
