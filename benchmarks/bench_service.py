@@ -2,12 +2,11 @@
 
     python benchmarks/bench_service.py [--seconds 10] [--clients 32] [--batch 10000] [--warmup 2]
 
-Each server is a process of its own (`python -m policyengine serve`, as an operator starts it; where this
-checkout has no `serve` command yet, a launcher calling `create_app` and `uvicorn.run`), on a free port of
-127.0.0.1, with its output discarded. The clients are this process: `--clients` threads, each with its own
-keep-alive `httpx.Client`, posting the readable rows of examples/applicants_2021.csv (both bundled packages,
-facts by their Chinese headers, JSON encoded beforehand) in turn for `--seconds` after `--warmup` seconds of the
-same load. Every answer must be 200.
+Each server is a process of its own (`python -m policyengine serve`, as an operator starts it, access log on),
+on a free port of 127.0.0.1, with its output discarded. The clients are this process: `--clients` threads,
+each with its own keep-alive `httpx.Client`, posting the readable rows of examples/applicants_2021.csv (both
+bundled packages, facts by their Chinese headers, JSON encoded beforehand) in turn for `--seconds` after
+`--warmup` seconds of the same load. Every answer must be 200.
 
 Servers, in this order:
 
@@ -21,10 +20,10 @@ Servers, in this order:
 For each: requests/s, p50 and p99 latency, errors, the CPU the server process used (cores, from /proc/PID/stat;
 one process, so at most one core's worth of Python at a time under the GIL), requests/s per core the server
 used (what the server would do with a core of its own, on a machine others share) and the CPU the clients
-used; then the service's throughput and p99 as ratios of the
-comparator's. Then one `POST /v1/evaluate/batch` of `--batch` synthetic applicants (distinct valid USCCs; the
-service's own columnar route), timed end to end (JSON encoding of the request not included), skipped with a
-message if the service has no such route. The load average before and after is printed: the machine is shared.
+used; then the service's throughput and p99 as ratios of the comparator's. Then one `POST /v1/evaluate/batch`
+of `--batch` synthetic applicants (distinct valid USCCs; the service's own columnar route), timed end to end
+(JSON encoding of the request not included). The load average before and after is printed: the machine is
+shared.
 """
 
 from __future__ import annotations
@@ -55,20 +54,6 @@ from bench_evaluate import example_rows, synthetic_rows  # a sibling script, imp
 
 ROOT = Path(__file__).resolve().parent.parent
 
-LAUNCH_SERVICE = """\
-import sys
-from pathlib import Path
-
-import uvicorn
-
-from policyengine.model.bundled import load_bundled
-from policyengine.service.app import create_app
-from policyengine.service.config import ServiceConfig
-
-port, tokens, work, store = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] or None
-app = create_app(ServiceConfig(packages=load_bundled(), tokens=tokens, work_dir=work, store=store))
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
-"""
 COMPARATOR = """\
 import sys
 
@@ -122,12 +107,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def has_serve() -> bool:
-    done = subprocess.run([sys.executable, "-m", "policyengine", "serve", "--help"], capture_output=True,
-                          check=False)
-    return done.returncode == 0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -211,13 +190,10 @@ def drive(name: str, url: str, path: str, bodies: Sequence[bytes], headers: dict
     return Load(name, len(flat), sum(errors), elapsed, flat, server_cpu / elapsed, client_cpu / elapsed)
 
 
-def service_command(serve: bool, port: int, tokens: Path, work: Path, store: str | None, launcher: Path
-                    ) -> list[str]:
-    if serve:
-        command = [sys.executable, "-m", "policyengine", "serve", "--port", str(port), "--tokens", str(tokens),
-                   "--work-dir", str(work)]
-        return command + (["--store", store] if store else ["--no-record"])
-    return [sys.executable, str(launcher), str(port), str(tokens), str(work), store or ""]
+def service_command(port: int, tokens: Path, work: Path, store: str | None) -> list[str]:
+    command = [sys.executable, "-m", "policyengine", "serve", "--port", str(port), "--tokens", str(tokens),
+               "--work-dir", str(work)]
+    return command + (["--store", store] if store else ["--no-record"])
 
 
 def batch_applicants(n: int, seed: int) -> list[dict[str, object]]:
@@ -248,17 +224,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"load average before: {load_average()} ({os.cpu_count()} cores); python {sys.version.split()[0]}")
     print(f"{len(rows)} example applicants, both packages ({', '.join(ids)}); {args.clients} client threads, "
           f"{args.warmup:g} s warm-up, {args.seconds:g} s measured per server")
-    serve = has_serve()
-    if not serve:
-        print("(no `policyengine serve` in this checkout: the service runs under a create_app + uvicorn launcher)")
     results: list[Load] = []
     with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp_name:
         tmp = Path(tmp_name)
         tokens = tmp / "tokens.yaml"
         token = add_token(tokens, "压测", "clerk")
         auth = {"Authorization": f"Bearer {token}"}
-        launcher, comparator = tmp / "launch_service.py", tmp / "comparator.py"
-        launcher.write_text(LAUNCH_SERVICE, encoding="utf-8")
+        comparator = tmp / "comparator.py"
         comparator.write_text(COMPARATOR, encoding="utf-8")
 
         port = free_port()
@@ -274,12 +246,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             work = tmp / f"work-{port}"
-            with server(service_command(serve, port, tokens, work, store, launcher), url) as proc:
+            with server(service_command(port, tokens, work, store), url) as proc:
                 first = httpx.post(url + "/v1/evaluate", content=bodies[0], timeout=60,
                                    headers={**auth, "Content-Type": "application/json"})
-                if first.status_code == 404:
-                    print(f"{name}: POST /v1/evaluate is not in this checkout's service; skipped")
-                    continue
+                if first.status_code != 200:
+                    raise SystemExit(f"{name}: HTTP {first.status_code}: {first.text[:300]}")
                 got = [httpx.post(url + "/v1/evaluate", content=b, timeout=60,
                                   headers={**auth, "Content-Type": "application/json"}).json()["decision"]["total"]
                        for b in bodies]
@@ -294,9 +265,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     answer = httpx.post(url + "/v1/evaluate/batch", content=body, timeout=600,
                                         headers={**auth, "Content-Type": "application/json"})
                     batch_seconds = time.perf_counter() - start
-                    if answer.status_code == 404:
-                        batch_seconds, batch_note = None, "POST /v1/evaluate/batch is not in this checkout; skipped"
-                    elif answer.status_code != 200:
+                    if answer.status_code != 200:
                         raise SystemExit(f"batch: HTTP {answer.status_code}: {answer.text[:300]}")
                     else:
                         data = answer.json()

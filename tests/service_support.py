@@ -147,8 +147,11 @@ class DocSession:
         command = shown.command
         if (m := _ASSIGN.match(command)) is not None:
             args = shlex.split(self.expand(m.group(2)))
+            if args[0] == "curl" and self.server is not None:
+                self.variables[m.group(1)] = curl(args[1:], self.server.url, self.cwd).strip()
+                return mismatch(shown.output, [])
             if args[0] != "policyengine":
-                return f"the runner only runs policyengine in $(…): {command}"
+                return f"the runner only runs policyengine and curl in $(…): {command}"
             done = subprocess.run([sys.executable, "-m", "policyengine", *args[1:]], cwd=self.cwd, env=environment(),
                                   capture_output=True, text=True, encoding="utf-8", timeout=120, check=False)
             self.variables[m.group(1)] = done.stdout.strip()
@@ -174,9 +177,16 @@ class DocSession:
         return f"the runner does not know this command: {command}"
 
 
+JOB = re.compile(r"/v1/jobs/[0-9a-f]+$")
+POLL_SECONDS = 60.0
+"""How long the runner polls a job (`GET /v1/jobs/{id}`) that is still queued or running."""
+
+
 def curl(args: list[str], base: str, cwd: Path) -> str:
-    """What `curl ARGS` prints, for the options the page uses (-s, -X, -H, -d/--data, -F, -w, -o), the
-    request sent with httpx to the server at `base` instead of the page's http://127.0.0.1:8000."""
+    """What `curl ARGS` prints, for the options the page uses (-s, -X, -H, -d/--data, -F, -w with %{http_code},
+    %{content_type} and %header{NAME}, -o), the request sent with httpx to the server at `base` instead of the
+    page's http://127.0.0.1:8000. A job's state (`GET /v1/jobs/{id}`) is polled, as a reader would, until the
+    job is neither queued nor running."""
     method: str | None = None
     headers: dict[str, str] = {}
     data: bytes | None = None
@@ -218,10 +228,17 @@ def curl(args: list[str], base: str, cwd: Path) -> str:
     chosen = method or ("POST" if data is not None or form or files else "GET")
     response = httpx.request(chosen, base + url[len(DOC_URL):], headers=headers, content=data,
                              data=form or None, files=files or None, timeout=120)
+    deadline = time.monotonic() + POLL_SECONDS
+    while chosen == "GET" and JOB.search(url) and response.status_code == 200 and \
+            response.json()["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        response = httpx.request(chosen, base + url[len(DOC_URL):], headers=headers, timeout=120)
     if out_file is not None:
         (cwd / out_file).write_bytes(response.content)
         body = ""
     else:
         body = response.text
     extra = write_out.replace("\\n", "\n").replace("%{http_code}", str(response.status_code))
+    extra = extra.replace("%{content_type}", response.headers.get("content-type", ""))
+    extra = re.sub(r"%header\{([^}]+)\}", lambda m: response.headers.get(m.group(1), ""), extra)
     return body + extra

@@ -3,6 +3,9 @@ that lists every bad fact, results equal to `policyengine.evaluate` / `score` fo
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import json
 import socket
 import tempfile
@@ -18,6 +21,7 @@ from policyengine import FactErrors, Package, PolicyEngineError, evaluate, score
 from policyengine.cli import main
 from policyengine.decide.evaluate import fact_index
 from policyengine.drafting.explain_zh import explain_zh_lines
+from policyengine.engines.base import default_backend
 from policyengine.facts.applicant import read_facts
 from policyengine.facts.uscc import check_character
 from policyengine.ir.lower import program
@@ -26,7 +30,7 @@ from policyengine.service.config import ServiceConfig
 from policyengine.service.tokens import read_tokens
 
 from .service_support import USERS, bearer, token_file
-from .support import VALID_USCC
+from .support import ROOT, VALID_USCC
 
 FACTS: dict[str, Any] = {
     "统一社会信用代码": VALID_USCC, "申报年度": "2021", "注册地所在区": "皇姑区", "税收户管地所在区": "皇姑区",
@@ -36,6 +40,7 @@ OTHER_USCC = "91210105MALH7EF96R"
 YEAR_2030_USCC = "91110108MA01A2B3C" + check_character("91110108MA01A2B3C")
 
 ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/v1/me", None),
     ("GET", "/v1/packages", None),
     ("GET", "/v1/packages/huangzuan16", None),
     ("POST", "/v1/evaluate", {"facts": FACTS}),
@@ -128,6 +133,17 @@ def test_every_role_may_read(client: TestClient, first: dict[str, Any], as_role:
     for method, path, body in ROUTES:
         if method == "GET" and not path.endswith("/verify"):
             assert _call(client, method, path, body, as_role[role]).status_code == 200, path
+
+
+@pytest.mark.parametrize("role", ["clerk", "drafter", "auditor"])
+def test_me_names_the_tokens_user_role_and_rights(client: TestClient, as_role: dict[str, dict[str, str]],
+                                                 role: str) -> None:
+    rights = {"clerk": ["evaluate", "jobs", "read"], "drafter": ["draft", "evaluate", "jobs", "read"],
+              "auditor": ["read", "verify"]}
+    zh = {"clerk": "经办人员", "drafter": "政策起草人员", "auditor": "审计人员"}
+    r = client.get("/v1/me", headers=as_role[role])
+    assert r.status_code == 200
+    assert r.json() == {"user": USERS[role], "role": role, "role_zh": zh[role], "rights": rights[role]}
 
 
 def test_a_token_added_while_running_works_at_once(client: TestClient, tokens: tuple[Path, dict[str, str]]) -> None:
@@ -223,6 +239,21 @@ def test_evaluate_gives_the_librarys_decision_and_records_it_under_the_callers_n
     per_package = {"huangzuan16": "2.0", "municipal": "2019"}
     r = client.post("/v1/evaluate", json={"facts": FACTS, "version": per_package}, headers=as_role["clerk"])
     assert r.json()["decision"] == _json(evaluate(packages, FACTS, version=per_package, backend="interpreter"))
+
+
+def test_the_decisions_json_is_the_librarys_audit_record_byte_for_byte(packages: list[Package]) -> None:
+    from policyengine.service.decisions import decision_json
+
+    rows = list(csv.DictReader(io.StringIO((ROOT / "examples" / "applicants_2021.csv").read_bytes().decode("gb18030"))))
+    decisions = []
+    for row in rows:
+        with contextlib.suppress(FactErrors):   # the example's rejected rows
+            decisions.append(evaluate(packages, {k: v for k, v in row.items() if v}))
+    decisions.append(evaluate(packages[1:], FACTS))   # facts no municipal clause reads: unused_facts given
+    decisions.append(evaluate(packages, {**FACTS, "上年度研发费用": "500000000000000"}, backend=default_backend()))
+    assert len(decisions) == 59 and decisions[-2].unused_facts and decisions[-1].audit.fallback
+    for d in decisions:
+        assert decision_json(d) == d.model_dump_json()
 
 
 def test_bad_facts_are_422_listing_every_one_with_label_and_value(client: TestClient, packages: list[Package],
@@ -375,6 +406,53 @@ def test_a_batch_over_the_limit_is_413(packages: list[Package], tokens: tuple[Pa
         assert [run["command"] for run in c.get("/v1/runs", headers=headers).json()] == ["POST /v1/evaluate/batch"]
 
 
+def test_a_body_over_its_limit_is_413_before_it_is_read(packages: list[Package],
+                                                        tokens: tuple[Path, dict[str, str]]) -> None:
+    one = json.dumps({"facts": FACTS}, ensure_ascii=False).encode()
+    app = create_app(ServiceConfig(packages=packages, tokens=tokens[0], record=False,
+                                   evaluate_body_limit=len(one), batch_body_limit=3 * len(one)))
+    with TestClient(app) as c:
+        headers = {**bearer(tokens[1]["clerk"]), "Content-Type": "application/json"}
+        assert c.post("/v1/evaluate", content=one, headers=headers).status_code == 200   # at the limit
+        r = c.post("/v1/evaluate", content=one + b" ", headers=headers)   # declared: one byte over
+        assert r.status_code == 413
+        assert r.json()["error"] == {"code": "too_large", "message": "the request body of POST /v1/evaluate is "
+                                     f"larger than the limit of {len(one):,} bytes",
+                                     "message_zh": f"单户测算的请求内容过大：上限为 {len(one) / 1024:.0f} KB"}
+
+        def chunks() -> Iterator[bytes]:   # no Content-Length: counted as it arrives
+            yield one
+            yield b"  "
+
+        r = c.post("/v1/evaluate", content=chunks(), headers=headers)
+        assert (r.status_code, r.json()["error"]["code"]) == (413, "too_large")
+        assert "content-length" not in r.request.headers
+        batch = json.dumps({"applicants": [FACTS] * 4}, ensure_ascii=False).encode()
+        r = c.post("/v1/evaluate/batch", content=batch, headers=headers)
+        assert (r.status_code, r.json()["error"]["code"]) == (413, "too_large")
+        assert "POST /v1/evaluate/batch" in r.json()["error"]["message"]
+        assert c.get("/v1/runs", headers=headers).json() == []   # nothing was decided
+
+
+def test_a_number_too_long_to_read_is_422_naming_the_field(client: TestClient,
+                                                           as_role: dict[str, dict[str, str]]) -> None:
+    headers = {**as_role["clerk"], "Content-Type": "application/json"}
+    long = "9" * 5000
+    body = f'{{"facts": {{{_BASE}, "上年度研发费用": {long}}}}}'.encode()
+    r = client.post("/v1/evaluate", content=body, headers=headers)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "bad_request"
+    assert [p["field"] for p in error["problems"]] == ["facts.上年度研发费用"]
+    assert "5000 digits" in error["problems"][0]["message"]
+    second = f'{_BASE}, "上年度研发费用": -{long}, "前年度研发费用": [{long}]'
+    batch = f'{{"applicants": [{{{_BASE}}}, {{{second}}}]}}'.encode()
+    r = client.post("/v1/evaluate/batch", content=batch, headers=headers)
+    assert r.status_code == 422, r.text
+    assert [p["field"] for p in r.json()["error"]["problems"]] == ["applicants.1.上年度研发费用",
+                                                                "applicants.1.前年度研发费用.0"]
+
+
 # -- decisions, explanations, runs ------------------------------------------------------------------------------
 
 
@@ -449,7 +527,7 @@ def test_runs_are_listed_newest_first_and_verified_by_an_auditor(client: TestCli
 def test_openapi_documents_every_route_and_shape(client: TestClient) -> None:
     doc = client.get("/v1/openapi.json").json()
     assert {p for p in doc["paths"] if p.startswith("/v1/") and "/jobs" not in p} == {
-        "/v1/packages", "/v1/packages/{package_id}", "/v1/evaluate", "/v1/evaluate/batch", "/v1/decisions",
+        "/v1/me", "/v1/packages", "/v1/packages/{package_id}", "/v1/evaluate", "/v1/evaluate/batch", "/v1/decisions",
         "/v1/decisions/{decision_id}", "/v1/decisions/{decision_id}/explain", "/v1/runs", "/v1/runs/{run_id}",
         "/v1/runs/{run_id}/verify"}
     schemas = doc["components"]["schemas"]

@@ -1,6 +1,7 @@
 """The page in a real headless Chromium (Debian's chromium + chromium-driver, driven by Selenium) against the real
-server process: sign in, upload examples/applicants_2021.xlsx, wait for the job, check the summary's total
-against `policyengine.score`, download the workbook and open it.
+server process (`policyengine serve --port 0`): a wrong token refused, sign in (the user's name and role shown),
+upload examples/applicants_2021.xlsx, wait for the job, check the summary's total against `policyengine.score`,
+download the workbook and open it, a row's explanation, the earlier runs, sign out.
 
 Without chromium or chromedriver the test skips with the reason printed; with POLICYENGINE_REQUIRE_BROWSER=1 (as
 .ci/run sets) it fails instead. A screenshot of each step is saved in the test's tmp_path (`NN-step.png`).
@@ -10,70 +11,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openpyxl
 import pytest
 
 import policyengine
 from policyengine.service.tokens import add_token
 
+from .service_support import start_server
 from .support import ROOT
 
 XLSX = ROOT / "examples" / "applicants_2021.xlsx"
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--window-size=1280,1600", "--lang=zh-CN"]
-LAUNCHER = """\
-import sys
-from pathlib import Path
-
-import uvicorn
-
-from policyengine.model.bundled import load_bundled
-from policyengine.service.app import create_app
-from policyengine.service.config import ServiceConfig
-
-port, tokens, work = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-app = create_app(ServiceConfig(packages=load_bundled(), tokens=tokens, work_dir=work))
-if not any(getattr(r, "path", None) == "/v1/decisions" for r in app.routes):
-    # stand-ins (no auth) for routes the page reads, in SERVICE.md's shapes, until the service has its own
-    from policyengine.drafting.explain import explain_lines
-
-    store = app.state.service.store
-
-    def item(d):
-        return {"id": f"{d.run}-{d.row}", "run": d.run, "row": d.row, "uscc": d.uscc, "name": d.name,
-                "year": d.year, "total": d.total, "outcome": d.outcome, "reasons": d.reasons}
-
-    @app.get("/v1/decisions")
-    def decisions(run: int, limit: int = 50, offset: int = 0):
-        found = store.decisions(run=run)
-        return {"total": len(found), "items": [item(d) for d in found[offset:offset + limit]]}
-
-    @app.get("/v1/decisions/{decision_id}/explain")
-    def explain(decision_id: str):
-        run, row = map(int, decision_id.split("-"))
-        d = next(d for d in store.decisions(run=run) if d.row == row)
-        lines = explain_lines(store.packages(store.run(run)), d.facts, labels="zh")
-        return {"id": decision_id, "uscc": d.uscc, "name": d.name, "total": d.total, "lines_zh": lines}
-
-    @app.get("/v1/runs")
-    def runs(limit: int = 20):
-        keys = ("id", "started_at", "ended_at", "user", "command", "input_name", "rows_in", "decided",
-                "rejected", "status")
-        return [{k: getattr(r, k) for k in keys} for r in reversed(store.runs())][:limit]
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-"""
-
-
 def _unavailable(reason: str) -> None:
     reason = f"browser test not run: {reason} (apt-get install chromium chromium-driver fonts-noto-cjk)"
     if os.environ.get("POLICYENGINE_REQUIRE_BROWSER") == "1":
@@ -97,49 +51,17 @@ def _programs() -> tuple[str, str]:
     return chromium, driver
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """The real service in its own process (uvicorn on a free port); yields its URL and a clerk's token."""
+    """The real service, `policyengine serve --port 0` in its own process, as an operator starts it; yields its
+    URL and a clerk's token."""
     tokens = tmp_path / "tokens.yaml"
     token = add_token(tokens, "张三", "clerk")
-    launcher = tmp_path / "launch_service.py"
-    launcher.write_text(LAUNCHER, encoding="utf-8")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"),
-                                                                     os.environ.get("PYTHONPATH")]))}
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, str(launcher), str(port), str(tokens), str(tmp_path / "work")],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    running = start_server(["--tokens", str(tokens), "--work-dir", str(tmp_path / "work")], tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError("the server stopped: " + (tmp_path / "server.log").read_text(errors="replace"))
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("the server did not start within 60 s")
-            time.sleep(0.1)
-        yield url, token
+        yield running.url, token
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        running.stop()
 
 
 @pytest.fixture
@@ -194,6 +116,8 @@ def test_clerk_scores_a_workbook_in_the_browser(server: tuple[str, str], browser
     by_id("token").send_keys(token)
     by_id("signin-button").click()
     wait.until(lambda d: by_id("app").is_displayed())
+    assert by_id("who").text == "当前用户：张三（经办人员）"   # from GET /v1/me
+    assert by_id("signout").is_displayed() and by_id("signout").text == "退出"
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#packages input:checked")) == 2)
     shot("signed-in")
 
@@ -242,3 +166,8 @@ def test_clerk_scores_a_workbook_in_the_browser(server: tuple[str, str], browser
     assert len(runs) == 1 and "张三" in runs[0].text and "applicants_2021.xlsx" in runs[0].text
     browser.execute_script("document.getElementById('runs').scrollIntoView()")
     shot("runs")
+
+    by_id("signout").click()
+    wait.until(lambda d: by_id("signin").is_displayed())
+    assert not by_id("app").is_displayed() and by_id("who").text == ""
+    assert browser.execute_script("return sessionStorage.length") == 0   # the token is gone from the tab

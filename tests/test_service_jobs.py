@@ -121,7 +121,7 @@ def test_jobs_are_the_callers_own(service: Service) -> None:
     assert [j["created_at"] for j in mine] == sorted((j["created_at"] for j in mine), reverse=True)
     assert service.client.get("/v1/jobs", headers=service.auth("other")).json() == []
     other = service.client.get(f"/v1/jobs/{mine[0]['id']}", headers=service.auth("other"))
-    assert other.status_code == 404 and other.json()["error"]["code"] == "no_such_job"
+    assert other.status_code == 404 and other.json()["error"]["code"] == "not_found"
     assert service.client.get(f"/v1/jobs/{mine[0]['id']}/result", headers=service.auth("other")).status_code == 404
 
 
@@ -235,7 +235,7 @@ def test_auth_and_request_errors(service: Service) -> None:
                 headers=service.auth())
     assert fmt.status_code == 422
     missing = c.get("/v1/jobs/0000/result", headers=service.auth())
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == "no_such_job"
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
 def _multipart(name: str, content: bytes) -> tuple[bytes, str]:

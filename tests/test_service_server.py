@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 import httpx
+import openpyxl
 
 from policyengine import evaluate, load_package
 
@@ -47,7 +48,9 @@ def test_real_server_decides_over_http_and_stops_cleanly_on_sigterm(tmp_path: Pa
     assert server.stderr[-1] == "policyengine service stopped"
     assert "Application shutdown complete." in "\n".join(server.stderr)
     assert not store.parent.exists()   # the temporary store and work folder went with the service
-    assert not any(tokens[r] in "\n".join(server.stdout + server.stderr) for r in tokens)   # never logged
+    logged = "\n".join(server.stdout + server.stderr)
+    assert '"POST /v1/evaluate HTTP/1.1" 200' in logged   # the access log is on
+    assert not any(tokens[r] in logged for r in tokens) and "Bearer" not in logged   # the token never logged
 
 
 def test_docs_examples_run_against_the_real_server(tmp_path: Path) -> None:
@@ -64,6 +67,10 @@ def test_docs_examples_run_against_the_real_server(tmp_path: Path) -> None:
         status = session.server.stop() if session.server is not None else 0
     assert status == 0
     assert (tmp_path / "out" / "audit.db").is_file()   # --store: kept after the service stops
+    book = openpyxl.load_workbook(tmp_path / "out" / "applicants_2021-result.xlsx", read_only=True)
+    assert book.sheetnames == ["结果", "未通过", "汇总", "条款"]   # the job's workbook, as downloaded
+    book.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["examples", "out"]   # nothing left beside them
 
 
 def test_the_readmes_service_command_is_the_one_this_page_runs() -> None:

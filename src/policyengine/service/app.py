@@ -15,6 +15,7 @@ from policyengine import __version__
 from policyengine.errors import PolicyEngineError
 from policyengine.service.config import ServiceConfig
 from policyengine.service.errors import ServiceError, error_body, error_response
+from policyengine.service.limits import BodyLimit
 from policyengine.service.state import ServiceState
 
 log = logging.getLogger("policyengine.service")
@@ -23,7 +24,7 @@ log = logging.getLogger("policyengine.service")
 def create_app(config: ServiceConfig) -> FastAPI:
     """The service for `config`: packages loaded and lowered, token file read and store opened now (errors
     here stop the start with one line)."""
-    from policyengine.service.routes import decisions, evaluate, health, jobs, packages, web
+    from policyengine.service.routes import decisions, evaluate, health, jobs, me, packages, web
 
     state = ServiceState(config)
 
@@ -44,9 +45,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
                                      "enterprises' facts, score spreadsheets, read and verify recorded decisions. "
                                      "Every /v1 route needs `Authorization: Bearer <token>`.")
     app.state.service = state
-    for module in (health, packages, evaluate, decisions, jobs, web):
+    for module in (health, me, packages, evaluate, decisions, jobs, web):
         app.include_router(module.router)
     _handlers(app)
+    app.add_middleware(BodyLimit, limits={"/v1/evaluate": config.evaluate_body_limit,
+                                          "/v1/evaluate/batch": config.batch_body_limit})
     return app
 
 

@@ -14,6 +14,10 @@ UPLOAD_LIMIT = 50 * 1024 * 1024
 """The largest spreadsheet `POST /v1/jobs` accepts, in bytes, unless `serve --max-upload` says otherwise."""
 BATCH_LIMIT = 10_000
 """The most applicants one `POST /v1/evaluate/batch` request may carry."""
+EVALUATE_BODY_LIMIT = 1024 * 1024
+"""The largest request body `POST /v1/evaluate` reads, in bytes (one applicant's facts take a few KB)."""
+BATCH_BODY_LIMIT = 32 * 1024 * 1024
+"""The largest request body `POST /v1/evaluate/batch` reads, in bytes (10,000 applicants take about 11 MB)."""
 
 
 @dataclass
@@ -32,6 +36,8 @@ class ServiceConfig:
     `decision_id` is null; batches and jobs are always recorded)."""
     upload_limit: int = UPLOAD_LIMIT
     batch_limit: int = BATCH_LIMIT
+    evaluate_body_limit: int = EVALUATE_BODY_LIMIT
+    batch_body_limit: int = BATCH_BODY_LIMIT
     work_dir: Path | None = None
     """Where uploaded spreadsheets and job results are kept (None: a temporary folder)."""
     extra: dict[str, str] = field(default_factory=dict)

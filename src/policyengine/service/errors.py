@@ -38,3 +38,14 @@ def error_body(code: str, message: str, message_zh: str, problems: list[dict[str
 def error_response(exc: ServiceError) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message, exc.message_zh, exc.problems), status_code=exc.status,
                         headers=exc.headers)
+
+
+def size_text(n: int) -> str:
+    """A byte count as people read it: `8 KB`, `50 MB`."""
+    return f"{n / (1 << 20):.0f} MB" if n >= 1 << 20 else f"{n / 1024:.0f} KB"
+
+
+def too_large(what: str, what_zh: str, limit: int) -> ServiceError:
+    """The 413 of a body over its limit (`what`: the upload, the request body …)."""
+    return ServiceError(413, "too_large", f"{what} is larger than the limit of {limit:,} bytes",
+                        f"{what_zh}过大：上限为 {size_text(limit)}")

@@ -37,6 +37,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 """The error statuses every `/v1` route may answer, for the OpenAPI document."""
 
 
+class Me(BaseModel):
+    user: str = Field(description="The token's user, as the token file names them")
+    role: str = Field(description="clerk, drafter or auditor")
+    role_zh: str = Field(description="The role in Chinese (经办人员, 政策起草人员, 审计人员)")
+    rights: list[str] = Field(description="What the role may do: read, evaluate, jobs, verify, draft")
+
+
 # -- packages ---------------------------------------------------------------------------------------------------
 
 

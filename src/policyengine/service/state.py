@@ -46,6 +46,7 @@ class ServiceState:
         self._tokens_lock = threading.Lock()
         self._tokens_stamp: tuple[int, int] | None = None
         self._tokens: list[TokenEntry] = []
+        self._by_hash: dict[str, TokenEntry] = {}
         self.tokens   # noqa: B018 - read now: a bad token file stops the start, not the first request
         self._own_dir: Path | None = None
         if config.work_dir is None:
@@ -67,6 +68,17 @@ class ServiceState:
 
     @property
     def tokens(self) -> list[TokenEntry]:
+        """The token file's entries (re-read when its modification time or size changes)."""
+        return self._read_tokens()[0]
+
+    @property
+    def tokens_by_hash(self) -> dict[str, TokenEntry]:
+        """The token file's entries by the SHA-256 of their token (`auth.authenticate` looks tokens up here)."""
+        return self._read_tokens()[1]
+
+    def _read_tokens(self) -> tuple[list[TokenEntry], dict[str, TokenEntry]]:
+        from policyengine.service.auth import by_hash
+
         path = self.config.tokens
         try:
             st = path.stat()
@@ -76,8 +88,9 @@ class ServiceState:
         with self._tokens_lock:
             if stamp is None or stamp != self._tokens_stamp:
                 self._tokens = read_tokens(path)
+                self._by_hash = by_hash(self._tokens)
                 self._tokens_stamp = stamp
-            return self._tokens
+            return self._tokens, self._by_hash
 
     def package(self, package_id: str) -> Any:
         for p in self.packages:

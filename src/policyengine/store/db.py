@@ -6,6 +6,7 @@ import datetime as dt
 import getpass
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.exc import OperationalError
 
 from policyengine.errors import PolicyEngineError
@@ -74,6 +75,14 @@ class StoredDecision:
     reasons: str | None
 
 
+@dataclass(frozen=True)
+class DecisionPage:
+    """A page of stored decisions (`Store.decision_page`): how many match, and the page's rows."""
+
+    total: int
+    items: list[StoredDecision]
+
+
 def _run(r: Any) -> Run:
     m = r._mapping
     return Run(id=m["id"], started_at=m["started_at"], ended_at=m["ended_at"], user=m["user"],
@@ -106,6 +115,13 @@ class Store:
         self.shown = redact(self.url)
         self.dialect = self.url.get_backend_name()
         self._names: dict[int, list[str]] = {}
+        self._snapshots: set[str] = set()
+        """Content hashes this process has seen stored (a snapshot is never removed): not queried again."""
+        self._local = threading.local()
+        """`conn`: the transaction `_together` holds on this thread; `after`: what runs once it commits."""
+        self._one_writer = threading.Lock()
+        """SQLite has one writer at a time: this process's threads queue here for `_together`, woken in turn,
+        rather than in SQLite's busy handler, which polls with sleeps of up to 100 ms."""
         if self.dialect == "sqlite":
             if self.url.database and self.url.database != ":memory:":
                 folder = Path(self.url.database).parent
@@ -137,7 +153,12 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """A write transaction (SQLite: BEGIN IMMEDIATE, so a busy store is waited for at the start)."""
+        """A write transaction (SQLite: BEGIN IMMEDIATE, so a busy store is waited for at the start); inside
+        `_together`, the transaction it holds."""
+        held: Connection | None = getattr(self._local, "conn", None)
+        if held is not None:
+            yield held
+            return
         with self.engine.connect() as conn:
             conn = conn.execution_options(immediate=True)
             with conn.begin():
@@ -146,6 +167,9 @@ class Store:
     def _retry(self, work: Callable[[Connection], T], *, opening: bool = False) -> T:
         """`work` in a write transaction, retried while another writer holds the SQLite file (also while the
         file is being created or migrated by another process: `opening`, whose last error is re-raised)."""
+        if getattr(self._local, "conn", None) is not None:   # `_together` retries the whole
+            with self._write() as conn:
+                return work(conn)
         delay = 0.05
         for attempt in range(200):
             try:
@@ -160,21 +184,54 @@ class Store:
                 delay = min(delay * 2, 1.0)
         raise AssertionError("unreachable")
 
+    def _together(self, work: Callable[[], T]) -> T:
+        """`work`'s writes (every write transaction it opens on this thread) in one transaction, retried as a
+        whole while another writer holds the SQLite file."""
+        def whole(conn: Connection) -> T:
+            self._local.conn, self._local.after = conn, []
+            try:
+                return work()
+            finally:
+                self._local.conn = None
+        if self.dialect == "sqlite":
+            with self._one_writer:
+                result = self._retry(whole)
+        else:
+            result = self._retry(whole)
+        for then in self._local.after:   # committed
+            then()
+        self._local.after = []
+        return result
+
+    def _committed(self, then: Callable[[], None]) -> None:
+        """Run `then` once the current write has committed (now, outside `_together`)."""
+        if getattr(self._local, "conn", None) is not None:
+            self._local.after.append(then)
+        else:
+            then()
+
     # -- writing ------------------------------------------------------------------------------------------------
 
     def snapshot(self, versions: Sequence[PolicyVersion]) -> None:
-        """Store the source of each version once per content hash."""
+        """Store the source of each version once per content hash (hashes this process has seen stored are
+        not looked up again)."""
         from policyengine.store.snapshot import capture
 
-        def work(conn: Connection) -> None:
+        wanted = [v for v in versions if v.content_hash not in self._snapshots]
+        if not wanted:
+            return
+
+        def work(conn: Connection) -> set[str]:
             have = set(conn.execute(select(S.snapshots.c.content_hash).where(
-                S.snapshots.c.content_hash.in_([v.content_hash for v in versions]))).scalars())
-            for v in versions:
+                S.snapshots.c.content_hash.in_([v.content_hash for v in wanted]))).scalars())
+            for v in wanted:
                 if v.content_hash not in have:
                     conn.execute(S.snapshots.insert().values(content_hash=v.content_hash, package=v.package_id,
                                                              version=v.version, files=capture(v), stored_at=now()))
                     have.add(v.content_hash)
-        self._retry(work)
+            return have
+        stored = self._retry(work)
+        self._committed(lambda: self._snapshots.update(stored))
 
     def begin_run(self, packages: Sequence[Package], *, command: str | None = None, user: str | None = None,
                   input_name: str | None = None, input_sha256: str | None = None, backend: str | None = None,
@@ -189,7 +246,7 @@ class Store:
                       packages=json.dumps(pkgs, ensure_ascii=False),
                       version_choice=json.dumps(version_choice) if version_choice is not None else None,
                       library=json.dumps(library_versions()))
-        return int(self._retry(lambda c: c.execute(S.runs.insert().values(**values)).inserted_primary_key[0]))  # type: ignore[index]
+        return int(self._retry(lambda c: c.execute(_INSERT_RUN, values).inserted_primary_key[0]))  # type: ignore[index]
 
     def write_scored(self, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
         """Store a scored batch's decisions and rejects under `run`, in chunks; returns the run's chain."""
@@ -223,10 +280,11 @@ class Store:
 
     def record_decision(self, decision: Decision, packages: Sequence[Package], *, command: str | None = None,
                         user: str | None = None) -> int:
-        """Record one `evaluate()` decision as a run of one row (row 1); returns the run id."""
+        """Record one `evaluate()` decision as a run of one row (row 1), the run and its row in one transaction;
+        returns the run id."""
         from policyengine.store.write import write_decision
 
-        return write_decision(self, decision, packages, command=command, user=user)
+        return self._together(lambda: write_decision(self, decision, packages, command=command, user=user))
 
     # -- reading ------------------------------------------------------------------------------------------------
 
@@ -253,6 +311,30 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(q.order_by(S.decisions.c.run_id, S.decisions.c.row)).all()
         return [_decision(r, self.fact_names(r._mapping["run_id"])) for r in rows]
+
+    def latest_runs(self, limit: int) -> list[Run]:
+        """The newest `limit` runs, newest first."""
+        with self.engine.connect() as conn:
+            return [_run(r) for r in conn.execute(select(S.runs).order_by(S.runs.c.id.desc()).limit(limit))]
+
+    def decision(self, run: int, row: int) -> StoredDecision | None:
+        """The decision stored under `run` and `row`, or None."""
+        d = S.decisions
+        with self.engine.connect() as conn:
+            r = conn.execute(select(d).where(d.c.run_id == run, d.c.row == row)).first()
+        return None if r is None else _decision(r, self.fact_names(run))
+
+    def decision_page(self, *, run: int | None = None, uscc: str | None = None, year: int | None = None,
+                      limit: int = 100, offset: int = 0) -> DecisionPage:
+        """How many stored decisions match (`run`, `uscc`, `year`; None: any), and `limit` of them from `offset`:
+        newest run first, each run's rows in order."""
+        d = S.decisions
+        where = [c == v for c, v in ((d.c.run_id, run), (d.c.uscc, uscc), (d.c.year, year)) if v is not None]
+        query = select(d).where(*where).order_by(d.c.run_id.desc(), d.c.row).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(d).where(*where)).scalar_one()
+            rows = conn.execute(query).all()
+        return DecisionPage(int(total), [_decision(r, self.fact_names(r._mapping["run_id"])) for r in rows])
 
     def fact_names(self, run: int) -> list[str] | None:
         """The facts run `run` read, in the order its rows keep them (None: its rows keep JSON objects)."""
@@ -318,6 +400,10 @@ class Store:
 
         targets = [self.run(run)] if run is not None else self.runs()
         return [verify_run(self, r) for r in targets]
+
+
+_INSERT_RUN = S.runs.insert()
+"""Built once: the values go as parameters (building `.values(**values)` each time costs more than the insert)."""
 
 
 def _first_line(exc: BaseException) -> str:

@@ -13,14 +13,12 @@ from fastapi.responses import Response
 from policyengine.errors import PolicyEngineError
 from policyengine.service.auth import Reader, Verifier
 from policyengine.service.decisions import (
+    decision_item,
     decision_json,
-    list_decisions,
     not_found_run,
     parse_decision_id,
-    recent_runs,
     run_item,
     stored_decision,
-    stored_item,
 )
 from policyengine.service.errors import ServiceError
 from policyengine.service.models import (
@@ -42,19 +40,20 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorBody, "desc
 def decisions(request: Request, _principal: Reader,
               uscc: Annotated[str | None, Query(description="统一社会信用代码")] = None,
               run: Annotated[int | None, Query(ge=1, description="Only this run's decisions")] = None,
+              year: Annotated[int | None, Query(ge=1, le=9999, description="申报年度")] = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
               ) -> DecisionList:
     """Stored decisions, newest run first (rows in order): how many match, and `limit` of them from
     `offset`."""
-    total, items = list_decisions(state_of(request).store, uscc=uscc, run=run, limit=limit, offset=offset)
-    return DecisionList(total=total, items=items)
+    page = state_of(request).store.decision_page(run=run, uscc=uscc, year=year, limit=limit, offset=offset)
+    return DecisionList(total=page.total, items=[decision_item(d) for d in page.items])
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionItem, responses=NOT_FOUND)
 def decision(decision_id: str, request: Request, _principal: Reader) -> DecisionItem:
     """One stored decision (`RUN-ROW`): its totals, stored outcome and reasons."""
     run, row = parse_decision_id(decision_id)
-    return stored_item(state_of(request).store, run, row, decision_id)
+    return decision_item(stored_decision(state_of(request).store, run, row, decision_id))
 
 
 @router.get("/decisions/{decision_id}/explain", response_model=Explanation, responses=NOT_FOUND)
@@ -86,7 +85,7 @@ def explain(decision_id: str, request: Request, _principal: Reader) -> Response:
 def runs(request: Request, _principal: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 50
          ) -> list[RunItem]:
     """The recorded runs, newest first."""
-    return [run_item(r) for r in recent_runs(state_of(request).store, limit)]
+    return [run_item(r) for r in state_of(request).store.latest_runs(limit)]
 
 
 @router.get("/runs/{run_id}", response_model=RunItem, responses=NOT_FOUND)

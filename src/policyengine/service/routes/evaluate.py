@@ -5,16 +5,20 @@ decision store under the caller's name."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from policyengine.errors import FactError, InternalConsistencyError, PolicyEngineError
 from policyengine.service.auth import Evaluator
-from policyengine.service.decisions import decision_id, decision_json, fact_problems
+from policyengine.service.decisions import chosen_packages, decision_id, decision_json, fact_problems
 from policyengine.service.errors import ServiceError
 from policyengine.service.models import (
     ERRORS,
@@ -24,45 +28,79 @@ from policyengine.service.models import (
     EvaluateRequest,
     EvaluateResponse,
 )
-from policyengine.service.state import ServiceState, state_of
+from policyengine.service.state import state_of
 
 if TYPE_CHECKING:
     from policyengine.batch.score import Scored
+    from policyengine.decide.decision import Decision
     from policyengine.model.policy import Package
 
-router = APIRouter(prefix="/v1", tags=["evaluate"], responses=ERRORS)
+
+
+class _Long:
+    """A number too long for Python's JSON reader (more digits than `sys.get_int_max_str_digits()`)."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def long_numbers(body: bytes) -> list[dict[str, str]]:
+    """Every number of the JSON `body` that is too long to read, as `{field, message}` (an empty list when the
+    body has none)."""
+    most = sys.get_int_max_str_digits()
+
+    def number(text: str) -> object:
+        digits = len(text.lstrip("-"))
+        return _Long(digits) if most and digits > most else int(text)
+
+    try:
+        data = json.loads(body, parse_int=number)
+    except (ValueError, RecursionError):
+        return []
+    found: list[dict[str, str]] = []
+
+    def walk(value: object, path: tuple[str, ...]) -> None:
+        if isinstance(value, _Long):
+            found.append({"field": ".".join(path), "message": f"a number of {value.digits} digits: more than the "
+                                                             f"{most} the JSON reader accepts (send it as text)"})
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, (*path, str(k)))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, (*path, str(i)))
+
+    walk(data, ())
+    return found
+
+
+class JsonRoute(APIRoute):
+    """A route whose JSON body holding a number too long to read is a 422 naming the field (FastAPI's reader
+    gives a bare 400 for it)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                if exc.status_code != 400 or not isinstance(exc.__cause__, ValueError):
+                    raise
+                problems = long_numbers(await request.body())
+                if not problems:
+                    raise
+                fields = ", ".join(p["field"] for p in problems)
+                raise ServiceError(422, "bad_request", f"a number too long to read: {fields} (send it as text)",
+                                   f"数字位数过多，无法读取：{fields}（请以文本形式提交）", problems) from None
+
+        return route
+
+
+router = APIRouter(prefix="/v1", tags=["evaluate"], responses=ERRORS, route_class=JsonRoute)
 
 EVALUATE = "POST /v1/evaluate"
 BATCH = "POST /v1/evaluate/batch"
-
-
-def chosen_packages(state: ServiceState, ids: Sequence[str] | None, version: object) -> list[Package]:
-    """The packages a request names (all served when it names none), checked with its version choice; a 422
-    `ServiceError` naming what is unknown."""
-    known = [p.id for p in state.packages]
-    if ids is None:
-        packages = list(state.packages)
-    else:
-        unknown = [i for i in ids if state.package(i) is None]
-        if unknown:
-            raise ServiceError(422, "unknown_package", f"no package {', '.join(map(repr, unknown))} "
-                               f"(served: {', '.join(known)})",
-                               f"未找到政策包 {'、'.join(unknown)}（可用：{'、'.join(known)}）")
-        if not ids:
-            raise ServiceError(422, "unknown_package", f"packages: name at least one (served: {', '.join(known)})",
-                               f"请至少选择一个政策包（可用：{'、'.join(known)}）")
-        if len(set(ids)) != len(ids):
-            raise ServiceError(422, "bad_request", f"packages: a package is named twice: {list(ids)}",
-                               "政策包重复")
-        packages = [state.package(i) for i in ids]
-    if isinstance(version, Mapping):
-        chosen = {p.id for p in packages}
-        stray = [k for k in version if k not in chosen]
-        if stray:
-            raise ServiceError(422, "unknown_package", f"version: {', '.join(map(repr, stray))} is not among the "
-                               f"packages evaluated ({', '.join(sorted(chosen))})",
-                               f"版本指定了未参与测算的政策包 {'、'.join(stray)}")
-    return packages
 
 
 def _bad_input(exc: PolicyEngineError) -> ServiceError:
@@ -77,24 +115,40 @@ def _bad_input(exc: PolicyEngineError) -> ServiceError:
              responses={422: {"model": ErrorBody, "description": "bad_facts: every fact that cannot be read, "
                                                                  "{fact, label, value, message}; unknown_package; "
                                                                  "bad_input (an unknown version)"}})
-def evaluate_one(body: EvaluateRequest, request: Request, principal: Evaluator
-                 ) -> Response:
+async def evaluate_one(body: EvaluateRequest, request: Request, principal: Evaluator) -> Response:
     """Decide one applicant: the library's decision (every clause's status and amount, reasons, trace),
     recorded in the decision store as a run of one row (`decision_id` RUN-1)."""
     from policyengine.decide.evaluate import evaluate
 
     state = state_of(request)
     packages = chosen_packages(state, body.packages, body.version)
-    try:
-        decision = evaluate(packages, body.facts, version=body.version, backend=state.backend)
-    except PolicyEngineError as exc:
-        raise _bad_input(exc) from None
+
+    def decide() -> tuple[Decision, str]:
+        try:
+            decision = evaluate(packages, body.facts, version=body.version, backend=state.backend)
+        except PolicyEngineError as exc:
+            raise _bad_input(exc) from None
+        return decision, decision_json(decision)
+
+    # the interpreter decides on the event loop (a millisecond of CPU: a thread would add its hand-offs and
+    # GIL waits, not parallelism); the Rete backend in worker threads, which its engine lock serialises
+    decision, text = await run_in_threadpool(decide) if state.config.backend == "rete" else decide()
     recorded: str | None = None
-    if state.config.record:
-        run = state.store.record_decision(decision, packages, user=principal.user, command=EVALUATE)
+    if state.config.record:   # the store's write waits for the file: a worker thread
+        run = await run_in_threadpool(state.store.record_decision, decision, packages, user=principal.user,
+                                      command=EVALUATE)
         recorded = decision_id(run, 1)
-    text = f'{{"decision_id":{json.dumps(recorded)},"decision":{decision_json(decision)}}}'
-    return Response(text, media_type="application/json")
+    return DecisionResponse(recorded, text)
+
+
+class DecisionResponse(Response):
+    """`{"decision_id": …, "decision": …}` (`EvaluateResponse`) around the decision's JSON as the library wrote
+    it: the text is wrapped, never parsed again."""
+
+    media_type = "application/json"
+
+    def __init__(self, recorded: str | None, decision: str) -> None:
+        super().__init__(f'{{"decision_id":{json.dumps(recorded)},"decision":{decision}}}')
 
 
 def named_records(applicants: Sequence[Mapping[str, Any]], packages: Sequence[Package]) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Routes: spreadsheet jobs (`POST /v1/jobs`, `GET /v1/jobs`, `GET /v1/jobs/{id}`, `GET /v1/jobs/{id}/result`).
 
 A caller sees only their own jobs (another user's job id is 404, as an unknown one). The result of a job is
-404 when there is no such job, 409 `job_not_done` while it is queued or running, 409 `job_failed` when it
+404 `not_found` when there is no such job, 409 `job_not_done` while it is queued or running, 409 `job_failed` when it
 failed (with its reason), the file once it is done.
 
 The upload (multipart, field `file`) is read as it arrives and written to the job's folder; the size limit
@@ -16,9 +16,9 @@ import json
 import shutil
 from collections.abc import AsyncGenerator
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -27,14 +27,13 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from policyengine.decide.versions import VersionChoice, forced
 from policyengine.errors import PolicyEngineError
 from policyengine.model.policy import Package
-from policyengine.service.auth import Principal, require
-from policyengine.service.errors import ServiceError
+from policyengine.service.auth import JobRunner, Principal
+from policyengine.service.decisions import chosen_packages, not_found_job
+from policyengine.service.errors import ServiceError, too_large
 from policyengine.service.jobs import Job, manager
 from policyengine.service.state import ServiceState, state_of
 
 router = APIRouter(tags=["jobs"])
-Caller = Annotated[Principal, Depends(require("jobs"))]
-"""The caller, whose role may run jobs (a job is its creator's alone)."""
 
 SLACK = 64 * 1024
 """Bytes a multipart body may carry beyond the file itself (boundaries, part headers, the small fields)."""
@@ -59,12 +58,7 @@ _UPLOAD_BODY = {
 
 
 def _too_large(limit: int) -> ServiceError:
-    return ServiceError(413, "too_large", f"the upload is larger than the limit of {limit:,} bytes",
-                        f"上传的文件过大：上限为 {_size(limit)}")
-
-
-def _size(n: int) -> str:
-    return f"{n / (1 << 20):.0f} MB" if n >= 1 << 20 else f"{n / 1024:.0f} KB"
+    return too_large("the upload", "上传的文件", limit)
 
 
 async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
@@ -94,18 +88,10 @@ def _save(upload: UploadFile, target: Path) -> str:
 
 
 def _packages(state: ServiceState, text: str | None) -> list[Package]:
+    """The packages the form's comma-separated ids name (all served when it names none)."""
     if not text or not text.strip():
         return list(state.packages)
-    chosen: list[Package] = []
-    for pid in (t.strip() for t in text.split(",")):
-        p = state.package(pid) if pid else None
-        if p is None:
-            known = ", ".join(q.id for q in state.packages)
-            raise ServiceError(422, "unknown_package", f"packages: no package {pid!r} (packages: {known})",
-                               f"没有名为“{pid}”的政策包（可选：{known}）")
-        if p not in chosen:
-            chosen.append(p)
-    return chosen
+    return chosen_packages(state, [t.strip() for t in text.split(",")], None)
 
 
 def _version(text: str | None, packages: list[Package]) -> VersionChoice:
@@ -137,7 +123,7 @@ def _field(form: Any, name: str) -> str | None:
 
 @router.post("/v1/jobs", status_code=202, openapi_extra={"requestBody": _UPLOAD_BODY},
              summary="Upload a spreadsheet (CSV or .xlsx) to be scored in the background")
-async def create_job(request: Request, principal: Caller) -> JSONResponse:
+async def create_job(request: Request, principal: JobRunner) -> JSONResponse:
     state = state_of(request)
     limit = state.config.upload_limit + SLACK
     length = request.headers.get("content-length")
@@ -179,19 +165,19 @@ async def create_job(request: Request, principal: Caller) -> JSONResponse:
 
 
 @router.get("/v1/jobs", summary="The caller's jobs, newest first")
-def list_jobs(request: Request, principal: Caller) -> list[dict[str, Any]]:
+def list_jobs(request: Request, principal: JobRunner) -> list[dict[str, Any]]:
     return [j.to_json() for j in manager(state_of(request)).list(principal.user)]
 
 
 def _job(request: Request, job_id: str, principal: Principal) -> Job:
     job = manager(state_of(request)).get(job_id, principal.user)
     if job is None:
-        raise ServiceError(404, "no_such_job", f"no job {job_id!r}", f"没有编号为 {job_id} 的任务")
+        raise not_found_job(job_id)
     return job
 
 
 @router.get("/v1/jobs/{job_id}", summary="A job's state and progress (rows done / total), its summary when done")
-def get_job(request: Request, job_id: str, principal: Caller) -> dict[str, Any]:
+def get_job(request: Request, job_id: str, principal: JobRunner) -> dict[str, Any]:
     return _job(request, job_id, principal).to_json()
 
 
@@ -200,7 +186,7 @@ def get_job(request: Request, job_id: str, principal: Caller) -> dict[str, Any]:
             responses={200: {"content": {MEDIA["xlsx"]: {}, "text/csv": {}}},
                        404: {"description": "no such job"},
                        409: {"description": "the job is not done (job_not_done) or failed (job_failed)"}})
-def job_result(request: Request, job_id: str, principal: Caller,
+def job_result(request: Request, job_id: str, principal: JobRunner,
                format: Literal["xlsx", "csv"] = "xlsx") -> FileResponse:
     job = _job(request, job_id, principal)
     if job.state == "failed":

@@ -21,6 +21,7 @@ const ROLE_HINT = "该令牌的角色无权上传测算表格（需经办人员�
 
 const view = {
   titles: {},        // package id -> {title, clauses: {id: "第N条 标题"}}
+  me: null,          // who is signed in (GET /v1/me: user, role, role_zh, rights)
   jobs: [],          // the caller's jobs (GET /v1/jobs)
   current: null,     // the job shown in the summary
   run: null,         // the run whose decisions are listed
@@ -88,7 +89,7 @@ async function api(path, options) {
     }
     const err = body && body.error ? body.error : null;
     const message = err ? err.message_zh || err.message : "请求失败（HTTP " + res.status + "）";
-    if (res.status === 401 && path !== "/v1/jobs") signOut("登录已失效，请重新登录");
+    if (res.status === 401 && path !== "/v1/me") signOut("登录已失效，请重新登录");
     throw new ApiError(res.status, err ? err.code : "http_" + res.status, message);
   }
   return res;
@@ -100,33 +101,41 @@ async function apiJson(path, options) {
 
 // -- signing in -----------------------------------------------------------------------------------------------
 
-function showSignedIn(signedIn) {
-  $("signin").hidden = signedIn;
-  $("app").hidden = !signedIn;
-  $("signout").hidden = !signedIn;
-  $("who").textContent = signedIn ? "已登录" : "";
+function showSignedIn(me) {
+  $("signin").hidden = !!me;
+  $("app").hidden = !me;
+  $("signout").hidden = !me;
+  $("who").textContent = me ? "当前用户：" + me.user + "（" + me.role_zh + "）" : "";
 }
 
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   if (view.polling) clearTimeout(view.polling);
   view.polling = null;
-  showSignedIn(false);
+  view.me = null;
+  showSignedIn(null);
   $("signin-error").textContent = message || "";
 }
 
+// The token is checked with GET /v1/me (who it is, what the role may do) before anything else is asked.
 async function signIn(token) {
   sessionStorage.setItem(TOKEN_KEY, token);
+  let me;
   try {
-    view.jobs = await apiJson("/v1/jobs");
+    me = await apiJson("/v1/me");
   } catch (e) {
     sessionStorage.removeItem(TOKEN_KEY);
-    $("signin-error").textContent = e.status === 401 ? "令牌无效，请核对后重试" : e.status === 403 ? ROLE_HINT : e.message;
+    $("signin-error").textContent = e.status === 401 ? "令牌无效，请核对后重试" : e.message;
     return false;
   }
+  if (!me.rights.includes("jobs")) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("signin-error").textContent = ROLE_HINT + "；当前令牌：" + me.user + "（" + me.role_zh + "）";
+    return false;
+  }
+  view.me = me;
   $("signin-error").textContent = "";
-  showSignedIn(true);
-  if (view.jobs.length && view.jobs[0].user) $("who").textContent = "已登录：" + view.jobs[0].user;
+  showSignedIn(me);
   await loadPackages();
   await loadRuns();
   return true;
@@ -488,5 +497,5 @@ document.addEventListener("DOMContentLoaded", () => {
   $("decisions-next").addEventListener("click", () => loadDecisions(view.run, view.offset + PAGE_SIZE));
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved);
-  else showSignedIn(false);
+  else showSignedIn(null);
 });
