@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SerializerFunctionWrapHandler, model_serializer
 
@@ -69,6 +69,19 @@ class ConditionTrace(_Model):
     deciding: str | None = Field(default=None, description="For a false condition: the part that is false")
 
 
+class CanonicalFacts(Protocol):
+    """What a decision records of the applicant's facts (`facts.applicant.Facts`)."""
+
+    @property
+    def unused(self) -> tuple[str, ...]: ...
+
+    def canonical(self) -> dict[str, str | None]: ...
+
+    def digest(self) -> str: ...
+
+
+_DEFERRED_FACTS = ("facts", "facts_hash")
+
 Trace = Callable[[], dict[str, Any]]
 """Builds a clause result's deferred trace fields (`conditions`, `formula`) on first use."""
 
@@ -117,6 +130,22 @@ class ClauseResult(_Model):
             if name in self.__dict__:
                 return self.__dict__[name]
         return super().__getattr__(name)  # type: ignore[misc]
+
+
+_CLAUSE_FIELDS = frozenset(ClauseResult.model_fields)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def clause_result(trace: Trace, fields: dict[str, Any]) -> ClauseResult:
+    """`ClauseResult.deferred(trace, **fields)` for a dict holding every field but the deferred ones, taken as it
+    is: the interpreter builds one per clause per applicant, so this does no more than it must."""
+    m = _new(ClauseResult)
+    _set(m, "__dict__", fields)
+    _set(m, "__pydantic_fields_set__", set(_CLAUSE_FIELDS))
+    _set(m, "__pydantic_extra__", None)
+    _set(m, "__pydantic_private__", {"_trace": trace})
+    return m
 
 
 class SettlementStep(_Model):
@@ -179,7 +208,11 @@ class AuditInfo(_Model):
 
 
 class Decision(_Model):
-    """One applicant's decision under one or more packages. `model_dump_json()` is its audit record."""
+    """One applicant's decision under one or more packages. `model_dump_json()` is its audit record.
+
+    `evaluate()` defers `facts` and `facts_hash` (the applicant's facts as canonical text, and their digest):
+    they are filled in the first time either is read, or when the decision is serialised, compared or copied
+    deeply, so a caller sees the same decision either way."""
 
     format: Literal["policyengine-decision/1"] = "policyengine-decision/1"
     facts: dict[str, str | None] = Field(description="The applicant's known facts, canonical text")
@@ -191,6 +224,33 @@ class Decision(_Model):
     packages: list[PackageResult]
     total: int
     audit: AuditInfo
+    _facts: CanonicalFacts | None = PrivateAttr(default=None)
+
+    @classmethod
+    def of_facts(cls, facts: CanonicalFacts, **fields: Any) -> Decision:
+        """A trusted decision on the applicant's `facts`, whose canonical text and digest are made when needed."""
+        d = cls.trusted(format="policyengine-decision/1", unused_facts=list(facts.unused), **fields)
+        object.__setattr__(d, "__pydantic_private__", {"_facts": facts})
+        d.__pydantic_fields_set__.update(_DEFERRED_FACTS)
+        return d
+
+    def _materialise(self) -> None:
+        private = self.__pydantic_private__
+        facts = private.get("_facts") if private else None
+        if facts is not None:
+            assert private is not None
+            private["_facts"] = None
+            self.__dict__.setdefault("facts", facts.canonical())
+            self.__dict__.setdefault("facts_hash", facts.digest())
+        for p in self.packages:
+            p._materialise()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _DEFERRED_FACTS:
+            self._materialise()
+            if name in self.__dict__:
+                return self.__dict__[name]
+        return super().__getattr__(name)  # type: ignore[misc]
 
     @model_serializer(mode="wrap")
     def _omit_empty_unused(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -198,10 +258,6 @@ class Decision(_Model):
         if isinstance(data, dict) and not data.get("unused_facts"):
             data.pop("unused_facts", None)   # records without unused facts stay exactly as before the field existed
         return data
-
-    def _materialise(self) -> None:
-        for p in self.packages:
-            p._materialise()
 
     def package(self, package_id: str) -> PackageResult:
         for p in self.packages:

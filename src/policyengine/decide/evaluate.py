@@ -95,9 +95,9 @@ def evaluate_version(version: PolicyVersion, facts: Facts, year: int | None, bac
     """One package version for one applicant: clause outcomes, then settlement."""
     results, firings = backend.evaluate(version, facts)
     settled, steps = settle(version, results)
-    return PackageResult(
+    return PackageResult.trusted(
         package=version.package_id, version=version.version, document_number=version.meta.document_number,
-        content_hash=version.content_hash, status="evaluated", application_year=year,
+        content_hash=version.content_hash, status="evaluated", reason="", application_year=year,
         annual_fund=version.annual_fund, clauses=settled, total=sum(r.amount for r in settled), steps=steps,
     ), firings
 
@@ -129,19 +129,20 @@ def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version
     for package in pkgs:
         chosen = versions.choose(package, year, version)
         if isinstance(chosen, str):
-            results.append(PackageResult(package=package.id, version=None, reason=chosen, application_year=year,
-                                         status="undetermined" if year is None else "not_in_force"))
+            results.append(PackageResult.trusted(
+                package=package.id, version=None, document_number=None, content_hash=None,
+                status="undetermined" if year is None else "not_in_force", reason=chosen, application_year=year,
+                annual_fund=None, clauses=[], total=0, steps=[]))
             continue
         result, fired = evaluate_version(chosen, typed, year, engine)
         results.append(result)
         firings.extend(fired)
         sources[chosen.key] = str(chosen.source)
     name, firings, fallback = audit_of(engine, firings)
-    decision = Decision(facts=typed.canonical(), facts_hash=typed.digest(), unused_facts=list(typed.unused),
-                        application_year=year, packages=results,
-                        total=sum(p.total for p in results),
-                        audit=AuditInfo(backend=name, library=library_versions(), sources=sources,
-                                        firings=firings, fallback=fallback))
+    decision = Decision.of_facts(
+        typed, application_year=year, packages=results, total=sum(p.total for p in results),
+        audit=AuditInfo.trusted(backend=name, library=library_versions(), sources=sources, firings=firings,
+                                fallback=fallback))
     if store is not None:
         store.record_decision(decision, pkgs)
     return decision

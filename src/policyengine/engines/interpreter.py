@@ -8,12 +8,13 @@ substituted) is built from the program's plans with the same closures.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any, Literal
 from weakref import WeakKeyDictionary
 
-from policyengine.decide.decision import ClauseResult, ConditionTrace, FactValue, Status
+from policyengine.decide.decision import ClauseResult, ConditionTrace, FactValue, Status, clause_result
 from policyengine.errors import EvaluationError
 from policyengine.facts.applicant import Facts
 from policyengine.facts.cells import blank_value
@@ -28,26 +29,32 @@ from policyengine.model.policy import Clause, PolicyVersion
 
 Fn = Callable[["Env"], Value]
 _PENDING: Any = object()
+_LITERALS = (A.Num, A.Money, A.Percent, A.Str, A.Bool)
+_SHAREABLE = (A.Lookup, A.Neg, A.Not, A.Arith, A.Compare, A.BoolOp, A.In, A.Call, A.IfElse)
 
 
 def _kleene_and(values: list[Value]) -> Value:
-    if any(v is False for v in values):
-        return False
-    if any(v is UNKNOWN for v in values):
-        return UNKNOWN
-    return True
+    result: Value = True
+    for v in values:
+        if v is False:
+            return False
+        if v is UNKNOWN:
+            result = UNKNOWN
+    return result
 
 
 def _kleene_or(values: list[Value]) -> Value:
-    if any(v is True for v in values):
-        return True
-    if any(v is UNKNOWN for v in values):
-        return UNKNOWN
-    return False
+    result: Value = False
+    for v in values:
+        if v is True:
+            return True
+        if v is UNKNOWN:
+            result = UNKNOWN
+    return result
 
 
 _ORDER: dict[str, Callable[[Fraction, Fraction], bool]] = {
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
 
 
@@ -83,13 +90,40 @@ def _arith(op: str, a: Value, b: Value) -> Value:
     return a / b
 
 
+def _literal(e: A.Expr) -> tuple[bool, Value]:
+    """Whether `e` is a literal, and its value."""
+    return (True, e.value) if isinstance(e, _LITERALS) else (False, None)
+
+
+def _shared(exprs: list[A.Expr]) -> list[A.Expr]:
+    """The compound sub-expressions that occur more than once among `exprs` (equal by structure, such as the
+    `Y - 1` of many clauses), outermost first: each is computed once per applicant, in a slot of its own."""
+    seen: dict[A.Expr, int] = {}
+    for e in exprs:
+        for x in traverse.walk(e):
+            if isinstance(x, _SHAREABLE):
+                seen[x] = seen.get(x, 0) + 1
+    return [x for x, n in seen.items() if n > 1]
+
+
 class _Closures:
-    """Each expression of one program folded into a closure over an `Env`, memoised per node."""
+    """Each expression of one program folded into a closure over an `Env`, memoised per node.
+
+    Closures specialise the common shapes (a fact compared with a literal, a definition read from its slot),
+    and a compound expression that occurs more than once in the program is computed once per applicant."""
 
     def __init__(self, program: Program) -> None:
         self.program = program
         self.blanks: dict[str, Value] = {n: blank_value(s) for n, s in program.facts.items()}
         self._memo: dict[int, tuple[A.Expr, Fn]] = {}
+        exprs = [d.expr for d in program.definitions]
+        for c in program.clauses:
+            exprs.extend(x.expr for x in c.conditions)
+            exprs.append(c.amount)
+        shared = _shared(exprs)
+        self.slots = len(program.definitions) + len(shared)
+        """Per applicant: one slot per definition, then one per shared sub-expression."""
+        self._shared: dict[A.Expr, int] = {x: len(program.definitions) + i for i, x in enumerate(shared)}
         self.definitions: list[Fn] = [self.of(d.expr) for d in program.definitions]
         self.clauses: dict[str, tuple[list[Fn], Fn]] = {
             c.id: ([self.of(x.expr) for x in c.conditions], self.of(c.amount)) for c in program.clauses}
@@ -99,8 +133,21 @@ class _Closures:
         if hit is not None and hit[0] is e:  # the memo keeps the node alive, so its id is not reused
             return hit[1]
         fn = fold(e, self)
+        slot = self._shared.get(e) if isinstance(e, _SHAREABLE) else None
+        if slot is not None:
+            fn = self._slotted(slot, fn)
         self._memo[id(e)] = (e, fn)
         return fn
+
+    @staticmethod
+    def _slotted(slot: int, inner: Fn) -> Fn:
+        def run(env: Env) -> Value:
+            v = env.defs[slot]
+            if v is _PENDING:
+                v = env.defs[slot] = inner(env)
+            return v
+
+        return run
 
     def _const(self, value: Value) -> Fn:
         return lambda env: value
@@ -126,7 +173,11 @@ class _Closures:
             return lambda env: env.values[name]
         index = self.program.definition_index.get(name)
         if index is not None:
-            return lambda env: env.definition(index, name)
+            def definition(env: Env) -> Value:
+                v = env.defs[index]
+                return env.definition(index, name) if v is _PENDING else v
+
+            return definition
         return lambda env: env.extra_value(name)
 
     def attr(self, e: A.Attr) -> Fn:
@@ -161,18 +212,60 @@ class _Closures:
 
     def arith(self, e: A.Arith) -> Fn:
         op, left, right = e.op, self.of(e.left), self.of(e.right)
+        is_literal, b = _literal(e.right)
+        if is_literal and isinstance(b, Fraction) and (op != "/" or b != 0):
+            # `x - 1`, `x * 30%`, `x / 2`: the literal needs no check
+            compute: Callable[[Fraction, Fraction], Fraction] = {
+                "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[op]
+            lit = b
+
+            def with_literal(env: Env) -> Value:
+                a = left(env)
+                if isinstance(a, Fraction):
+                    return compute(a, lit)
+                return _arith(op, a, lit)
+
+            return with_literal
         return lambda env: _arith(op, left(env), right(env))
 
     def compare(self, e: A.Compare) -> Fn:
         op, left, right = e.op, self.of(e.left), self.of(e.right)
-        return lambda env: _compare(op, left(env), right(env))
+        is_literal, lit = _literal(e.right)
+        if op in ("==", "!=") and is_literal:
+            equal = op == "=="
+
+            def against_literal(env: Env) -> Value:
+                a = left(env)
+                return UNKNOWN if a is UNKNOWN else (a == lit) is equal
+
+            return against_literal
+        if op in ("==", "!="):
+            equal = op == "=="
+
+            def equality(env: Env) -> Value:
+                a, b = left(env), right(env)
+                if a is UNKNOWN or b is UNKNOWN:
+                    return UNKNOWN
+                return (a == b) is equal
+
+            return equality
+        order = _ORDER[op]
+
+        def ordered(env: Env) -> Value:
+            a, b = left(env), right(env)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            if isinstance(a, Fraction) and isinstance(b, Fraction):
+                return order(a, b)
+            return _compare(op, a, b)
+
+        return ordered
 
     def boolop(self, e: A.BoolOp) -> Fn:
         operands = [self.of(x) for x in e.operands]
         combine = _kleene_and if e.op == "and" else _kleene_or
         # every operand is computed (no short cut), so an error in any of them is never hidden
         return lambda env: combine([f(env) for f in operands])
-
     def in_(self, e: A.In) -> Fn:
         item, options, negated = self.of(e.item), [self.of(o) for o in e.options], e.negated
 
@@ -243,7 +336,7 @@ class Env:
         self.values: dict[str, Value] = {**self.closures.blanks, **facts.values}
         if self.extra:
             self.values.update((k, v) for k, v in self.extra.items() if k in self.values)
-        self.defs: list[Value] = [_PENDING] * len(self.program.definitions)
+        self.defs: list[Value] = [_PENDING] * self.closures.slots
         self._shown: dict[str, FactValue] = {}
 
     def definition(self, index: int, name: str) -> Value:
@@ -366,41 +459,49 @@ def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
 
     The outcome (status, amount, reason, facts to supply) is computed now; the trace when first needed."""
     conditions, amount = env.closures.clauses[plan.id]
-    values = [f(env) for f in conditions]
-    first_false: int | None = None
+    values = [f(env) for f in conditions]   # every condition is computed, so an error in any is never hidden
+    status: Status
+    reason = ""
     unknown: list[str] = []
-    for cond, v in zip(plan.conditions, values, strict=True):
-        if v is False:
-            if first_false is None:
-                first_false = cond.index
-        elif v is UNKNOWN:
-            for n in cond.reads:
-                if env.values[n] is UNKNOWN and n not in unknown:
-                    unknown.append(n)
-
-    def result(status: Status, amount: int = 0, reason: str = "", unknown_facts: list[str] | None = None,
-               value: Value | None = None) -> ClauseResult:
-        computed = amount if status == "eligible" else None
-        return ClauseResult.deferred(
-            _trace(plan, env, values, value, computed),
-            clause=plan.id, article=plan.article, title=plan.title, status=status, amount=amount,
-            computed=computed, reason=reason, unknown_facts=unknown_facts or [], settlement=[])
-
-    labels = env.program.facts
-    if first_false is not None:
+    value: Value | None = None
+    rounded: int | None = None
+    if False in values and (first_false := _first_false(values)) is not None:
+        status = "ineligible"
         cond = plan.conditions[first_false]
         pieces = cond.template if cond.template is not None else deciding(cond.deciding, env).pieces
-        return result("ineligible", reason=render(pieces, _show(env)))
-    if unknown:
-        return result("undetermined", unknown_facts=unknown, reason=unknown_reason([labels[n].label for n in unknown]))
-    value = amount(env)
-    if value is UNKNOWN:
-        needed = [n for n in plan.amount_reads if env.values[n] is UNKNOWN]
-        return result("undetermined", unknown_facts=needed, reason=unknown_reason([labels[n].label for n in needed]))
-    if not isinstance(value, Fraction):
-        raise EvaluationError(f"{env.program.key} {plan.id}: the amount has no value ({display(value)})")
-    rounded = round_amount(value, plan.rounding.unit, plan.rounding.mode)
-    return result("eligible", amount=rounded, value=value)
+        reason = render(pieces, _show(env))
+    elif UNKNOWN in values:
+        status = "undetermined"
+        facts = env.values
+        for cond, v in zip(plan.conditions, values, strict=True):
+            if v is UNKNOWN:
+                for n in cond.reads:
+                    if facts[n] is UNKNOWN and n not in unknown:
+                        unknown.append(n)
+        reason = unknown_reason([env.program.facts[n].label for n in unknown])
+    else:
+        value = amount(env)
+        if value is UNKNOWN:
+            status = "undetermined"
+            unknown = [n for n in plan.amount_reads if env.values[n] is UNKNOWN]
+            reason = unknown_reason([env.program.facts[n].label for n in unknown])
+        elif isinstance(value, Fraction):
+            status = "eligible"
+            rounded = round_amount(value, plan.rounding.unit, plan.rounding.mode)
+        else:
+            raise EvaluationError(f"{env.program.key} {plan.id}: the amount has no value ({display(value)})")
+    clause = plan.clause
+    return clause_result(_trace(plan, env, values, value, rounded), {
+        "clause": clause.id, "article": clause.article, "title": clause.title, "status": status,
+        "amount": rounded or 0, "computed": rounded, "reason": reason, "unknown_facts": unknown, "settlement": []})
+
+
+def _first_false(values: list[Value]) -> int | None:
+    """The index of the first condition that is false (not merely equal to False, as 0 is)."""
+    for i, v in enumerate(values):
+        if v is False:
+            return i
+    return None
 
 
 def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:

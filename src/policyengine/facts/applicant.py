@@ -36,7 +36,8 @@ class FactIndex:
         self._by_header: dict[str, FactSpec] = {}
         self._ignored_by_header: dict[str, FactSpec] = {}
         self._by_key: dict[str, FactSpec] = {}  # keys as callers spell them, once resolved
-        self.cells: dict[tuple[str, str], Value] = {}  # (fact, cell text) → value, for read_facts
+        self.cells: dict[tuple[str, str], tuple[str, Value, str | None]] = {}
+        """(key, cell text) → (fact, value, canonical text) of a cell read before, for `read_facts`."""
         for spec in specs:
             self.specs.setdefault(spec.name, spec)
             for h in (spec.name, spec.label, *spec.aliases):
@@ -82,6 +83,8 @@ class Facts:
     values: Mapping[str, Value]
     unused: tuple[str, ...] = field(default=(), compare=False)
     """Ids of catalogue facts given that no package reads (accepted and ignored), sorted."""
+    texts: Mapping[str, str | None] | None = field(default=None, compare=False, repr=False)
+    """The canonical text of each known value, where the reader already has it (else it is made from `values`)."""
 
     def get(self, name: str, spec: FactSpec) -> Value:
         return self.values[name] if name in self.values else blank_value(spec)
@@ -92,10 +95,13 @@ class Facts:
 
     @functools.cached_property
     def _canonical(self) -> dict[str, str | None]:
+        texts = self.texts
+        if texts is not None:
+            return {k: texts[k] for k in sorted(texts)}
         return {k: canonical_text(v) for k, v in sorted(self.values.items()) if v is not UNKNOWN}
 
     def digest(self) -> str:
-        text = json.dumps(self._canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(self._canonical, ensure_ascii=False, separators=(",", ":"))  # keys are sorted
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -122,11 +128,20 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
         raise PolicyEngineError(f"facts must be a mapping (a dict) of fact names or Chinese labels to values, "
                                 f"not a {type(raw).__name__}")
     values: dict[str, Value] = {}
+    texts: dict[str, str | None] = {}
     seen: dict[str, str] = {}
     unused: list[str] = []
     problems: list[FactError] = []
     cells = index.cells
     for key, cell in raw.items():
+        read = cells.get((key, cell)) if type(key) is str and type(cell) is str else None
+        if read is not None and read[0] not in seen:
+            # a cell of this fact read before (values are immutable): the same value and text
+            name, values[name], known = read
+            seen[name] = key
+            if known is not _UNREAD:
+                texts[name] = known
+            continue
         if len(problems) >= MAX_PROBLEMS:
             break
         text = str(key)
@@ -151,23 +166,20 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
             problems.append(_problem(spec.name, NOT_GIVEN, cell, spec.label))
             continue
         try:
-            if isinstance(cell, str) and len(cell) <= 64:
-                # the same text in the same fact reads the same (values are immutable): read it once
-                memo = (spec.name, cell)
-                value = cells.get(memo, _UNREAD)
-                if value is _UNREAD:
-                    value = read_value(spec, cell)
-                    if len(cells) >= 65_536:
-                        cells.clear()
-                    cells[memo] = value
-                values[spec.name] = value
-            else:
-                values[spec.name] = read_value(spec, cell)
+            value = values[spec.name] = read_value(spec, cell)
         except FactError as exc:
             problems.append(exc)
+            continue
+        shown = _UNREAD if value is UNKNOWN else canonical_text(value)
+        if shown is not _UNREAD:
+            texts[spec.name] = shown
+        if type(key) is str and type(cell) is str and len(cell) <= 64 and len(key) <= 64:
+            if len(cells) >= 65_536:
+                cells.clear()
+            cells[(key, cell)] = (spec.name, value, shown)
     if complete and len(problems) < MAX_PROBLEMS:
         problems.extend(_problem(spec.name, NOT_GIVEN, None, spec.label)
                         for spec in index.required if spec.name not in seen)
     if problems:
         raise FactErrors(problems[:MAX_PROBLEMS])
-    return Facts(values, tuple(sorted(unused)))
+    return Facts(values, tuple(sorted(unused)), texts)
