@@ -21,7 +21,7 @@ from policyengine.facts.cells import blank_value
 from policyengine.facts.money import round_amount
 from policyengine.facts.values import UNKNOWN, Value, display
 from policyengine.ir.lower import program as lower
-from policyengine.ir.program import ClausePlan, Deciding, Program, render, unknown_reason
+from policyengine.ir.program import ClausePlan, Deciding, Piece, Program, render, unknown_reason
 from policyengine.lang import ast as A
 from policyengine.lang import printer, traverse
 from policyengine.lang.fold import fold
@@ -127,6 +127,12 @@ class _Closures:
         self.definitions: list[Fn] = [self.of(d.expr) for d in program.definitions]
         self.clauses: dict[str, tuple[list[Fn], Fn]] = {
             c.id: ([self.of(x.expr) for x in c.conditions], self.of(c.amount)) for c in program.clauses}
+        reasons: dict[tuple[str, tuple[Piece, ...] | None], int] = {}
+        self.reason_keys: dict[str, list[int]] = {
+            c.id: [reasons.setdefault((x.text, x.template), len(reasons)) for x in c.conditions]
+            for c in program.clauses}
+        """Per clause, per condition: which reason it gives when false. Conditions of the same text and reason
+        template give the same reason (general conditions such as `E`): it is rendered once per applicant."""
 
     def of(self, e: A.Expr) -> Fn:
         hit = self._memo.get(id(e))
@@ -323,7 +329,7 @@ class Env:
     """Where names get their values: facts (absent ones read as their blank), definitions (each computed once,
     in its slot), extra names, and clause results (in invariants)."""
 
-    __slots__ = ("_shown", "attrs", "closures", "defs", "extra", "facts", "program", "values", "version")
+    __slots__ = ("_shown", "attrs", "closures", "defs", "extra", "facts", "program", "reasons", "values", "version")
 
     def __init__(self, version: PolicyVersion, facts: Facts, extra: Mapping[str, Value] | None = None,
                  attrs: Callable[[str, str], Value] | None = None) -> None:
@@ -338,6 +344,8 @@ class Env:
             self.values.update((k, v) for k, v in self.extra.items() if k in self.values)
         self.defs: list[Value] = [_PENDING] * self.closures.slots
         self._shown: dict[str, FactValue] = {}
+        self.reasons: dict[int, str] = {}
+        """The reasons of false conditions rendered so far (`_Closures.reason_keys`)."""
 
     def definition(self, index: int, name: str) -> Value:
         v = self.defs[index]
@@ -467,9 +475,13 @@ def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
     rounded: int | None = None
     if False in values and (first_false := _first_false(values)) is not None:
         status = "ineligible"
-        cond = plan.conditions[first_false]
-        pieces = cond.template if cond.template is not None else deciding(cond.deciding, env).pieces
-        reason = render(pieces, _show(env))
+        key = env.closures.reason_keys[plan.id][first_false]
+        shown = env.reasons.get(key)
+        if shown is None:
+            cond = plan.conditions[first_false]
+            pieces = cond.template if cond.template is not None else deciding(cond.deciding, env).pieces
+            shown = env.reasons[key] = render(pieces, _show(env))
+        reason = shown
     elif UNKNOWN in values:
         status = "undetermined"
         facts = env.values
