@@ -85,14 +85,15 @@ _DEFERRED_FACTS = ("facts", "facts_hash")
 Trace = Callable[[], dict[str, Any]]
 """Builds a clause result's deferred trace fields (`conditions`, `formula`) on first use."""
 
-_DEFERRED = ("conditions", "formula")
+_DEFERRED = ("conditions", "formula", "reason")
 
 
 class ClauseResult(_Model):
     """One clause's outcome for one applicant.
 
-    The interpreter may defer the trace (`conditions`, `formula`): it is built the first time either is read,
-    or when the result is serialised, compared or copied deeply, so a caller sees the same result either way.
+    The interpreter may defer the trace (`conditions`, `formula`, and an ineligible clause's `reason`): it is
+    built the first time any of them is read, or when the result is serialised, compared or copied deeply, so
+    a caller sees the same result either way.
     """
 
     clause: str
@@ -122,7 +123,18 @@ class ClauseResult(_Model):
         if trace is not None:
             assert private is not None
             private["_trace"] = None
-            self.__dict__.update(trace())
+            made = trace()
+            fields = self.__dict__
+            if "reason" in made and "reason" not in fields:   # in its place, after `computed`, as when eager
+                reordered: dict[str, Any] = {}
+                for name, value in fields.items():
+                    reordered[name] = value
+                    if name == "computed":
+                        reordered["reason"] = made["reason"]
+                fields.clear()
+                fields.update(reordered)
+            for name, value in made.items():
+                fields.setdefault(name, value)   # a field set since (by settlement) stands
 
     def __getattr__(self, name: str) -> Any:
         if name in _DEFERRED:
@@ -138,8 +150,8 @@ _set = object.__setattr__
 
 
 def clause_result(trace: Trace, fields: dict[str, Any]) -> ClauseResult:
-    """`ClauseResult.deferred(trace, **fields)` for a dict holding every field but the deferred ones, taken as it
-    is: the interpreter builds one per clause per applicant, so this does no more than it must."""
+    """`ClauseResult.deferred(trace, **fields)` for a dict holding every field but those `trace` makes, taken as
+    it is: the interpreter builds one per clause per applicant, so this does no more than it must."""
     m = _new(ClauseResult)
     _set(m, "__dict__", fields)
     _set(m, "__pydantic_fields_set__", set(_CLAUSE_FIELDS))
@@ -240,8 +252,14 @@ class Decision(_Model):
         if facts is not None:
             assert private is not None
             private["_facts"] = None
-            self.__dict__.setdefault("facts", facts.canonical())
-            self.__dict__.setdefault("facts_hash", facts.digest())
+            fields = self.__dict__
+            made = {"facts": facts.canonical(), "facts_hash": facts.digest()}
+            # in their places (fields serialise in this order), unless set since
+            ordered = {name: fields[name] if name in fields else made[name]
+                       for name in type(self).model_fields if name in fields or name in made}
+            ordered.update((name, value) for name, value in fields.items() if name not in ordered)
+            fields.clear()
+            fields.update(ordered)
         for p in self.packages:
             p._materialise()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from weakref import WeakKeyDictionary
 
 from policyengine.decide.decision import ClauseResult, ConditionTrace, FactValue, Status, clause_result
@@ -106,6 +106,17 @@ def _shared(exprs: list[A.Expr]) -> list[A.Expr]:
     return [x for x, n in seen.items() if n > 1]
 
 
+class _ClauseCode(NamedTuple):
+    plan: ClausePlan
+    conditions: list[Fn]
+    amount: Fn
+    reasons: list[int]
+    """Per condition, the key of the reason it gives when false (`Env.reasons`)."""
+    settled: list[bool]
+    """Per condition: whether every later condition is free of errors (`_Closures.safe`), so that when this one
+    is false the outcome is settled without them."""
+
+
 class _Closures:
     """Each expression of one program folded into a closure over an `Env`, memoised per node.
 
@@ -125,14 +136,42 @@ class _Closures:
         """Per applicant: one slot per definition, then one per shared sub-expression."""
         self._shared: dict[A.Expr, int] = {x: len(program.definitions) + i for i, x in enumerate(shared)}
         self.definitions: list[Fn] = [self.of(d.expr) for d in program.definitions]
-        self.clauses: dict[str, tuple[list[Fn], Fn]] = {
-            c.id: ([self.of(x.expr) for x in c.conditions], self.of(c.amount)) for c in program.clauses}
         reasons: dict[tuple[str, tuple[Piece, ...] | None], int] = {}
-        self.reason_keys: dict[str, list[int]] = {
-            c.id: [reasons.setdefault((x.text, x.template), len(reasons)) for x in c.conditions]
-            for c in program.clauses}
-        """Per clause, per condition: which reason it gives when false. Conditions of the same text and reason
-        template give the same reason (general conditions such as `E`): it is rendered once per applicant."""
+        self._safe: dict[str, bool] = {}
+        self.code: list[_ClauseCode] = [
+            _ClauseCode(c, [self.of(x.expr) for x in c.conditions], self.of(c.amount),
+                        [reasons.setdefault((x.text, x.template), len(reasons)) for x in c.conditions],
+                        [all(self.safe(x.expr) for x in c.conditions[i + 1:]) for i in range(len(c.conditions))])
+            for c in program.clauses]
+        """Each clause's closures, in article order. Conditions of the same text and reason template give the
+        same reason when false (general conditions such as `E`): it is rendered once per applicant."""
+        self.by_id: dict[str, _ClauseCode] = {c.plan.id: c for c in self.code}
+
+    def safe(self, e: A.Expr) -> bool:
+        """Whether computing `e` can never raise an error, whatever the facts: no division but by a non-zero
+        literal, no table looked up but by an enum fact whose every value the table has, no clause result or
+        other name (as invariants have), through definitions."""
+        for x in traverse.walk(e):
+            if isinstance(x, A.Arith) and x.op == "/":
+                is_literal, divisor = _literal(x.right)
+                if not (is_literal and isinstance(divisor, Fraction) and divisor != 0):
+                    return False
+            elif isinstance(x, A.Lookup):
+                spec = self.program.facts.get(x.key.id) if isinstance(x.key, A.Name) else None
+                if spec is None or spec.type != "enum" or not set(spec.values or ()) <= set(
+                        self.program.tables[x.table].values):
+                    return False
+            elif isinstance(x, A.Attr):
+                return False
+            elif isinstance(x, A.Name) and x.id not in self.program.facts:
+                if x.id not in self.program.definition_index:
+                    return False
+                if x.id not in self._safe:
+                    self._safe[x.id] = False   # (definitions are not circular; this only guards the recursion)
+                    self._safe[x.id] = self.safe(self.program.definition(x.id).expr)
+                if not self._safe[x.id]:
+                    return False
+        return True
 
     def of(self, e: A.Expr) -> Fn:
         hit = self._memo.get(id(e))
@@ -237,8 +276,15 @@ class _Closures:
     def compare(self, e: A.Compare) -> Fn:
         op, left, right = e.op, self.of(e.left), self.of(e.right)
         is_literal, lit = _literal(e.right)
+        fact = e.left.id if isinstance(e.left, A.Name) and e.left.id in self.program.facts else None
         if op in ("==", "!=") and is_literal:
             equal = op == "=="
+            if fact is not None:
+                def fact_against_literal(env: Env) -> Value:
+                    a = env.values[fact]
+                    return UNKNOWN if a is UNKNOWN else (a == lit) is equal
+
+                return fact_against_literal
 
             def against_literal(env: Env) -> Value:
                 a = left(env)
@@ -256,6 +302,16 @@ class _Closures:
 
             return equality
         order = _ORDER[op]
+        if fact is not None and is_literal and isinstance(lit, Fraction):
+            bound = lit
+
+            def fact_against_bound(env: Env) -> Value:
+                a = env.values[fact]
+                if isinstance(a, Fraction):
+                    return order(a, bound)
+                return _compare(op, a, bound)
+
+            return fact_against_bound
 
         def ordered(env: Env) -> Value:
             a, b = left(env), right(env)
@@ -439,13 +495,28 @@ def _show(env: Env) -> Callable[[str], str]:
     return lambda name: display(env.name(name))
 
 
-def _trace(plan: ClausePlan, env: Env, values: list[Value], value: Value | None, rounded: int | None
-           ) -> Callable[[], dict[str, Any]]:
-    """The deferred part of a clause result: each condition's trace, and the amount formula with numbers."""
+def _reason(code: _ClauseCode, env: Env, i: int) -> str:
+    """The reason of a clause whose condition `i` is its first false one (rendered once per applicant)."""
+    key = code.reasons[i]
+    shown = env.reasons.get(key)
+    if shown is None:
+        cond = code.plan.conditions[i]
+        pieces = cond.template if cond.template is not None else deciding(cond.deciding, env).pieces
+        shown = env.reasons[key] = render(pieces, _show(env))
+    return shown
+
+
+def _trace(code: _ClauseCode, env: Env, values: list[Value], value: Value | None, rounded: int | None,
+           first_false: int | None) -> Callable[[], dict[str, Any]]:
+    """The deferred part of a clause result: each condition's trace, the amount formula with numbers, and
+    for an ineligible clause its reason. The conditions after a false one that `values` lacks (they cannot
+    raise an error: `_Closures.settled`) are computed here."""
 
     def build() -> dict[str, Any]:
+        plan = code.plan
+        results = values + [f(env) for f in code.conditions[len(values):]]
         traces = []
-        for cond, v in zip(plan.conditions, values, strict=False):
+        for cond, v in zip(plan.conditions, results, strict=False):
             traces.append(ConditionTrace.trusted(
                 condition=cond.text, result=_result_text(v), values=[env.fact_value(n) for n in cond.reads],
                 deciding=deciding(cond.deciding, env).text if v is False else None))
@@ -457,7 +528,10 @@ def _trace(plan: ClausePlan, env: Env, values: list[Value], value: Value | None,
                 formula += f" = {display(value)} → {rounded} ({plan.rounding.mode} to {plan.rounding.unit})"
             else:
                 formula += f" = {rounded}"
-        return {"conditions": traces, "formula": formula}
+        out: dict[str, Any] = {"conditions": traces, "formula": formula}
+        if first_false is not None:
+            out["reason"] = _reason(code, env, first_false)
+        return out
 
     return build
 
@@ -466,22 +540,30 @@ def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
     """A clause's outcome before settlement: eligible with its rounded amount, ineligible, or undetermined.
 
     The outcome (status, amount, reason, facts to supply) is computed now; the trace when first needed."""
-    conditions, amount = env.closures.clauses[plan.id]
-    values = [f(env) for f in conditions]   # every condition is computed, so an error in any is never hidden
+    return _outcome(env.closures.by_id[plan.id], env)
+
+
+def _outcome(code: _ClauseCode, env: Env) -> ClauseResult:
+    plan, conditions, amount, _, settled = code
+    # every condition is computed, so that an error in any is never hidden, except those after a false one
+    # that cannot raise an error (`settled`): they cannot change the outcome, and the trace computes them
+    values: list[Value] = []
+    first_false: int | None = None
+    for i, f in enumerate(conditions):
+        v = f(env)
+        values.append(v)
+        if v is False and first_false is None:
+            first_false = i
+            if settled[i]:
+                break
     status: Status
-    reason = ""
+    reason: str | None = ""
     unknown: list[str] = []
     value: Value | None = None
     rounded: int | None = None
-    if False in values and (first_false := _first_false(values)) is not None:
+    if first_false is not None:
         status = "ineligible"
-        key = env.closures.reason_keys[plan.id][first_false]
-        shown = env.reasons.get(key)
-        if shown is None:
-            cond = plan.conditions[first_false]
-            pieces = cond.template if cond.template is not None else deciding(cond.deciding, env).pieces
-            shown = env.reasons[key] = render(pieces, _show(env))
-        reason = shown
+        reason = None   # made with the trace, when first read
     elif UNKNOWN in values:
         status = "undetermined"
         facts = env.values
@@ -503,17 +585,12 @@ def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
         else:
             raise EvaluationError(f"{env.program.key} {plan.id}: the amount has no value ({display(value)})")
     clause = plan.clause
-    return clause_result(_trace(plan, env, values, value, rounded), {
-        "clause": clause.id, "article": clause.article, "title": clause.title, "status": status,
-        "amount": rounded or 0, "computed": rounded, "reason": reason, "unknown_facts": unknown, "settlement": []})
-
-
-def _first_false(values: list[Value]) -> int | None:
-    """The index of the first condition that is false (not merely equal to False, as 0 is)."""
-    for i, v in enumerate(values):
-        if v is False:
-            return i
-    return None
+    fields = {"clause": clause.id, "article": clause.article, "title": clause.title, "status": status,
+              "amount": rounded or 0, "computed": rounded, "reason": reason, "unknown_facts": unknown,
+              "settlement": []}
+    if reason is None:
+        del fields["reason"]
+    return clause_result(_trace(code, env, values, value, rounded, first_false), fields)
 
 
 def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
@@ -524,4 +601,4 @@ def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
 def evaluate_clauses(version: PolicyVersion, facts: Facts) -> list[ClauseResult]:
     """Every clause of `version` for one applicant, in article order, before settlement."""
     env = Env(version, facts)
-    return [evaluate_plan(p, env) for p in env.program.clauses]
+    return [_outcome(code, env) for code in env.closures.code]
