@@ -12,6 +12,8 @@ STATUS_VALUES: tuple[Status, ...] = ("eligible", "ineligible", "undetermined", "
 
 
 M = TypeVar("M", bound="_Model")
+_new = object.__new__
+_set = object.__setattr__
 
 
 class _Model(BaseModel):
@@ -21,11 +23,11 @@ class _Model(BaseModel):
     def trusted(cls: type[M], **fields: Any) -> M:
         """A model from values the engine computed itself (every field given, already of its type), without
         validation: the interpreter builds thousands of these per second."""
-        m = cls.__new__(cls)
-        object.__setattr__(m, "__dict__", fields)
-        object.__setattr__(m, "__pydantic_fields_set__", set(fields))
-        object.__setattr__(m, "__pydantic_extra__", None)
-        object.__setattr__(m, "__pydantic_private__", None)
+        m = _new(cls)
+        _set(m, "__dict__", fields)
+        _set(m, "__pydantic_fields_set__", set(fields))
+        _set(m, "__pydantic_extra__", None)
+        _set(m, "__pydantic_private__", None)
         return m
 
     def _materialise(self) -> None:
@@ -145,8 +147,6 @@ class ClauseResult(_Model):
 
 
 _CLAUSE_FIELDS = frozenset(ClauseResult.model_fields)
-_new = object.__new__
-_set = object.__setattr__
 
 
 def clause_result(trace: Trace, fields: dict[str, Any]) -> ClauseResult:

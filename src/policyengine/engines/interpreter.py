@@ -115,6 +115,8 @@ class _ClauseCode(NamedTuple):
     settled: list[bool]
     """Per condition: whether every later condition is free of errors (`_Closures.safe`), so that when this one
     is false the outcome is settled without them."""
+    header: tuple[str, int, str]
+    """The clause's id, article and title."""
 
 
 class _Closures:
@@ -141,7 +143,8 @@ class _Closures:
         self.code: list[_ClauseCode] = [
             _ClauseCode(c, [self.of(x.expr) for x in c.conditions], self.of(c.amount),
                         [reasons.setdefault((x.text, x.template), len(reasons)) for x in c.conditions],
-                        [all(self.safe(x.expr) for x in c.conditions[i + 1:]) for i in range(len(c.conditions))])
+                        [all(self.safe(x.expr) for x in c.conditions[i + 1:]) for i in range(len(c.conditions))],
+                        (c.id, c.article, c.title))
             for c in program.clauses]
         """Each clause's closures, in article order. Conditions of the same text and reason template give the
         same reason when false (general conditions such as `E`): it is rendered once per applicant."""
@@ -544,7 +547,7 @@ def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
 
 
 def _outcome(code: _ClauseCode, env: Env) -> ClauseResult:
-    plan, conditions, amount, _, settled = code
+    plan, conditions, amount, _, settled, _ = code
     # every condition is computed, so that an error in any is never hidden, except those after a false one
     # that cannot raise an error (`settled`): they cannot change the outcome, and the trace computes them
     values: list[Value] = []
@@ -584,8 +587,8 @@ def _outcome(code: _ClauseCode, env: Env) -> ClauseResult:
             rounded = round_amount(value, plan.rounding.unit, plan.rounding.mode)
         else:
             raise EvaluationError(f"{env.program.key} {plan.id}: the amount has no value ({display(value)})")
-    clause = plan.clause
-    fields = {"clause": clause.id, "article": clause.article, "title": clause.title, "status": status,
+    clause_id, article, title = code.header
+    fields = {"clause": clause_id, "article": article, "title": title, "status": status,
               "amount": rounded or 0, "computed": rounded, "reason": reason, "unknown_facts": unknown,
               "settlement": []}
     if reason is None:

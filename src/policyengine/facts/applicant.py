@@ -7,14 +7,11 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from policyengine.errors import FactError, FactErrors, PolicyEngineError, did_you_mean
 from policyengine.facts.cells import blank_value, canonical_text, is_blank, read_value
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.model.rulefile import FactSpec
-
-_UNREAD: Any = object()
 
 MAX_PROBLEMS = 100
 """`read_facts` reports at most this many bad facts of one applicant."""
@@ -36,8 +33,8 @@ class FactIndex:
         self._by_header: dict[str, FactSpec] = {}
         self._ignored_by_header: dict[str, FactSpec] = {}
         self._by_key: dict[str, FactSpec] = {}  # keys as callers spell them, once resolved
-        self.cells: dict[tuple[str, str], tuple[str, Value, str | None]] = {}
-        """(key, cell text) → (fact, value, canonical text) of a cell read before, for `read_facts`."""
+        self.cells: dict[tuple[str, str], tuple[str, Value]] = {}
+        """(key, cell text) → (fact, value) of a cell read before, for `read_facts`."""
         for spec in specs:
             self.specs.setdefault(spec.name, spec)
             for h in (spec.name, spec.label, *spec.aliases):
@@ -83,8 +80,6 @@ class Facts:
     values: Mapping[str, Value]
     unused: tuple[str, ...] = field(default=(), compare=False)
     """Ids of catalogue facts given that no package reads (accepted and ignored), sorted."""
-    texts: Mapping[str, str | None] | None = field(default=None, compare=False, repr=False)
-    """The canonical text of each known value, where the reader already has it (else it is made from `values`)."""
 
     def get(self, name: str, spec: FactSpec) -> Value:
         return self.values[name] if name in self.values else blank_value(spec)
@@ -95,9 +90,6 @@ class Facts:
 
     @functools.cached_property
     def _canonical(self) -> dict[str, str | None]:
-        texts = self.texts
-        if texts is not None:
-            return {k: texts[k] for k in sorted(texts)}
         return {k: canonical_text(v) for k, v in sorted(self.values.items()) if v is not UNKNOWN}
 
     def digest(self) -> str:
@@ -124,11 +116,10 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
     `Facts.unused`. With `complete`, the mapping is the applicant's whole set of facts: a required fact that is
     absent, None or blank is refused as `required, not given` (without it, absent facts read as blank and a
     blank required cell is refused in the spreadsheet's words)."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise PolicyEngineError(f"facts must be a mapping (a dict) of fact names or Chinese labels to values, "
                                 f"not a {type(raw).__name__}")
     values: dict[str, Value] = {}
-    texts: dict[str, str | None] = {}
     seen: dict[str, str] = {}
     unused: list[str] = []
     problems: list[FactError] = []
@@ -136,11 +127,9 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
     for key, cell in raw.items():
         read = cells.get((key, cell)) if type(key) is str and type(cell) is str else None
         if read is not None and read[0] not in seen:
-            # a cell of this fact read before (values are immutable): the same value and text
-            name, values[name], known = read
+            # a cell of this fact read before (values are immutable): the same value
+            name, values[name] = read
             seen[name] = key
-            if known is not _UNREAD:
-                texts[name] = known
             continue
         if len(problems) >= MAX_PROBLEMS:
             break
@@ -170,16 +159,13 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
         except FactError as exc:
             problems.append(exc)
             continue
-        shown = _UNREAD if value is UNKNOWN else canonical_text(value)
-        if shown is not _UNREAD:
-            texts[spec.name] = shown
         if type(key) is str and type(cell) is str and len(cell) <= 64 and len(key) <= 64:
             if len(cells) >= 65_536:
                 cells.clear()
-            cells[(key, cell)] = (spec.name, value, shown)
+            cells[(key, cell)] = (spec.name, value)
     if complete and len(problems) < MAX_PROBLEMS:
         problems.extend(_problem(spec.name, NOT_GIVEN, None, spec.label)
                         for spec in index.required if spec.name not in seen)
     if problems:
         raise FactErrors(problems[:MAX_PROBLEMS])
-    return Facts(values, tuple(sorted(unused)), texts)
+    return Facts(values, tuple(sorted(unused)))
