@@ -31,6 +31,20 @@ def _single_version_package(version: PolicyVersion) -> Package:
 
 
 def _as_packages(packages: Packages) -> list[Package]:
+    if type(packages) is list or type(packages) is tuple:
+        try:   # the same packages, call after call: checked once
+            return list(_checked_packages(tuple(packages)))
+        except TypeError:   # an item that is not hashable (and not a package): the error below
+            pass
+    return _check_packages(packages)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_packages(items: tuple[Package | PolicyVersion, ...]) -> tuple[Package, ...]:
+    return tuple(_check_packages(list(items)))
+
+
+def _check_packages(packages: Packages) -> list[Package]:
     if isinstance(packages, str):
         raise PolicyEngineError(f"expected a Package, not the text {packages!r}: "
                                 f"pass load_package({packages!r})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
+from functools import partial
 from typing import Any, Literal, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -510,33 +511,29 @@ def _reason(code: _ClauseCode, env: Env, i: int) -> str:
 
 
 def _trace(code: _ClauseCode, env: Env, values: list[Value], value: Value | None, rounded: int | None,
-           first_false: int | None) -> Callable[[], dict[str, Any]]:
+           first_false: int | None) -> dict[str, Any]:
     """The deferred part of a clause result: each condition's trace, the amount formula with numbers, and
     for an ineligible clause its reason. The conditions after a false one that `values` lacks (they cannot
-    raise an error: `_Closures.settled`) are computed here."""
-
-    def build() -> dict[str, Any]:
-        plan = code.plan
-        results = values + [f(env) for f in code.conditions[len(values):]]
-        traces = []
-        for cond, v in zip(plan.conditions, results, strict=False):
-            traces.append(ConditionTrace.trusted(
-                condition=cond.text, result=_result_text(v), values=[env.fact_value(n) for n in cond.reads],
-                deciding=deciding(cond.deciding, env).text if v is False else None))
-        formula = None
-        if rounded is not None and isinstance(value, Fraction):
-            written, filled = plan.amount_text, printer.to_text(substituted(plan.amount, env))
-            formula = written if filled == written else f"{written} = {filled}"
-            if value != rounded:
-                formula += f" = {display(value)} → {rounded} ({plan.rounding.mode} to {plan.rounding.unit})"
-            else:
-                formula += f" = {rounded}"
-        out: dict[str, Any] = {"conditions": traces, "formula": formula}
-        if first_false is not None:
-            out["reason"] = _reason(code, env, first_false)
-        return out
-
-    return build
+    raise an error: `_Closures.safe`) are computed here."""
+    plan = code.plan
+    results = values + [f(env) for f in code.conditions[len(values):]]
+    traces = []
+    for cond, v in zip(plan.conditions, results, strict=False):
+        traces.append(ConditionTrace.trusted(
+            condition=cond.text, result=_result_text(v), values=[env.fact_value(n) for n in cond.reads],
+            deciding=deciding(cond.deciding, env).text if v is False else None))
+    formula = None
+    if rounded is not None and isinstance(value, Fraction):
+        written, filled = plan.amount_text, printer.to_text(substituted(plan.amount, env))
+        formula = written if filled == written else f"{written} = {filled}"
+        if value != rounded:
+            formula += f" = {display(value)} → {rounded} ({plan.rounding.mode} to {plan.rounding.unit})"
+        else:
+            formula += f" = {rounded}"
+    out: dict[str, Any] = {"conditions": traces, "formula": formula}
+    if first_false is not None:
+        out["reason"] = _reason(code, env, first_false)
+    return out
 
 
 def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
@@ -593,7 +590,7 @@ def _outcome(code: _ClauseCode, env: Env) -> ClauseResult:
               "settlement": []}
     if reason is None:
         del fields["reason"]
-    return clause_result(_trace(code, env, values, value, rounded, first_false), fields)
+    return clause_result(partial(_trace, code, env, values, value, rounded, first_false), fields)
 
 
 def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
