@@ -4,6 +4,10 @@ It defines what a rule package means; every other backend must agree with it. Ea
 per program into a Python closure (`_Closures`, a fold), so deciding an applicant calls closures instead of
 walking the tree; the trace (which condition decided, with values; the amount formula with numbers
 substituted) is built from the program's plans with the same closures.
+
+Deciding an applicant computes what the outcome needs (statuses, amounts, the facts an undetermined clause
+lacks); an ineligible clause's reason and every clause's trace are made when first read (`ClauseResult`
+defers them), from the same applicant's slots, so they read the same whenever they are read.
 """
 
 from __future__ import annotations
