@@ -4,7 +4,9 @@ still computed where it could fail."""
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,9 @@ def test_the_record_does_not_depend_on_what_was_read_first(mini: Package, facts:
     assert list(record) == ["format", "facts", "facts_hash", "application_year", "packages", "total", "audit"]
     assert [list(c)[:9] for c in record["packages"][0]["clauses"]] == [
         ["clause", "article", "title", "status", "amount", "computed", "reason", "unknown_facts", "settlement"]] * 4
+    # copied (deeply, or through pickle) before anything is read: the same record
+    assert copy.deepcopy(evaluate(mini, facts, backend="interpreter")).audit_record() == untouched
+    assert pickle.loads(pickle.dumps(evaluate(mini, facts, backend="interpreter"))).audit_record() == untouched
 
 
 def test_a_general_condition_false_gives_every_clause_its_reason(mini: Package) -> None:

@@ -88,14 +88,15 @@ Trace = Callable[[], dict[str, Any]]
 """Builds a clause result's deferred trace fields (`conditions`, `formula`) on first use."""
 
 _DEFERRED = ("conditions", "formula", "reason")
+"""Fields a clause result may make when first read (the trace, and an ineligible clause's reason)."""
 
 
 class ClauseResult(_Model):
     """One clause's outcome for one applicant.
 
-    The interpreter may defer the trace (`conditions`, `formula`, and an ineligible clause's `reason`): it is
-    built the first time any of them is read, or when the result is serialised, compared or copied deeply, so
-    a caller sees the same result either way.
+    The interpreter may defer the trace (`conditions`, `formula`): it is built the first time either is read,
+    or when the result is serialised, compared or copied deeply; and an ineligible clause's `reason`, made the
+    first time it is read (or with the trace). A caller sees the same result either way.
     """
 
     clause: str
@@ -110,53 +111,68 @@ class ClauseResult(_Model):
     conditions: list[ConditionTrace] = Field(default_factory=list)
     settlement: list[str] = Field(default_factory=list)
     _trace: Trace | None = PrivateAttr(default=None)
+    _reason: Callable[[], str] | None = PrivateAttr(default=None)
 
     @classmethod
     def deferred(cls, trace: Trace, **fields: Any) -> ClauseResult:
         """A trusted result whose `conditions` and `formula` are built by `trace` when first needed."""
         m = cls.trusted(**fields)
-        object.__setattr__(m, "__pydantic_private__", {"_trace": trace})
+        object.__setattr__(m, "__pydantic_private__", {"_trace": trace, "_reason": None})
         m.__pydantic_fields_set__.update(_DEFERRED)
         return m
 
+    def _make_reason(self) -> None:
+        private = self.__pydantic_private__
+        make = private.get("_reason") if private else None
+        if make is None:
+            return
+        assert private is not None
+        private["_reason"] = None
+        fields = self.__dict__
+        if "reason" in fields:   # set since (by settlement): it stands
+            return
+        reordered: dict[str, Any] = {}
+        for name, value in fields.items():   # in its place, after `computed`, as when made at once
+            reordered[name] = value
+            if name == "computed":
+                reordered["reason"] = make()
+        if "reason" not in reordered:
+            reordered["reason"] = make()
+        fields.clear()
+        fields.update(reordered)
+
     def _materialise(self) -> None:
+        self._make_reason()
         private = self.__pydantic_private__
         trace = private.get("_trace") if private else None
         if trace is not None:
             assert private is not None
             private["_trace"] = None
-            made = trace()
-            fields = self.__dict__
-            if "reason" in made and "reason" not in fields:   # in its place, after `computed`, as when eager
-                reordered: dict[str, Any] = {}
-                for name, value in fields.items():
-                    reordered[name] = value
-                    if name == "computed":
-                        reordered["reason"] = made["reason"]
-                fields.clear()
-                fields.update(reordered)
-            for name, value in made.items():
-                fields.setdefault(name, value)   # a field set since (by settlement) stands
+            for name, value in trace().items():
+                self.__dict__.setdefault(name, value)   # a field set since (by settlement) stands
 
     def __getattr__(self, name: str) -> Any:
-        if name in _DEFERRED:
+        if name == "reason":
+            self._make_reason()
+        elif name in _DEFERRED:
             self._materialise()
-            if name in self.__dict__:
-                return self.__dict__[name]
+        if name in _DEFERRED and name in self.__dict__:
+            return self.__dict__[name]
         return super().__getattr__(name)  # type: ignore[misc]
 
 
 _CLAUSE_FIELDS = frozenset(ClauseResult.model_fields)
 
 
-def clause_result(trace: Trace, fields: dict[str, Any]) -> ClauseResult:
-    """`ClauseResult.deferred(trace, **fields)` for a dict holding every field but those `trace` makes, taken as
-    it is: the interpreter builds one per clause per applicant, so this does no more than it must."""
+def clause_result(trace: Trace, fields: dict[str, Any], reason: Callable[[], str] | None = None) -> ClauseResult:
+    """`ClauseResult.deferred(trace, **fields)` for a dict holding every field but the deferred ones (and
+    `reason`, when `reason` makes it), taken as it is: the interpreter builds one per clause per applicant, so
+    this does no more than it must."""
     m = _new(ClauseResult)
     _set(m, "__dict__", fields)
     _set(m, "__pydantic_fields_set__", set(_CLAUSE_FIELDS))
     _set(m, "__pydantic_extra__", None)
-    _set(m, "__pydantic_private__", {"_trace": trace})
+    _set(m, "__pydantic_private__", {"_trace": trace, "_reason": reason})
     return m
 
 

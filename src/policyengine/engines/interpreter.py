@@ -15,8 +15,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
-from functools import partial
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 from weakref import WeakKeyDictionary
 
 from policyengine.decide.decision import ClauseResult, ConditionTrace, FactValue, Status, clause_result
@@ -33,6 +32,7 @@ from policyengine.lang.fold import fold
 from policyengine.model.policy import Clause, PolicyVersion
 
 Fn = Callable[["Env"], Value]
+T = TypeVar("T")
 _PENDING: Any = object()
 _LITERALS = (A.Num, A.Money, A.Percent, A.Str, A.Bool)
 _SHAREABLE = (A.Lookup, A.Neg, A.Not, A.Arith, A.Compare, A.BoolOp, A.In, A.Call, A.IfElse)
@@ -514,11 +514,11 @@ def _reason(code: _ClauseCode, env: Env, i: int) -> str:
     return shown
 
 
-def _trace(code: _ClauseCode, env: Env, values: list[Value], value: Value | None, rounded: int | None,
-           first_false: int | None) -> dict[str, Any]:
-    """The deferred part of a clause result: each condition's trace, the amount formula with numbers, and
-    for an ineligible clause its reason. The conditions after a false one that `values` lacks (they cannot
-    raise an error: `_Closures.safe`) are computed here."""
+def _trace(code: _ClauseCode, env: Env, values: list[Value], value: Value | None, rounded: int | None
+           ) -> dict[str, Any]:
+    """The deferred part of a clause result: each condition's trace and the amount formula with numbers. The
+    conditions after a false one that `values` lacks (they cannot raise an error: `_Closures.safe`) are
+    computed here."""
     plan = code.plan
     results = values + [f(env) for f in code.conditions[len(values):]]
     traces = []
@@ -534,10 +534,7 @@ def _trace(code: _ClauseCode, env: Env, values: list[Value], value: Value | None
             formula += f" = {display(value)} → {rounded} ({plan.rounding.mode} to {plan.rounding.unit})"
         else:
             formula += f" = {rounded}"
-    out: dict[str, Any] = {"conditions": traces, "formula": formula}
-    if first_false is not None:
-        out["reason"] = _reason(code, env, first_false)
-    return out
+    return {"conditions": traces, "formula": formula}
 
 
 def evaluate_plan(plan: ClausePlan, env: Env) -> ClauseResult:
@@ -561,13 +558,13 @@ def _outcome(code: _ClauseCode, env: Env) -> ClauseResult:
             if settled[i]:
                 break
     status: Status
-    reason: str | None = ""
+    reason = ""
     unknown: list[str] = []
     value: Value | None = None
     rounded: int | None = None
     if first_false is not None:
         status = "ineligible"
-        reason = None   # made with the trace, when first read
+        # its reason is made when first read (`_reason`)
     elif UNKNOWN in values:
         status = "undetermined"
         facts = env.values
@@ -592,9 +589,17 @@ def _outcome(code: _ClauseCode, env: Env) -> ClauseResult:
     fields = {"clause": clause_id, "article": article, "title": title, "status": status,
               "amount": rounded or 0, "computed": rounded, "reason": reason, "unknown_facts": unknown,
               "settlement": []}
-    if reason is None:
+    trace = _later(_trace, code, env, values, value, rounded)
+    if first_false is not None:
         del fields["reason"]
-    return clause_result(partial(_trace, code, env, values, value, rounded, first_false), fields)
+        return clause_result(trace, fields, _later(_reason, code, env, first_false))
+    return clause_result(trace, fields)
+
+
+def _later(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """`fn(*args)`, when called. A function, not a `functools.partial`: a decision copied deeply shares it
+    (and the applicant's slots it reads) rather than copying them."""
+    return lambda: fn(*args)
 
 
 def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
