@@ -395,11 +395,11 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
             frame = frame.drop(cells)
         frame, duplicates = _duplicate_applicants(frame, table, hmap)
         if duplicates:
-            slow_rows = slow_rows.filter(pl.col(ROW).is_in(frame.get_column(ROW)))
+            slow_rows = slow_rows.filter(pl.col(ROW).is_in(frame.get_column(ROW).implode()))
         rejects += duplicates
         if progress is not None:  # rows rejected before deciding count as done
             progress(len({r.row for r in rejects}))
-        fast_rows = frame.filter(~pl.col(ROW).is_in(slow_rows.get_column(ROW))) if slow_rows.height else frame
+        fast_rows = frame.filter(~pl.col(ROW).is_in(slow_rows.get_column(ROW).implode())) if slow_rows.height else frame
         interpreted = slow_rows.height
         results = _columnar_results(fast_rows, packages, compiled, progress)
         del fast_rows

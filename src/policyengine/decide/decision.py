@@ -85,6 +85,8 @@ class CanonicalFacts(Protocol):
 _DEFERRED_FACTS = ("facts", "facts_hash")
 
 Trace = Callable[[], dict[str, Any]]
+Later = tuple[Callable[..., Any], Callable[[], tuple[Any, ...]]]
+"""A deferred field: `(make, args)`, made as `make(*args())` (`args` a function, so that a copy shares it)."""
 """Builds a clause result's deferred trace fields (`conditions`, `formula`) on first use."""
 
 _DEFERRED = ("conditions", "formula", "reason")
@@ -110,45 +112,47 @@ class ClauseResult(_Model):
     unknown_facts: list[str] = Field(default_factory=list)
     conditions: list[ConditionTrace] = Field(default_factory=list)
     settlement: list[str] = Field(default_factory=list)
-    _trace: Trace | None = PrivateAttr(default=None)
-    _reason: Callable[[], str] | None = PrivateAttr(default=None)
+    _trace: Later | None = PrivateAttr(default=None)
+    _reason: Later | None = PrivateAttr(default=None)
 
     @classmethod
     def deferred(cls, trace: Trace, **fields: Any) -> ClauseResult:
         """A trusted result whose `conditions` and `formula` are built by `trace` when first needed."""
         m = cls.trusted(**fields)
-        object.__setattr__(m, "__pydantic_private__", {"_trace": trace, "_reason": None})
+        object.__setattr__(m, "__pydantic_private__", {"_trace": (trace, tuple), "_reason": None})
         m.__pydantic_fields_set__.update(_DEFERRED)
         return m
 
     def _make_reason(self) -> None:
         private = self.__pydantic_private__
-        make = private.get("_reason") if private else None
-        if make is None:
+        later = private.get("_reason") if private else None
+        if later is None:
             return
         assert private is not None
         private["_reason"] = None
         fields = self.__dict__
         if "reason" in fields:   # set since (by settlement): it stands
             return
+        make, args = later
         reordered: dict[str, Any] = {}
         for name, value in fields.items():   # in its place, after `computed`, as when made at once
             reordered[name] = value
             if name == "computed":
-                reordered["reason"] = make()
+                reordered["reason"] = make(*args())
         if "reason" not in reordered:
-            reordered["reason"] = make()
+            reordered["reason"] = make(*args())
         fields.clear()
         fields.update(reordered)
 
     def _materialise(self) -> None:
         self._make_reason()
         private = self.__pydantic_private__
-        trace = private.get("_trace") if private else None
-        if trace is not None:
+        later = private.get("_trace") if private else None
+        if later is not None:
             assert private is not None
             private["_trace"] = None
-            for name, value in trace().items():
+            make, args = later
+            for name, value in make(*args()).items():
                 self.__dict__.setdefault(name, value)   # a field set since (by settlement) stands
 
     def __getattr__(self, name: str) -> Any:
@@ -164,7 +168,7 @@ class ClauseResult(_Model):
 _CLAUSE_FIELDS = frozenset(ClauseResult.model_fields)
 
 
-def clause_result(trace: Trace, fields: dict[str, Any], reason: Callable[[], str] | None = None) -> ClauseResult:
+def clause_result(trace: Later, fields: dict[str, Any], reason: Later | None = None) -> ClauseResult:
     """`ClauseResult.deferred(trace, **fields)` for a dict holding every field but the deferred ones (and
     `reason`, when `reason` makes it), taken as it is: the interpreter builds one per clause per applicant, so
     this does no more than it must."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple
 from weakref import WeakKeyDictionary
 
 from policyengine.decide.decision import ClauseResult, ConditionTrace, FactValue, Status, clause_result
@@ -32,7 +32,6 @@ from policyengine.lang.fold import fold
 from policyengine.model.policy import Clause, PolicyVersion
 
 Fn = Callable[["Env"], Value]
-T = TypeVar("T")
 _PENDING: Any = object()
 _LITERALS = (A.Num, A.Money, A.Percent, A.Str, A.Bool)
 _SHAREABLE = (A.Lookup, A.Neg, A.Not, A.Arith, A.Compare, A.BoolOp, A.In, A.Call, A.IfElse)
@@ -503,7 +502,8 @@ def _show(env: Env) -> Callable[[str], str]:
     return lambda name: display(env.name(name))
 
 
-def _reason(code: _ClauseCode, env: Env, i: int) -> str:
+def _reason(code: _ClauseCode, env: Env, values: list[Value], value: Value | None, rounded: int | None,
+            i: int) -> str:
     """The reason of a clause whose condition `i` is its first false one (rendered once per applicant)."""
     key = code.reasons[i]
     shown = env.reasons.get(key)
@@ -514,8 +514,8 @@ def _reason(code: _ClauseCode, env: Env, i: int) -> str:
     return shown
 
 
-def _trace(code: _ClauseCode, env: Env, values: list[Value], value: Value | None, rounded: int | None
-           ) -> dict[str, Any]:
+def _trace(code: _ClauseCode, env: Env, values: list[Value], value: Value | None, rounded: int | None,
+           first_false: int | None) -> dict[str, Any]:
     """The deferred part of a clause result: each condition's trace and the amount formula with numbers. The
     conditions after a false one that `values` lacks (they cannot raise an error: `_Closures.safe`) are
     computed here."""
@@ -589,17 +589,17 @@ def _outcome(code: _ClauseCode, env: Env) -> ClauseResult:
     fields = {"clause": clause_id, "article": article, "title": title, "status": status,
               "amount": rounded or 0, "computed": rounded, "reason": reason, "unknown_facts": unknown,
               "settlement": []}
-    trace = _later(_trace, code, env, values, value, rounded)
+    args = _kept(code, env, values, value, rounded, first_false)
     if first_false is not None:
         del fields["reason"]
-        return clause_result(trace, fields, _later(_reason, code, env, first_false))
-    return clause_result(trace, fields)
+        return clause_result((_trace, args), fields, (_reason, args))
+    return clause_result((_trace, args), fields)
 
 
-def _later(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
-    """`fn(*args)`, when called. A function, not a `functools.partial`: a decision copied deeply shares it
-    (and the applicant's slots it reads) rather than copying them."""
-    return lambda: fn(*args)
+def _kept(*args: Any) -> Callable[[], tuple[Any, ...]]:
+    """`args`, when called: a function, so that a decision copied deeply shares it (and the applicant's slots
+    it holds) rather than copying them."""
+    return lambda: args
 
 
 def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
