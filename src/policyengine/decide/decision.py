@@ -165,7 +165,7 @@ class ClauseResult(_Model):
         return super().__getattr__(name)  # type: ignore[misc]
 
 
-_CLAUSE_FIELDS = frozenset(ClauseResult.model_fields)
+_CLAUSE_FIELDS = set(ClauseResult.model_fields)
 
 
 def clause_result(trace: Later, fields: dict[str, Any], reason: Later | None = None) -> ClauseResult:
@@ -174,7 +174,7 @@ def clause_result(trace: Later, fields: dict[str, Any], reason: Later | None = N
     this does no more than it must."""
     m = _new(ClauseResult)
     _set(m, "__dict__", fields)
-    _set(m, "__pydantic_fields_set__", set(_CLAUSE_FIELDS))
+    _set(m, "__pydantic_fields_set__", _CLAUSE_FIELDS.copy())
     _set(m, "__pydantic_extra__", None)
     _set(m, "__pydantic_private__", {"_trace": trace, "_reason": reason})
     return m

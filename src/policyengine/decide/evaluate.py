@@ -116,6 +116,12 @@ def evaluate_version(version: PolicyVersion, facts: Facts, year: int | None, bac
     ), firings
 
 
+@functools.lru_cache(maxsize=256)
+def _in_force(package: Package, year: int | None) -> PolicyVersion | str:
+    """`versions.choose(package, year, None)`, once per package and year."""
+    return versions.choose(package, year, None)
+
+
 def _year_of(facts: Facts) -> int | None:
     v = facts.values.get("application_year", UNKNOWN)
     return int(v) if isinstance(v, Fraction) else None
@@ -141,7 +147,7 @@ def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version
     firings: list[EngineFiring] = []
     sources: dict[str, str] = {}
     for package in pkgs:
-        chosen = versions.choose(package, year, version)
+        chosen = _in_force(package, year) if version is None else versions.choose(package, year, version)
         if isinstance(chosen, str):
             results.append(PackageResult.trusted(
                 package=package.id, version=None, document_number=None, content_hash=None,

@@ -379,6 +379,7 @@ class _Closures:
 
 
 _CLOSURES: WeakKeyDictionary[Program, _Closures] = WeakKeyDictionary()
+_BY_VERSION: WeakKeyDictionary[PolicyVersion, _Closures] = WeakKeyDictionary()
 
 
 def closures(program: Program) -> _Closures:
@@ -397,8 +398,11 @@ class Env:
     def __init__(self, version: PolicyVersion, facts: Facts, extra: Mapping[str, Value] | None = None,
                  attrs: Callable[[str, str], Value] | None = None) -> None:
         self.version = version
-        self.program = lower(version)
-        self.closures = closures(self.program)
+        found = _BY_VERSION.get(version)
+        if found is None:
+            found = _BY_VERSION[version] = closures(lower(version))
+        self.closures = found
+        self.program = found.program
         self.facts = facts
         self.extra = extra or {}
         self.attrs = attrs
@@ -589,17 +593,15 @@ def _outcome(code: _ClauseCode, env: Env) -> ClauseResult:
     fields = {"clause": clause_id, "article": article, "title": title, "status": status,
               "amount": rounded or 0, "computed": rounded, "reason": reason, "unknown_facts": unknown,
               "settlement": []}
-    args = _kept(code, env, values, value, rounded, first_false)
+    kept = (code, env, values, value, rounded, first_false)
+
+    def args() -> tuple[Any, ...]:   # a function: a decision copied deeply shares it, and the slots it holds
+        return kept
+
     if first_false is not None:
         del fields["reason"]
         return clause_result((_trace, args), fields, (_reason, args))
     return clause_result((_trace, args), fields)
-
-
-def _kept(*args: Any) -> Callable[[], tuple[Any, ...]]:
-    """`args`, when called: a function, so that a decision copied deeply shares it (and the applicant's slots
-    it holds) rather than copying them."""
-    return lambda: args
 
 
 def evaluate_clause(clause: Clause, env: Env) -> ClauseResult:
