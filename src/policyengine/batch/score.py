@@ -456,12 +456,16 @@ def _duplicate_applicants(frame: pl.DataFrame, table: Table, hmap: HeaderMap) ->
     keys = [value_col("uscc"), YEAR]
     if "uscc" not in hmap.facts or any(k not in frame.columns for k in keys) or frame.height < 2:
         return frame, []
-    # a 64-bit hash of each key first (a struct of a million strings is costly to compare); rows whose hash
-    # repeats are then compared by their keys, so that a hash collision is never taken for a duplicate
-    same_hash = frame.select(pl.col(keys[0]).hash(1).xor(pl.col(keys[1]).hash(2)).is_duplicated()).to_series()
-    if not same_hash.any():
+    # a 64-bit hash of each key first, and repeats found by sorting them (a struct of a million strings, or a
+    # hash table of a million keys, is costly in memory); rows whose hash repeats are then compared by their
+    # keys, so that a hash collision is never taken for a duplicate
+    hashes = frame.select(pl.col(keys[0]).hash(1).xor(pl.col(keys[1]).hash(2))).to_series()
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    del ordered
+    if not repeated.len():
         return frame, []
-    where = same_hash.arg_true()
+    where = hashes.is_in(repeated.implode()).arg_true()
     dup = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
     dup.scatter(where, frame.select(pl.struct(keys).gather(where).is_duplicated()).to_series())
     if not dup.any():
