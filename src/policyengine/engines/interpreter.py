@@ -552,15 +552,16 @@ def _outcome(code: _ClauseCode, env: Env) -> ClauseResult:
     plan, conditions, amount, _, settled, _ = code
     # every condition is computed, so that an error in any is never hidden, except those after a false one
     # that cannot raise an error (`settled`): they cannot change the outcome, and the trace computes them
-    values: list[Value] = []
-    first_false: int | None = None
-    for i, f in enumerate(conditions):
-        v = f(env)
-        values.append(v)
-        if v is False and first_false is None:
-            first_false = i
-            if settled[i]:
-                break
+    values: list[Value] = [conditions[0](env)] if conditions else []
+    first_false: int | None = 0 if values and values[0] is False else None
+    if first_false is None or not settled[0]:   # (the common case, a general condition such as E false, is done)
+        for i in range(1, len(conditions)):
+            v = conditions[i](env)
+            values.append(v)
+            if v is False and first_false is None:
+                first_false = i
+                if settled[i]:
+                    break
     status: Status
     reason = ""
     unknown: list[str] = []
