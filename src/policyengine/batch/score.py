@@ -366,12 +366,9 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
     typed = {n: s for n, s in specs.items()
              if n in hmap.facts or n in OUTPUT_FACTS or n == "application_year" or any(n in v.facts for v in possible)}
     parsed: Parsed = parse_table(table, hmap.facts, typed)
-    accepted, duplicates = _duplicate_applicants(parsed.frame, table, hmap)
-    frame = _choose_versions(accepted, packages, version)
-    rejects = [*parsed.rejects, *duplicates]
-    if progress is not None:  # rows rejected before deciding count as done
-        progress(len({r.row for r in rejects}))
-    del parsed
+    frame = _choose_versions(parsed.frame, packages, version)
+    rejects = list(parsed.rejects)
+    del parsed  # `frame` holds what it did: with keep_cells=False its cells are let go below
     cells = [Table.column_name(i) for i in hmap.facts.values()]
 
     not_compiled: dict[str, str] = {}
@@ -390,22 +387,33 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
                 if v.key in not_compiled:
                     slow = slow | (pl.col(ver_col(p.id)) == v.version).fill_null(False)
         slow_mask = frame.select(slow.alias("slow")).get_column("slow")
-        if slow_mask.any():
-            fast_rows = frame.filter(~slow_mask)
-            slow_rows = frame.filter(slow_mask)
-        else:
-            fast_rows, slow_rows = frame, frame.clear()
-        interpreted = slow_rows.height
+        slow_rows = frame.filter(slow_mask) if slow_mask.any() else frame.clear()
         if not keep_cells:
+            # the text of a large file is let go before the duplicate check and the decisions (only the rows
+            # the interpreter decides keep theirs)
             table.frame = table.frame.drop(cells)
-            frame, fast_rows = frame.drop(cells), fast_rows.drop(cells)
+            frame = frame.drop(cells)
+        frame, duplicates = _duplicate_applicants(frame, table, hmap)
+        if duplicates:
+            slow_rows = slow_rows.filter(pl.col(ROW).is_in(frame.get_column(ROW).implode()))
+        rejects += duplicates
+        if progress is not None:  # rows rejected before deciding count as done
+            progress(len({r.row for r in rejects}))
+        fast_rows = frame.filter(~pl.col(ROW).is_in(slow_rows.get_column(ROW).implode())) if slow_rows.height else frame
+        interpreted = slow_rows.height
         results = _columnar_results(fast_rows, packages, compiled, progress)
+        del fast_rows
         if slow_rows.height:
             extra, bad = _interpret(slow_rows, packages, hmap, version, "interpreter", progress)
             rejects += bad
             results = {pid: pl.concat([results[pid], extra[pid]], how="vertical_relaxed").sort(ROW) for pid in results}
+        del slow_rows
         rejects += _failed_rows(results, packages)
     else:
+        frame, duplicates = _duplicate_applicants(frame, table, hmap)
+        rejects += duplicates
+        if progress is not None:  # rows rejected before deciding count as done
+            progress(len({r.row for r in rejects}))
         results, bad = _interpret(frame, packages, hmap, version, backend, progress)
         interpreted = frame.height
         rejects += bad
@@ -448,7 +456,18 @@ def _duplicate_applicants(frame: pl.DataFrame, table: Table, hmap: HeaderMap) ->
     keys = [value_col("uscc"), YEAR]
     if "uscc" not in hmap.facts or any(k not in frame.columns for k in keys) or frame.height < 2:
         return frame, []
-    dup = frame.select(pl.struct(keys).is_duplicated()).to_series()
+    # a 64-bit hash of each key first, and repeats found by sorting them (a struct of a million strings, or a
+    # hash table of a million keys, is costly in memory); rows whose hash repeats are then compared by their
+    # keys, so that a hash collision is never taken for a duplicate
+    hashes = frame.select(pl.col(keys[0]).hash(1).xor(pl.col(keys[1]).hash(2))).to_series()
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    del ordered
+    if not repeated.len():
+        return frame, []
+    where = hashes.is_in(repeated.implode()).arg_true()
+    dup = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    dup.scatter(where, frame.select(pl.struct(keys).gather(where).is_duplicated()).to_series())
     if not dup.any():
         return frame, []
     header = table.headers[hmap.facts["uscc"]]

@@ -31,6 +31,20 @@ def _single_version_package(version: PolicyVersion) -> Package:
 
 
 def _as_packages(packages: Packages) -> list[Package]:
+    if type(packages) is list or type(packages) is tuple:
+        try:   # the same packages, call after call: checked once
+            return list(_checked_packages(tuple(packages)))
+        except TypeError:   # an item that is not hashable (and not a package): the error below
+            pass
+    return _check_packages(packages)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_packages(items: tuple[Package | PolicyVersion, ...]) -> tuple[Package, ...]:
+    return tuple(_check_packages(list(items)))
+
+
+def _check_packages(packages: Packages) -> list[Package]:
     if isinstance(packages, str):
         raise PolicyEngineError(f"expected a Package, not the text {packages!r}: "
                                 f"pass load_package({packages!r})")
@@ -95,11 +109,17 @@ def evaluate_version(version: PolicyVersion, facts: Facts, year: int | None, bac
     """One package version for one applicant: clause outcomes, then settlement."""
     results, firings = backend.evaluate(version, facts)
     settled, steps = settle(version, results)
-    return PackageResult(
+    return PackageResult.trusted(
         package=version.package_id, version=version.version, document_number=version.meta.document_number,
-        content_hash=version.content_hash, status="evaluated", application_year=year,
+        content_hash=version.content_hash, status="evaluated", reason="", application_year=year,
         annual_fund=version.annual_fund, clauses=settled, total=sum(r.amount for r in settled), steps=steps,
     ), firings
+
+
+@functools.lru_cache(maxsize=256)
+def _in_force(package: Package, year: int | None) -> PolicyVersion | str:
+    """`versions.choose(package, year, None)`, once per package and year."""
+    return versions.choose(package, year, None)
 
 
 def _year_of(facts: Facts) -> int | None:
@@ -127,21 +147,22 @@ def evaluate(packages: Packages, facts: Mapping[str, object] | Facts, *, version
     firings: list[EngineFiring] = []
     sources: dict[str, str] = {}
     for package in pkgs:
-        chosen = versions.choose(package, year, version)
+        chosen = _in_force(package, year) if version is None else versions.choose(package, year, version)
         if isinstance(chosen, str):
-            results.append(PackageResult(package=package.id, version=None, reason=chosen, application_year=year,
-                                         status="undetermined" if year is None else "not_in_force"))
+            results.append(PackageResult.trusted(
+                package=package.id, version=None, document_number=None, content_hash=None,
+                status="undetermined" if year is None else "not_in_force", reason=chosen, application_year=year,
+                annual_fund=None, clauses=[], total=0, steps=[]))
             continue
         result, fired = evaluate_version(chosen, typed, year, engine)
         results.append(result)
         firings.extend(fired)
         sources[chosen.key] = str(chosen.source)
     name, firings, fallback = audit_of(engine, firings)
-    decision = Decision(facts=typed.canonical(), facts_hash=typed.digest(), unused_facts=list(typed.unused),
-                        application_year=year, packages=results,
-                        total=sum(p.total for p in results),
-                        audit=AuditInfo(backend=name, library=library_versions(), sources=sources,
-                                        firings=firings, fallback=fallback))
+    decision = Decision.of_facts(
+        typed, application_year=year, packages=results, total=sum(p.total for p in results),
+        audit=AuditInfo.trusted(backend=name, library=library_versions(), sources=sources, firings=firings,
+                                fallback=fallback))
     if store is not None:
         store.record_decision(decision, pkgs)
     return decision

@@ -17,8 +17,13 @@ from policyengine.model.policy import PolicyVersion
 def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[list[ClauseResult], list[SettlementStep]]:
     """Apply clause caps, exclusive groups and the per-applicant cap to one applicant's clause results, in the
     order and with the tie rule of the version's settlement plan."""
-    plan = program(version).settlement
     out = list(results)
+    for r in out:
+        if r.amount or r.status == "eligible":
+            break
+    else:   # nothing eligible, nothing paid (most applicants, most versions): no step applies
+        return out, []
+    plan = program(version).settlement
     position = {r.clause: i for i, r in enumerate(out)}
     steps: list[SettlementStep] = []
 

@@ -7,14 +7,11 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from policyengine.errors import FactError, FactErrors, PolicyEngineError, did_you_mean
 from policyengine.facts.cells import blank_value, canonical_text, is_blank, read_value
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.model.rulefile import FactSpec
-
-_UNREAD: Any = object()
 
 MAX_PROBLEMS = 100
 """`read_facts` reports at most this many bad facts of one applicant."""
@@ -36,7 +33,8 @@ class FactIndex:
         self._by_header: dict[str, FactSpec] = {}
         self._ignored_by_header: dict[str, FactSpec] = {}
         self._by_key: dict[str, FactSpec] = {}  # keys as callers spell them, once resolved
-        self.cells: dict[tuple[str, str], Value] = {}  # (fact, cell text) → value, for read_facts
+        self.cells: dict[tuple[str, str], tuple[str, Value]] = {}
+        """(key, cell text) → (fact, value) of a cell read before, for `read_facts`."""
         for spec in specs:
             self.specs.setdefault(spec.name, spec)
             for h in (spec.name, spec.label, *spec.aliases):
@@ -95,7 +93,7 @@ class Facts:
         return {k: canonical_text(v) for k, v in sorted(self.values.items()) if v is not UNKNOWN}
 
     def digest(self) -> str:
-        text = json.dumps(self._canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(self._canonical, ensure_ascii=False, separators=(",", ":"))  # keys are sorted
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -118,7 +116,7 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
     `Facts.unused`. With `complete`, the mapping is the applicant's whole set of facts: a required fact that is
     absent, None or blank is refused as `required, not given` (without it, absent facts read as blank and a
     blank required cell is refused in the spreadsheet's words)."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise PolicyEngineError(f"facts must be a mapping (a dict) of fact names or Chinese labels to values, "
                                 f"not a {type(raw).__name__}")
     values: dict[str, Value] = {}
@@ -127,6 +125,12 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
     problems: list[FactError] = []
     cells = index.cells
     for key, cell in raw.items():
+        read = cells.get((key, cell)) if type(key) is str and type(cell) is str else None
+        if read is not None and read[0] not in seen:
+            # a cell of this fact read before (values are immutable): the same value
+            name, values[name] = read
+            seen[name] = key
+            continue
         if len(problems) >= MAX_PROBLEMS:
             break
         text = str(key)
@@ -151,20 +155,14 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
             problems.append(_problem(spec.name, NOT_GIVEN, cell, spec.label))
             continue
         try:
-            if isinstance(cell, str) and len(cell) <= 64:
-                # the same text in the same fact reads the same (values are immutable): read it once
-                memo = (spec.name, cell)
-                value = cells.get(memo, _UNREAD)
-                if value is _UNREAD:
-                    value = read_value(spec, cell)
-                    if len(cells) >= 65_536:
-                        cells.clear()
-                    cells[memo] = value
-                values[spec.name] = value
-            else:
-                values[spec.name] = read_value(spec, cell)
+            value = values[spec.name] = read_value(spec, cell)
         except FactError as exc:
             problems.append(exc)
+            continue
+        if type(key) is str and type(cell) is str and len(cell) <= 64 and len(key) <= 64:
+            if len(cells) >= 65_536:
+                cells.clear()
+            cells[(key, cell)] = (spec.name, value)
     if complete and len(problems) < MAX_PROBLEMS:
         problems.extend(_problem(spec.name, NOT_GIVEN, None, spec.label)
                         for spec in index.required if spec.name not in seen)

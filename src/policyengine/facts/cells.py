@@ -113,7 +113,19 @@ def _whole(raw: object, what: str) -> object:
     return int(raw)
 
 
+def _digits(raw: object, most: int) -> int | None:
+    """The number that `raw` writes as plain ASCII digits (at most `most` of them), or None for any other text:
+    the common spelling of a count, a year or an amount, read without the general rules."""
+    if type(raw) is not str:
+        return None
+    text = raw.strip()
+    return int(text) if 0 < len(text) <= most and text.isascii() and text.isdigit() else None
+
+
 def _read_integer(spec: FactSpec, raw: object) -> Value:
+    small = _digits(raw, 15)   # below COUNT_LIMIT
+    if small is not None:
+        return Fraction(small)
     text = _text_of(_whole(raw, "a count"))
     if not _INT_RE.match(text):
         raise ValueError("expected a whole number")
@@ -129,6 +141,9 @@ def _read_integer(spec: FactSpec, raw: object) -> Value:
 
 
 def _read_year(spec: FactSpec, raw: object) -> Value:
+    plain = _digits(raw, 4)
+    if plain is not None and 1900 <= plain <= 2200:
+        return Fraction(plain)
     m = _YEAR_RE.match(_text_of(_whole(raw, "a year")))
     if not m or not 1900 <= int(m.group(1)) <= 2200:
         raise ValueError("expected a year such as 2020")
@@ -136,6 +151,13 @@ def _read_year(spec: FactSpec, raw: object) -> Value:
 
 
 def _read_money(spec: FactSpec, raw: object) -> Value:
+    plain = _digits(raw, 15)   # whole yuan below MONEY_LIMIT
+    if plain is not None:
+        return Fraction(plain)
+    if type(raw) is str and raw.endswith("万"):
+        plain = _digits(raw[:-1], 11)   # whole 万 below MONEY_LIMIT
+        if plain is not None:
+            return Fraction(plain * 10_000)
     try:
         value = parse_money(_text_of(raw))
     except MoneyFormatError as exc:

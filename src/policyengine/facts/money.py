@@ -114,11 +114,10 @@ def round_amount(value: Fraction, unit: RoundingUnit = "yuan", mode: RoundingMod
     This is the single place where policyengine rounds money.
     """
     step = UNIT_YUAN[unit]
-    units = value / step
-    sign = -1 if units < 0 else 1
-    mag = abs(units)
-    whole, rest = divmod(mag.numerator, mag.denominator)
-    if (mode == "half_up" and 2 * rest >= mag.denominator) or (mode == "up" and rest):
+    numerator, denominator = value.numerator, value.denominator * step   # value / step, in integers
+    sign = -1 if numerator < 0 else 1
+    whole, rest = divmod(abs(numerator), denominator)
+    if (mode == "half_up" and 2 * rest >= denominator) or (mode == "up" and rest):
         whole += 1
     return sign * whole * step
 
