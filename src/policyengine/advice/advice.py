@@ -152,7 +152,7 @@ class _Adviser:
         """The first condition of `plan` that is false and reads only facts no change moves (unchangeable, or
         unknown): false whatever the changeable facts are (and whatever the unknown ones turn out to be, as a
         false three-valued result stays false however its unknowns are filled in)."""
-        closures, _ = self.env.closures.clauses[plan.id]
+        closures = self.env.closures.by_id[plan.id].conditions
         for cond, value in zip(plan.conditions, closures, strict=True):
             if all(not self.version.facts[n].changeable or self.values[n] is UNKNOWN for n in cond.reads) \
                     and value(self.env) is False:
