@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -68,6 +70,27 @@ def bounded(fn: Any, seconds: float) -> Any:
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def cli(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """`policyengine ARGS` in this process (click's runner; a subprocess would pay the imports again), as
+    `python -m policyengine ARGS` would see it: `sys.argv` is the command line (runs record it), stdout and stderr
+    apart, the exit status. Fails the test on an exception other than an exit, or without an answer in `timeout` s."""
+    argv = ["policyengine", *args]
+
+    def invoke() -> Result:
+        saved, sys.argv = sys.argv, argv
+        try:
+            return CliRunner().invoke(main, list(args), prog_name="policyengine")
+        finally:
+            sys.argv = saved
+
+    result: Result = bounded(invoke, timeout)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    done = subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
 
 
 def score(path: Path, *extra: str, seconds: float = 20, out_suffix: str = ".out.csv") -> Outcome:
