@@ -9,10 +9,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from policyengine.cli import main
@@ -70,6 +73,27 @@ def bounded(fn: Any, seconds: float) -> Any:
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+@contextmanager
+def packages_loaded_once() -> Iterator[None]:
+    """While open, `policyengine score` loads each selection of rule packages once and reuses it (as a library
+    user keeps the list): for tests that run many input files against the same rules, whose subject is the input,
+    not the loading of rule files (tested on its own)."""
+    import policyengine.cli.score as score_cli
+
+    real = score_cli.load_packages
+    loaded: dict[tuple[str, ...], Any] = {}
+
+    def once(refs: Sequence[str]) -> Any:
+        key = tuple(refs)
+        if key not in loaded:
+            loaded[key] = real(refs)
+        return loaded[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(score_cli, "load_packages", once)
+        yield
 
 
 def cli(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 import openpyxl
@@ -19,6 +20,7 @@ PACKAGES = [str(ROOT / "rules" / "huangzuan16"), str(ROOT / "rules" / "municipal
 ENGLISH = re.compile(r"==|!=|>=|<=| is false|\b(true|false|none|unknown)\b")
 
 
+@cache   # loaded once: every test here runs the same two packages
 def _packages() -> list:  # type: ignore[type-arg]
     from policyengine.cli.common import load_packages
 
