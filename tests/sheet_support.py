@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from policyengine.cli import main
@@ -68,6 +73,48 @@ def bounded(fn: Any, seconds: float) -> Any:
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+@contextmanager
+def packages_loaded_once() -> Iterator[None]:
+    """While open, `policyengine score` loads each selection of rule packages once and reuses it (as a library
+    user keeps the list): for tests that run many input files against the same rules, whose subject is the input,
+    not the loading of rule files (tested on its own)."""
+    import policyengine.cli.score as score_cli
+
+    real = score_cli.load_packages
+    loaded: dict[tuple[str, ...], Any] = {}
+
+    def once(refs: Sequence[str]) -> Any:
+        key = tuple(refs)
+        if key not in loaded:
+            loaded[key] = real(refs)
+        return loaded[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(score_cli, "load_packages", once)
+        yield
+
+
+def cli(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """`policyengine ARGS` in this process (click's runner; a subprocess would pay the imports again), as
+    `python -m policyengine ARGS` would see it: `sys.argv` is the command line (runs record it), stdout and stderr
+    apart, the exit status. Fails the test on an exception other than an exit, or without an answer in `timeout` s."""
+    argv = ["policyengine", *args]
+
+    def invoke() -> Result:
+        saved, sys.argv = sys.argv, argv
+        try:
+            return CliRunner().invoke(main, list(args), prog_name="policyengine")
+        finally:
+            sys.argv = saved
+
+    result: Result = bounded(invoke, timeout)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    done = subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
 
 
 def score(path: Path, *extra: str, seconds: float = 20, out_suffix: str = ".out.csv") -> Outcome:

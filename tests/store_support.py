@@ -1,5 +1,6 @@
 """Shared by the store tests: a PostgreSQL 15 server of the tests' own (initdb + pg_ctl on a Unix socket),
-small generated populations, and running the CLI in a subprocess."""
+small generated populations, and running the CLI (in this process; `PYTHON -m policyengine` where a test needs a
+process of its own)."""
 
 from __future__ import annotations
 
@@ -16,19 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from .sheet_support import cli
 from .support import ROOT
+
+__all__ = ["ENV", "PYTHON", "cli", "new_postgres_db", "population", "postgres_server"]
 
 PYTHON = sys.executable
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
 _db_numbers = itertools.count(1)
-
-
-def cli(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([PYTHON, "-m", "policyengine", *args], capture_output=True, text=True, timeout=timeout,
-                          env=ENV)
-    if check:
-        assert done.returncode == 0, done.stdout + done.stderr
-    return done
 
 
 def population(n: int, path: Path) -> Path:

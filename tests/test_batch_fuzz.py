@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,15 @@ from hypothesis import strategies as st
 
 from policyengine.cli import main
 
+from .sheet_support import packages_loaded_once
+
 HEADER = "统一社会信用代码,申报年度,上年度研发费用,前年度研发费用,载体入驻率,双创载体级别\n"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _rules_loaded_once() -> Iterator[None]:
+    with packages_loaded_once():
+        yield
 
 
 def run_cli(path: Path, *extra: str) -> tuple[int, str]:

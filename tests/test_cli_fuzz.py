@@ -4,12 +4,14 @@ separators, encodings and numbers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .sheet_support import physical_data_lines, score, uscc
+from .sheet_support import packages_loaded_once, physical_data_lines, score, uscc
 from .support import ROOT
 
 HEADER = "统一社会信用代码,企业名称,申报年度,上年度研发费用,载体入驻率,备注"
@@ -34,6 +36,12 @@ def _files(draw: st.DrawFn) -> tuple[bytes, str]:
         return text.encode(encoding), text
     except UnicodeEncodeError:
         return text.encode("utf-8"), text
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _rules_loaded_once() -> Iterator[None]:
+    with packages_loaded_once():
+        yield
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

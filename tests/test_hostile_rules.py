@@ -38,6 +38,7 @@ from policyengine.model.yamlsource import refusal
 from .support import ROOT
 
 TIMEOUT = 10  # seconds per CLI run; each one takes well under one
+pytestmark = pytest.mark.xdist_group("hostile_rules")   # one worker: the hostile package is linted once
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -30,6 +30,7 @@ from .support import ROOT
 EXAMPLE_CSV = ROOT / "examples" / "applicants_2021.csv"
 OUTPUTS = {"--out": "o.csv", "--rejects": "r.csv", "--audit": "a.jsonl", "--summary": "s.json"}
 ROWS = 3000   # the audit alone then takes seconds, far longer than it takes to see it start
+pytestmark = pytest.mark.xdist_group("interrupted_runs")   # one worker: the module's inputs are made once
 
 
 def _options(folder: Path, outputs: dict[str, str]) -> list[str]:

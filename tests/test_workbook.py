@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
+from functools import cache
 from pathlib import Path
 
 import openpyxl
@@ -13,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policyengine.batch import Job, run
-from tests.sheet_support import uscc
+from tests.sheet_support import cli, uscc
 from tests.support import ROOT
 
 EXAMPLE = ROOT / "examples" / "applicants_2021.csv"
@@ -21,11 +20,7 @@ PACKAGES = [str(ROOT / "rules" / "huangzuan16"), str(ROOT / "rules" / "municipal
 ENGLISH = re.compile(r"==|!=|>=|<=| is false|\b(true|false|none|unknown)\b")
 
 
-def cli(*args: str, seconds: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "policyengine", *args], capture_output=True, text=True,
-                          timeout=seconds, cwd=ROOT)
-
-
+@cache   # loaded once: every test here runs the same two packages
 def _packages() -> list:  # type: ignore[type-arg]
     from policyengine.cli.common import load_packages
 
