@@ -113,13 +113,18 @@ def facts_json(scored: Scored, positional: bool = False, frame: pl.DataFrame | N
     pieces: list[pl.Expr] = []
     for i, k in enumerate(keys):   # a value known in every row needs no key column of its own
         pieces += [pl.lit(k), pl.col(f"f{i}")] if nulls[i] == 0 else [pl.lit(k) + pl.col(f"f{i}")]
-    exprs = []
+    if nulls[0] == 0:   # the first fact in every row: no comma before it, one pass
+        obj = pl.concat_str([pl.lit("{" + keys[0][1:]), *pieces[1:], pl.lit("}")], separator="", ignore_nulls=True)
+    else:
+        body = pl.concat_str(pieces, separator="", ignore_nulls=True).fill_null("")
+        obj = pl.concat_str([pl.lit("{"), body.str.slice(1), pl.lit("}")])
+    exprs = [obj.alias("facts")]
     if positional:
-        exprs.append(pl.concat_str([pl.lit("["), pl.concat_str(
-            [pl.col(f"f{i}").fill_null(ABSENT) if nulls[i] else pl.col(f"f{i}") for i in range(len(names))],
-            separator=","), pl.lit("]")]).alias("pos"))
-    body = pl.concat_str(pieces, separator="", ignore_nulls=True)
-    exprs.append(pl.concat_str([pl.lit("{"), body.fill_null("").str.slice(1), pl.lit("}")]).alias("facts"))
+        values: list[pl.Expr] = [pl.lit("[")]
+        for i in range(len(names)):
+            values += [pl.lit(",")] if i else []
+            values.append(pl.col(f"f{i}").fill_null(ABSENT) if nulls[i] else pl.col(f"f{i}"))
+        exprs.append(pl.concat_str([*values, pl.lit("]")], separator="").alias("pos"))
     built = cols.select(exprs)
     out = built.get_column("facts")
     pos = built.get_column("pos") if positional else None
@@ -185,14 +190,26 @@ def _status(p: Package, cid: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return code, pl.col(a_col(p.id, cid)), pl.col(c_col(p.id, cid))
 
 
+def _paid(p: Package, cid: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """A clause's status code, whether it is plain (in the outcome, paid 0, no amount before settlement: the
+    common case, written from a table of literals) and, only where it is not, its `amount,computed` text."""
+    code, amount, computed = _status(p, cid)
+    plain = ((amount == 0) & computed.is_null()).fill_null(False)
+    keep = code.is_not_null() & ~plain
+    pair = pl.concat_str([pl.when(keep).then(amount).cast(pl.String).fill_null(pl.when(keep).then(pl.lit("null"))),
+                          pl.lit(","), pl.when(keep).then(computed).cast(pl.String).fill_null("null")])
+    return code, plain, pair
+
+
 def _package_outcome(p: Package) -> pl.Expr:
-    names = pl.Series("status", [STATUS_LETTER[s] for s in STATUS_NAMES], dtype=pl.String)
+    letters = pl.Series("status", [STATUS_LETTER[s] for s in STATUS_NAMES], dtype=pl.String)
     clauses = []
     for cid in clause_ids(p):
-        code, amount, computed = _status(p, cid)
-        comp = computed.cast(pl.String).fill_null("null")
-        clauses.append(pl.concat_str([pl.lit(json.dumps(cid) + ':["'), pl.lit(names).gather(code), pl.lit('",'),
-                                      amount.cast(pl.String), pl.lit(","), comp, pl.lit("]")]))
+        code, _, pair = _paid(p, cid)
+        key = json.dumps(cid) + ':["'
+        plain = pl.Series("plain", [f'{key}{STATUS_LETTER[s]}",0,null]' for s in STATUS_NAMES], dtype=pl.String)
+        clauses.append(pl.coalesce(pl.concat_str([pl.lit(key), pl.lit(letters).gather(code), pl.lit('",'), pair,
+                                                  pl.lit("]")]), pl.lit(plain).gather(code)))
     ver = pl.col(ver_col(p.id))
     body = pl.concat_str([pl.lit('{"v":'), _json_text(ver, "v").fill_null("null"), pl.lit(',"t":'),
                           pl.col(total_col(p.id)).cast(pl.String), pl.lit(',"c":{'),
@@ -215,12 +232,13 @@ def _package_positional(p: Package) -> pl.Expr:
     table = pl.Series("letters", [*(STATUS_LETTER[s] for s in STATUS_NAMES),
                                   *(STATUS_LETTER[s].upper() for s in STATUS_NAMES), "-"], dtype=pl.String)
     letters, amounts = [], []
-    for cid in clause_ids(p):
+    for cid in clause_ids(p):   # the amounts are items of the package's array, left out where plain
         code, amount, computed = _status(p, cid)
         plain = ((amount == 0) & computed.is_null()).fill_null(False)
+        keep = code.is_not_null() & ~plain
         letters.append(pl.lit(table).gather((code + pl.when(plain).then(0).otherwise(n)).fill_null(2 * n)))
-        amounts.append(pl.when(code.is_not_null() & ~plain).then(pl.concat_str(
-            [amount.cast(pl.String).fill_null("null"), pl.lit(","), computed.cast(pl.String).fill_null("null")])))
+        amounts += [pl.when(keep).then(amount.cast(pl.String).fill_null("null")),
+                    pl.when(keep).then(computed.cast(pl.String).fill_null("null"))]
     ver = _json_text(pl.col(ver_col(p.id)), "v").fill_null("null")
     total = pl.col(total_col(p.id)).cast(pl.String).fill_null("null")
     quoted = pl.concat_str([pl.lit('"'), pl.concat_str(letters, separator=""), pl.lit('"')]) if letters \
