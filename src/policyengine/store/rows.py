@@ -289,6 +289,25 @@ def read_outcome_text(text: str, layout: Layout | None) -> dict[str, Any]:
     return out
 
 
+def write_outcome_text(outcome: dict[str, Any], layout: Layout) -> str:
+    """An outcome (`outcome_of`'s shape) in the positional form `outcome_positional` builds column-wise."""
+    entries = []
+    for pid, cids in layout:
+        out = outcome[pid]
+        letters, nums = [], []
+        for cid in cids:
+            c = out["c"].get(cid)
+            if c is None:
+                letters.append("-")
+            elif c[1] == 0 and c[2] is None:
+                letters.append(c[0])
+            else:
+                letters.append(c[0].upper())
+                nums += [c[1], c[2]]
+        entries.append([out["v"], out["t"], "".join(letters), *nums])
+    return json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
+
+
 # -- stored rows --------------------------------------------------------------------------------------------------
 
 def frame(scored: Scored, positional: bool = False, start: int = 0, length: int | None = None) -> pl.DataFrame:
