@@ -358,3 +358,28 @@ def test_the_library_example_in_docs_runs(tmp_path: Path, monkeypatch: pytest.Mo
     namespace: dict[str, object] = {}
     exec(code.group(1).replace('"audit.db"', repr(str(tmp_path / "audit.db"))), namespace)   # the page's own code
     assert namespace["run"] == 1
+
+
+def test_text_that_json_escapes_is_stored_and_audited_exactly(tmp_path: Path) -> None:
+    # names with quotes, backslashes, tabs and control characters: the column-wise JSON (the facts hash, the
+    # stored array, the audit record) is exactly what evaluate() gives for the row
+    frame = pl.read_csv(population(20, tmp_path / "p.csv"), infer_schema=False)
+    names = ['引号"企业', "反斜杠\\企业", "制表\t企业", "控制\x01字符", "普通企业"]
+    frame = frame.with_columns(pl.Series("企业名称", [*names, *frame.get_column("企业名称").to_list()[5:]]))
+    src = tmp_path / "escapes.csv"
+    frame.write_csv(src)
+    url = str(tmp_path / "e.db")
+    cli("score", str(src), "--out", str(tmp_path / "o.csv"), "--store", url, "--audit", str(tmp_path / "a.jsonl"),
+        "-q", check=True)
+    packages = load_bundled()
+    records = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
+    with pstore.open(url) as store:
+        stored = {d.name: d for d in store.decisions(run=1)}
+        assert store.verify(1)[0].ok
+    by_name = {r["facts"]["name"]: r for r in records}
+    for name in names:
+        d = stored[name]
+        own = evaluate(packages, d.facts, backend="interpreter")
+        assert own.facts["name"] == name and own.facts == d.facts and own.facts_hash == "sha256:" + d.facts_hash
+        assert by_name[name]["facts"] == own.model_dump(mode="json")["facts"]
+        assert by_name[name]["facts_hash"] == own.facts_hash and replay(by_name[name]).ok
