@@ -14,13 +14,12 @@ package (`encode_outcome`). The audit file keeps the JSON objects.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from operator import methodcaller
 from typing import Any
 
 import polars as pl
+import polars_hash as plh
 
 from policyengine.batch.parse import FALLBACK, SCALE, has_none, none_col, value_col
 from policyengine.batch.read import ROW, Table
@@ -168,9 +167,8 @@ def canonical_json(data: Any) -> str:
 
 
 def sha256_hex(texts: pl.Series) -> pl.Series:
-    """The SHA-256 (hex) of each text."""
-    digests = map(hashlib.sha256, texts.cast(pl.Binary).to_list())
-    return pl.Series(texts.name, list(map(methodcaller("hexdigest"), digests)), dtype=pl.String)
+    """The SHA-256 (hex) of each text, computed in polars (`polars-hash`), off the interpreter's lock."""
+    return texts.to_frame("t").select(plh.col("t").chash.sha2_256().alias(texts.name)).to_series()
 
 
 # -- outcomes -----------------------------------------------------------------------------------------------------
@@ -338,12 +336,12 @@ def line(values: Sequence[Any]) -> bytes:
     return "\x1f".join("" if v is None else str(v) for v in values).encode("utf-8")
 
 
-def digests(rows: pl.DataFrame) -> list[bytes]:
+def digests(rows: pl.DataFrame) -> pl.Series:
     """Each stored row's digest: the first 16 bytes of the SHA-256 of its canonical line (`line`; the lines are
-    joined column-wise, then hashed one by one)."""
-    lines = rows.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in COLUMNS],
-                                      separator="\x1f").cast(pl.Binary).alias("line")).get_column("line")
-    return [h.digest()[:16] for h in map(hashlib.sha256, lines.to_list())]
+    joined column-wise and hashed in polars)."""
+    line = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in COLUMNS], separator="\x1f")
+    return rows.select(line.alias("line")).select(
+        plh.col("line").chash.sha2_256().str.head(32).str.decode("hex").alias("digest")).to_series()
 
 
 def reject_line(row: int, column: str, value: str, reason: str) -> bytes:

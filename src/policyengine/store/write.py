@@ -116,9 +116,8 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
         try:
             for block in R.blocks(scored, positional=True, size=CHUNK_ROWS):
                 digests = R.digests(block)
-                chain.update(b"".join(digests))
-                part = block.select(pl.lit(run, dtype=pl.Int64).alias("run_id"), *R.COLUMNS) \
-                    .with_columns(pl.Series("digest", digests, dtype=pl.Binary))
+                chain.update(b"".join(digests.to_list()))
+                part = block.select(pl.lit(run, dtype=pl.Int64).alias("run_id"), *R.COLUMNS).with_columns(digests)
                 wait_pending()   # one chunk in flight at a time
                 pending.append((writer.submit(store._retry, functools.partial(_insert_decisions, rows=part)),
                                 part.height))
