@@ -15,6 +15,7 @@ the trace. `policyengine.store` keeps the same rows in a database.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -70,7 +71,10 @@ def write(scored: Scored, target: Path, outputs: OutputSet | None = None) -> int
     def into(path: Path) -> None:
         with path.open("wb") as fh:
             for block in _lines(scored):
-                block.write_csv(fh, include_header=False, quote_style="never", line_terminator="\n")
+                # polars writes into memory (a file object's write, called from polars, could swallow a Ctrl-C)
+                buffer = io.BytesIO()
+                block.write_csv(buffer, include_header=False, quote_style="never", line_terminator="\n")
+                fh.write(buffer.getbuffer())
     try:
         if outputs is not None:
             into(outputs.path(target))
