@@ -360,15 +360,14 @@ def test_the_library_example_in_docs_runs(tmp_path: Path, monkeypatch: pytest.Mo
     assert namespace["run"] == 1
 
 
-def test_text_that_json_escapes_is_stored_and_audited_exactly(tmp_path: Path) -> None:
+def test_text_that_json_escapes_is_stored_and_audited_exactly(tmp_path: Path, url: str) -> None:
     # names with quotes, backslashes, tabs and control characters: the column-wise JSON (the facts hash, the
-    # stored array, the audit record) is exactly what evaluate() gives for the row
+    # stored array, the audit record; PostgreSQL's COPY text) is exactly what evaluate() gives for the row
     frame = pl.read_csv(population(20, tmp_path / "p.csv"), infer_schema=False)
     names = ['引号"企业', "反斜杠\\企业", "制表\t企业", "控制\x01字符", "普通企业"]
     frame = frame.with_columns(pl.Series("企业名称", [*names, *frame.get_column("企业名称").to_list()[5:]]))
     src = tmp_path / "escapes.csv"
     frame.write_csv(src)
-    url = str(tmp_path / "e.db")
     cli("score", str(src), "--out", str(tmp_path / "o.csv"), "--store", url, "--audit", str(tmp_path / "a.jsonl"),
         "-q", check=True)
     packages = load_bundled()

@@ -62,15 +62,19 @@ def insert(conn: Connection, table: str, columns: Sequence[str], rows: list[tupl
 
 def copy_text(frame: pl.DataFrame) -> bytes:
     """`frame` in PostgreSQL's COPY text format: tab-separated, `\\N` for null, backslash escapes, bytea as hex."""
+    texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    special = frame.select([pl.col(n).str.contains(r"[\\\t\n\r]").any().alias(n) for n in texts]).row(0) \
+        if texts and frame.height else [False] * len(texts)
+    escape = {n for n, found in zip(texts, special, strict=True) if found}
     cols = []
     for name, dtype in frame.schema.items():
         c = pl.col(name)
         if dtype == pl.Binary:
             c = pl.concat_str([pl.lit("\\\\x"), c.bin.encode("hex")])
-        elif dtype == pl.String:
+        elif name in escape:   # only the columns that have a character to escape
             for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
                 c = c.str.replace_all(raw, escaped, literal=True)
-        else:
+        elif dtype != pl.String:
             c = c.cast(pl.String)
         cols.append(c.fill_null("\\N"))
     buffer = io.BytesIO()
