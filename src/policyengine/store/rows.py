@@ -36,7 +36,7 @@ LETTER_STATUS = {v: k for k, v in STATUS_LETTER.items()}
 COLUMNS = ("row", "uscc", "name", "year", "facts", "facts_hash", "outcome", "total", "reasons")
 """The stored columns of a decision, in order (then `digest`)."""
 
-BLOCK_ROWS = 100_000
+BLOCK_ROWS = 20_000
 """Rows built at a time (column-wise), so that a large batch's stored text is never all held at once."""
 
 
