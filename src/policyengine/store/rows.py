@@ -9,7 +9,7 @@ columnar representation cannot hold (`FALLBACK`) are read by `read_facts` itself
 
 The store keeps a batch run's facts and outcomes **by position** (the run records the names once: `fact_names`,
 `outcome_layout`): the facts as a JSON array of values in `fact_names` order, the outcome as one JSON array per
-package (`encode_outcome`). The audit file keeps the JSON objects.
+package (`outcome_positional`, read back by `read_outcome_text`). The audit file keeps the JSON objects.
 """
 
 from __future__ import annotations
