@@ -14,8 +14,11 @@ package (`outcome_positional`, read back by `read_outcome_text`). The audit file
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -38,6 +41,9 @@ COLUMNS = ("row", "uscc", "name", "year", "facts", "facts_hash", "outcome", "tot
 
 BLOCK_ROWS = 20_000
 """Rows built at a time (column-wise), so that a large batch's stored text is never all held at once."""
+
+BUILDERS = 2
+"""Blocks built at once (`blocks`)."""
 
 
 def _json_text(e: pl.Expr, name: str) -> pl.Expr:
@@ -325,10 +331,24 @@ def frame(scored: Scored, positional: bool = False, start: int = 0, length: int 
     ])
 
 
-def blocks(scored: Scored, positional: bool = False, size: int = BLOCK_ROWS) -> Iterator[pl.DataFrame]:
-    """`frame` a block of rows at a time."""
-    for start in range(0, scored.accepted.height, size):
-        yield frame(scored, positional, start, size)
+def blocks(scored: Scored, positional: bool = False, size: int = BLOCK_ROWS, workers: int = BUILDERS,
+           ) -> Iterator[pl.DataFrame]:
+    """`frame` a block of rows at a time, in row order, `workers` blocks being built at once (polars builds one
+    block's text mostly on one core, and releases the interpreter's lock while it does)."""
+    starts = iter(range(0, scored.accepted.height, size))
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="policyengine-rows") as pool:
+        pending: deque[Future[pl.DataFrame]] = deque(
+            pool.submit(frame, scored, positional, start, size) for start in itertools.islice(starts, workers))
+        try:
+            while pending:
+                done = pending.popleft().result()
+                following = next(starts, None)
+                if following is not None:
+                    pending.append(pool.submit(frame, scored, positional, following, size))
+                yield done
+        finally:
+            for waiting in pending:
+                waiting.cancel()
 
 
 def line(values: Sequence[Any]) -> bytes:
