@@ -3,6 +3,7 @@ export, migrations, interrupted runs, concurrent writers, hidden passwords."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import signal
@@ -17,9 +18,11 @@ from sqlalchemy import text
 
 import policyengine.store as pstore
 from policyengine import evaluate, replay
+from policyengine.batch.score import clause_ids
 from policyengine.model.bundled import load_bundled
 from policyengine.store import schema as S
-from policyengine.store.rows import outcome_of
+from policyengine.store.rows import line, outcome_of, read_outcome_text, reject_line, write_outcome_text
+from policyengine.store.write import chain_start, seal
 
 from .store_support import ENV, PYTHON, cli, new_postgres_db, population, postgres_server  # noqa: F401
 from .support import ROOT
@@ -60,10 +63,15 @@ def test_score_records_every_decision_and_it_verifies(tmp_path: Path, url: str) 
         assert len(stored) == 57
         # each stored row is what evaluate() decides for that applicant: same facts, facts hash and outcome
         packages = load_bundled()
+        names, layout = store.forms(run.id)
+        assert names is not None and layout == [(p.id, clause_ids(p)) for p in packages]
+        with store.engine.connect() as conn:
+            texts = dict(conn.execute(text('SELECT "row", outcome FROM decisions')).all())
         for d in stored[:10]:
             own = evaluate(packages, d.facts, backend="interpreter")
             assert (own.facts, own.facts_hash, outcome_of(own), own.total) == \
                 (d.facts, "sha256:" + d.facts_hash, d.outcome, d.total)
+            assert texts[d.row] == write_outcome_text(outcome_of(own), layout)   # kept by position
         (report,) = store.verify(run.id)
         assert report.ok and report.rows == 57
         full = store.explain(store.decisions(uscc=USCC)[0])
@@ -79,8 +87,11 @@ def test_tampering_is_detected_naming_the_row(tmp_path: Path, url: str, how: str
     _score(tmp_path, url)
     with pstore.open(url) as store:
         row2 = store.decisions(uscc=USCC)[0]
-    outcome = json.dumps({**row2.outcome, "huangzuan16": {
-        **row2.outcome["huangzuan16"], "c": {**row2.outcome["huangzuan16"]["c"], "a02": ["e", 90000, 50000]}}})
+        _, layout = store.forms(row2.run)
+    assert layout is not None
+    outcome = write_outcome_text({**row2.outcome, "huangzuan16": {
+        **row2.outcome["huangzuan16"], "c": {**row2.outcome["huangzuan16"]["c"], "a02": ["e", 90000, 50000]}}},
+        layout)
     statement = {
         "amount": f"UPDATE decisions SET outcome = '{outcome}' WHERE \"row\" = 2",
         "deleted": "DELETE FROM decisions WHERE \"row\" = 5",
@@ -177,7 +188,7 @@ def test_migration_from_empty(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     sqlite3.connect(empty).close()
     with pstore.open(empty) as store, store.engine.connect() as conn:
-        assert S.current_version(conn) == S.SCHEMA_VERSION == 3
+        assert S.current_version(conn) == S.SCHEMA_VERSION == 4
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -200,7 +211,7 @@ def test_migration_from_an_older_version(tmp_path: Path, version: int) -> None:
             conn.execute(f"INSERT INTO main.{table} SELECT {cols} FROM n.{table}")
     with pstore.open(old) as store:
         with store.engine.connect() as conn:
-            assert S.current_version(conn) == 3
+            assert S.current_version(conn) == 4
             assert conn.execute(text("SELECT count(*) FROM decisions WHERE uscc = :u"), {"u": USCC}).scalar() == 1
         assert store.verify(1)[0].ok
         (stored,) = store.decisions(run=1)
@@ -219,15 +230,62 @@ def test_migration_from_an_older_version(tmp_path: Path, version: int) -> None:
     assert "newer than this policyengine understands" in cli("audit", "runs", "--store", str(old)).stderr
 
 
+def _as_version_3(db: Path) -> None:
+    """Rewrite a store's runs as schema version 3 wrote them: each outcome a JSON object (no outcome layout),
+    with the row digests and chains those rows give."""
+    with sqlite3.connect(db) as conn:
+        for run, layout_text in conn.execute("SELECT id, outcome_layout FROM runs").fetchall():
+            chain = chain_start(run)
+            rows = conn.execute('SELECT "row", uscc, name, year, facts, facts_hash, outcome, total, reasons '
+                                'FROM decisions WHERE run_id = ? ORDER BY "row"', (run,)).fetchall()
+            for values in rows:
+                outcome = json.loads(values[6])
+                if layout_text is not None:
+                    outcome = read_outcome_text(values[6], json.loads(layout_text))
+                old = (*values[:6], json.dumps(outcome, ensure_ascii=False, separators=(",", ":")), *values[7:])
+                digest = hashlib.sha256(line(old)).digest()[:16]
+                chain.update(digest)
+                conn.execute('UPDATE decisions SET outcome = ?, digest = ? WHERE run_id = ? AND "row" = ?',
+                             (old[6], digest, run, values[0]))
+            for r in conn.execute('SELECT "row", column_name, value, reason FROM rejects WHERE run_id = ? '
+                                  "ORDER BY seq", (run,)):
+                chain.update(hashlib.sha256(reject_line(*(v or "" for v in r))).digest()[:16])
+            ranges = json.loads(conn.execute("SELECT row_ranges FROM runs WHERE id = ?", (run,)).fetchone()[0])
+            conn.execute("UPDATE runs SET chain = ? WHERE id = ?", (seal(chain, ranges), run))
+        conn.executescript("ALTER TABLE runs DROP COLUMN outcome_layout; UPDATE policyengine_store SET version = 3;")
+
+
+def test_migration_from_version_3(tmp_path: Path) -> None:
+    # a batch run as version 3 kept it (facts by position, outcomes as JSON objects) stays readable and verifies
+    db = tmp_path / "v3.db"
+    _score(tmp_path, str(db))
+    with pstore.open(db) as store:
+        before = store.decisions(run=1)
+    _as_version_3(db)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT outcome FROM decisions LIMIT 1").fetchone()[0].startswith('{"huangzuan16":')
+    with pstore.open(db) as store:
+        with store.engine.connect() as conn:
+            assert S.current_version(conn) == 4
+        assert store.forms(1)[1] is None and store.decisions(run=1) == before
+        assert store.verify(1)[0].ok
+    _score(tmp_path, str(db))   # a new run beside it keeps its outcomes by position; both verify
+    done = cli("audit", "verify", "--store", str(db))
+    assert "run 1: ok — 57 decisions replayed" in done.stdout and "run 2: ok — 57 decisions replayed" in done.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT outcome FROM decisions WHERE run_id = 2 LIMIT 1").fetchone()[0].startswith("[[")
+
+
 def test_postgres_migration_from_version_1(postgres_server: str) -> None:  # noqa: F811
     url = new_postgres_db(postgres_server)
     pstore.open(url).close()
     _sql(url, "DROP INDEX ix_decisions_uscc")
     _sql(url, "ALTER TABLE runs DROP COLUMN library")
     _sql(url, "ALTER TABLE runs DROP COLUMN fact_names")
+    _sql(url, "ALTER TABLE runs DROP COLUMN outcome_layout")
     _sql(url, "UPDATE policyengine_store SET version = 1")
     with pstore.open(url) as store, store.engine.connect() as conn:
-        assert S.current_version(conn) == 3
+        assert S.current_version(conn) == 4
         assert conn.execute(text("SELECT count(library) FROM runs")).scalar() == 0
 
 
@@ -300,3 +358,27 @@ def test_the_library_example_in_docs_runs(tmp_path: Path, monkeypatch: pytest.Mo
     namespace: dict[str, object] = {}
     exec(code.group(1).replace('"audit.db"', repr(str(tmp_path / "audit.db"))), namespace)   # the page's own code
     assert namespace["run"] == 1
+
+
+def test_text_that_json_escapes_is_stored_and_audited_exactly(tmp_path: Path, url: str) -> None:
+    # names with quotes, backslashes, tabs and control characters: the column-wise JSON (the facts hash, the
+    # stored array, the audit record; PostgreSQL's COPY text) is exactly what evaluate() gives for the row
+    frame = pl.read_csv(population(20, tmp_path / "p.csv"), infer_schema=False)
+    names = ['引号"企业', "反斜杠\\企业", "制表\t企业", "控制\x01字符", "普通企业"]
+    frame = frame.with_columns(pl.Series("企业名称", [*names, *frame.get_column("企业名称").to_list()[5:]]))
+    src = tmp_path / "escapes.csv"
+    frame.write_csv(src)
+    cli("score", str(src), "--out", str(tmp_path / "o.csv"), "--store", url, "--audit", str(tmp_path / "a.jsonl"),
+        "-q", check=True)
+    packages = load_bundled()
+    records = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
+    with pstore.open(url) as store:
+        stored = {d.name: d for d in store.decisions(run=1)}
+        assert store.verify(1)[0].ok
+    by_name = {r["facts"]["name"]: r for r in records}
+    for name in names:
+        d = stored[name]
+        own = evaluate(packages, d.facts, backend="interpreter")
+        assert own.facts["name"] == name and own.facts == d.facts and own.facts_hash == "sha256:" + d.facts_hash
+        assert by_name[name]["facts"] == own.model_dump(mode="json")["facts"]
+        assert by_name[name]["facts_hash"] == own.facts_hash and replay(by_name[name]).ok

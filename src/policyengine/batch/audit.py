@@ -15,14 +15,19 @@ the trace. `policyengine.store` keeps the same rows in a database.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from policyengine.batch.score import Scored
 from policyengine.model.policy import Package
+
+if TYPE_CHECKING:
+    from policyengine.atomic import OutputSet
 
 FORMAT = "policyengine-audit/2"
 
@@ -37,20 +42,48 @@ def run_info(scored: Scored) -> dict[str, Any]:
     }
 
 
-def records(scored: Scored, chunk: int = 100_000) -> Iterator[str]:
-    """One compact record (a JSON line, without the newline) per accepted row, in row order."""
+def _lines(scored: Scored) -> Iterator[pl.DataFrame]:
+    """The records, a block of rows at a time, as a one-column frame of JSON lines."""
     from policyengine.store import rows as R
 
-    table = R.frame(scored)
     tail = ',"run":' + json.dumps(run_info(scored), ensure_ascii=False, separators=(",", ":")) + "}"
     reasons = pl.struct(pl.col("reasons").alias("x")).struct.json_encode().str.slice(5).str.head(-1)
     line = pl.concat_str([
         pl.lit('{"format":"' + FORMAT + '","row":'), pl.col("row").cast(pl.String),
         pl.lit(',"facts":'), pl.col("facts"), pl.lit(',"facts_hash":"sha256:'), pl.col("facts_hash"),
         pl.lit('","outcome":'), pl.col("outcome"), pl.lit(',"total":'), pl.col("total").cast(pl.String),
-        pl.lit(',"reasons":'), reasons.fill_null("null"), pl.lit(tail)])
-    for start in range(0, table.height, chunk):
-        yield from table.slice(start, chunk).select(line).to_series().to_list()
+        pl.lit(',"reasons":'), reasons.fill_null("null"), pl.lit(tail)]).alias("line")
+    for block in R.blocks(scored):
+        yield block.select(line)
+
+
+def records(scored: Scored) -> Iterator[str]:
+    """One compact record (a JSON line, without the newline) per accepted row, in row order."""
+    for block in _lines(scored):
+        yield from block.get_column("line").to_list()
+
+
+def write(scored: Scored, target: Path, outputs: OutputSet | None = None) -> int:
+    """The records as a JSON Lines file, written from the blocks as they are (UTF-8, one record a line),
+    atomically or as part of `outputs`; returns the number of records."""
+    from policyengine.atomic import OutputError, atomic_path
+
+    def into(path: Path) -> None:
+        with path.open("wb") as fh:
+            for block in _lines(scored):
+                # polars writes into memory (a file object's write, called from polars, could swallow a Ctrl-C)
+                buffer = io.BytesIO()
+                block.write_csv(buffer, include_header=False, quote_style="never", line_terminator="\n")
+                fh.write(buffer.getbuffer())
+    try:
+        if outputs is not None:
+            into(outputs.path(target))
+        else:
+            with atomic_path(target) as tmp:
+                into(tmp)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    return scored.accepted.height
 
 
 def is_compact(record: object) -> bool:
@@ -61,8 +94,6 @@ def is_compact(record: object) -> bool:
 
 def _packages(data: Mapping[str, Any]) -> tuple[list[Package], list[str]]:
     """The packages a record names, loaded from their folders (or the bundled rules)."""
-    from pathlib import Path
-
     from policyengine.model.bundled import bundled_rules_dir
     from policyengine.model.loader import load_package
 

@@ -16,7 +16,7 @@ from policyengine.batch.read import read_table
 from policyengine.batch.score import Scored, score_table
 from policyengine.batch.summary import summary
 from policyengine.batch.workbook import default_labels, labelled_output, write_workbook
-from policyengine.batch.write import check_extension, write_json, write_lines, write_rejects, write_table
+from policyengine.batch.write import check_extension, write_json, write_rejects, write_table
 from policyengine.decide.versions import VersionChoice
 from policyengine.model.policy import Package
 
@@ -154,7 +154,7 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
             write_scored(scored, job.out, rejects, outputs, labels, source=str(job.input), audit=job.audit)
             if job.audit is not None:
                 files["audit"] = outputs.path(job.audit)
-                write_lines(audit_records.records(scored), job.audit, outputs)
+                audit_records.write(scored, job.audit, outputs)
             if store is not None and stored_run is not None:
                 store.write_scored(stored_run, scored, tick)
                 stored_run = None   # complete

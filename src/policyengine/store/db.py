@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from policyengine.batch.score import Scored
     from policyengine.decide.decision import Decision
     from policyengine.model.policy import Package, PolicyVersion
+    from policyengine.store.rows import Layout
     from policyengine.store.verify import Report
 
 T = TypeVar("T")
@@ -93,17 +94,23 @@ def _run(r: Any) -> Run:
                proration=json.loads(m["proration"]) if m["proration"] else [], chain=m["chain"], error=m["error"])
 
 
-def _decision(r: Any, names: Sequence[str] | None) -> StoredDecision:
-    """A stored row as a `StoredDecision`; `names`: its run's fact names (for facts kept by position)."""
-    from policyengine.store.rows import read_facts_text
+def _decision(r: Any, names: Sequence[str] | None, layout: Layout | None = None) -> StoredDecision:
+    """A stored row as a `StoredDecision`; `names`, `layout`: its run's fact names and outcome layout (for facts
+    and outcomes kept by position)."""
+    from policyengine.store.rows import read_facts_text, read_outcome_text
 
     m = r._mapping
     try:
         facts = read_facts_text(m["facts"], names)
     except ValueError as exc:
         raise PolicyEngineError(f"run {m['run_id']} row {m['row']}: the stored facts cannot be read: {exc}") from None
+    try:
+        outcome = read_outcome_text(m["outcome"], layout)
+    except ValueError as exc:
+        raise PolicyEngineError(f"run {m['run_id']} row {m['row']}: the stored outcome cannot be read: {exc}") \
+            from None
     return StoredDecision(run=m["run_id"], row=m["row"], uscc=m["uscc"], name=m["name"], year=m["year"],
-                          facts=facts, facts_hash=m["facts_hash"], outcome=json.loads(m["outcome"]),
+                          facts=facts, facts_hash=m["facts_hash"], outcome=outcome,
                           total=m["total"], reasons=m["reasons"])
 
 
@@ -114,7 +121,7 @@ class Store:
         self.url = parse(url)
         self.shown = redact(self.url)
         self.dialect = self.url.get_backend_name()
-        self._names: dict[int, list[str]] = {}
+        self._forms: dict[int, tuple[list[str] | None, Layout | None]] = {}
         self._snapshots: set[str] = set()
         """Content hashes this process has seen stored (a snapshot is never removed): not queried again."""
         self._local = threading.local()
@@ -310,7 +317,24 @@ class Store:
             q = q.where(S.decisions.c.year == year)
         with self.engine.connect() as conn:
             rows = conn.execute(q.order_by(S.decisions.c.run_id, S.decisions.c.row)).all()
-        return [_decision(r, self.fact_names(r._mapping["run_id"])) for r in rows]
+        return [_decision(r, *self.forms(r._mapping["run_id"])) for r in rows]
+
+    def forms(self, run: int) -> tuple[list[str] | None, Layout | None]:
+        """How run `run`'s rows keep their facts and outcomes: the fact names in the order of its positional
+        facts, and each package's clause ids in the order of its positional outcomes (None: JSON objects)."""
+        if run not in self._forms:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(S.runs.c.fact_names, S.runs.c.outcome_layout, S.runs.c.status)
+                                   .where(S.runs.c.id == run)).first()
+            if row is None:
+                return None, None
+            names = json.loads(row[0]) if row[0] is not None else None
+            layout = [(str(p), [str(c) for c in cids]) for p, cids in json.loads(row[1])] \
+                if row[1] is not None else None
+            if names is not None or row[2] != "running":   # a run's forms are recorded before its rows
+                self._forms[run] = (names, layout)
+            return names, layout
+        return self._forms[run]
 
     def latest_runs(self, limit: int) -> list[Run]:
         """The newest `limit` runs, newest first."""
@@ -322,7 +346,7 @@ class Store:
         d = S.decisions
         with self.engine.connect() as conn:
             r = conn.execute(select(d).where(d.c.run_id == run, d.c.row == row)).first()
-        return None if r is None else _decision(r, self.fact_names(run))
+        return None if r is None else _decision(r, *self.forms(run))
 
     def decision_page(self, *, run: int | None = None, uscc: str | None = None, year: int | None = None,
                       limit: int = 100, offset: int = 0) -> DecisionPage:
@@ -334,17 +358,11 @@ class Store:
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(d).where(*where)).scalar_one()
             rows = conn.execute(query).all()
-        return DecisionPage(int(total), [_decision(r, self.fact_names(r._mapping["run_id"])) for r in rows])
+        return DecisionPage(int(total), [_decision(r, *self.forms(r._mapping["run_id"])) for r in rows])
 
     def fact_names(self, run: int) -> list[str] | None:
         """The facts run `run` read, in the order its rows keep them (None: its rows keep JSON objects)."""
-        if run not in self._names:
-            with self.engine.connect() as conn:
-                value = conn.execute(select(S.runs.c.fact_names).where(S.runs.c.id == run)).scalar()
-            if value is None:
-                return None
-            self._names[run] = json.loads(value)
-        return self._names[run]
+        return self.forms(run)[0]
 
     def iter_decisions(self, run: int, batch: int = 10_000) -> Iterator[Any]:
         """Every stored row of `run` (all columns, digest included), in row order."""

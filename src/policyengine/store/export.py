@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from policyengine.errors import PolicyEngineError
-from policyengine.store.rows import LETTER_STATUS, canonical_json, read_facts_text
+from policyengine.store.rows import LETTER_STATUS, canonical_json, read_facts_text, read_outcome_text
 
 if TYPE_CHECKING:
     from policyengine.store.db import Store
@@ -23,10 +22,10 @@ def table(store: Store, run: int) -> pl.DataFrame:
     info = store.run(run)
     clause_cols: list[tuple[str, str]] = []
     records: list[dict[str, Any]] = []
-    names = store.fact_names(run)
+    names, layout = store.forms(run)
     for r in store.iter_decisions(run):
         m = r._mapping
-        outcome = json.loads(m["outcome"])
+        outcome = read_outcome_text(m["outcome"], layout)
         rec: dict[str, Any] = {"row": m["row"], "uscc": m["uscc"], "name": m["name"], "year": m["year"]}
         for pid, out in outcome.items():
             rec[f"{pid}.version"] = out.get("v")

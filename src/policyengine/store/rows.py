@@ -6,16 +6,23 @@ digest (what the run's chain is made of).
 The facts JSON is exactly `json.dumps(decision.facts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`
 for the decision `evaluate()` gives the row, so its SHA-256 is the decision's `facts_hash`; rows whose values the
 columnar representation cannot hold (`FALLBACK`) are read by `read_facts` itself.
+
+The store keeps a batch run's facts and outcomes **by position** (the run records the names once: `fact_names`,
+`outcome_layout`): the facts as a JSON array of values in `fact_names` order, the outcome as one JSON array per
+package (`outcome_positional`, read back by `read_outcome_text`). The audit file keeps the JSON objects.
 """
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import json
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
+import polars_hash as plh
 
 from policyengine.batch.parse import FALLBACK, SCALE, has_none, none_col, value_col
 from policyengine.batch.read import ROW, Table
@@ -32,6 +39,12 @@ LETTER_STATUS = {v: k for k, v in STATUS_LETTER.items()}
 COLUMNS = ("row", "uscc", "name", "year", "facts", "facts_hash", "outcome", "total", "reasons")
 """The stored columns of a decision, in order (then `digest`)."""
 
+BLOCK_ROWS = 20_000
+"""Rows built at a time (column-wise), so that a large batch's stored text is never all held at once."""
+
+BUILDERS = 2
+"""Blocks built at once (`blocks`)."""
+
 
 def _json_text(e: pl.Expr, name: str) -> pl.Expr:
     """A string column as JSON string literals (the same escapes as Python's `json.dumps(ensure_ascii=False)`)."""
@@ -39,30 +52,43 @@ def _json_text(e: pl.Expr, name: str) -> pl.Expr:
 
 
 def _decimal(e: pl.Expr, scale: int) -> pl.Expr:
-    """value × scale (an integer column) as `format_decimal` writes the value: no exponent, no trailing zeros."""
+    """value × scale (an integer column) as `format_decimal` writes the value: no exponent, no trailing zeros
+    (the exact decimal quotient, written with its `digits` places, the trailing zeros and point then dropped)."""
     if scale == 1:
         return e.cast(pl.String)
     digits = len(str(scale)) - 1
-    a = e.abs()
-    whole = (a // scale).cast(pl.String)
-    frac = (a % scale).cast(pl.String).str.zfill(digits).str.strip_chars_end("0")
-    sign = pl.when(e < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    return pl.concat_str([sign, whole, pl.when(frac == "").then(pl.lit("")).otherwise(pl.lit(".") + frac)])
+    return (e.cast(pl.Decimal(38, digits)) / scale).cast(pl.String).str.strip_chars_end("0").str.strip_chars_end(".")
 
 
-def _fact_value(name: str, spec: FactSpec) -> pl.Expr:
-    """The fact's JSON value for the rows where it is known, null where it is unknown (and so left out)."""
+NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+"""Characters `json.dumps` escapes in a string (besides those, `ensure_ascii=False` writes text as it is)."""
+
+
+def _fact_value(name: str, spec: FactSpec, plain: bool = False) -> pl.Expr:
+    """The fact's JSON value for the rows where it is known, null where it is unknown (and so left out).
+    `plain`: a text fact none of whose values has a character JSON escapes."""
     v = pl.col(value_col(name))
     if spec.type in SCALE:
-        text = pl.lit('"') + _decimal(v, SCALE[spec.type]) + pl.lit('"')
+        text = pl.concat_str([pl.lit('"'), _decimal(v, SCALE[spec.type]), pl.lit('"')])
     elif spec.type == "bool":
-        text = pl.when(v).then(pl.lit('"true"')).otherwise(pl.lit('"false"'))
+        text = pl.when(v).then(pl.lit('"true"')).when(~v).then(pl.lit('"false"'))
+    elif plain:
+        text = pl.concat_str([pl.lit('"'), v, pl.lit('"')])
     else:
-        text = _json_text(v, "t")
+        text = pl.when(v.is_not_null()).then(_json_text(v, "t"))
     if has_none(spec):
         text = pl.when(pl.col(none_col(name))).then(pl.lit("null")).otherwise(text)
-    return pl.when(v.is_null() & (~pl.col(none_col(name)) if has_none(spec) else pl.lit(True))) \
-        .then(pl.lit(None, dtype=pl.String)).otherwise(text)
+    return text
+
+
+def _plain_texts(frame: pl.DataFrame, names: Sequence[str], specs: dict[str, FactSpec]) -> set[str]:
+    """The text facts of `names` none of whose values in `frame` needs a JSON escape."""
+    texts = [n for n in names if specs[n].type not in SCALE and specs[n].type != "bool"]
+    if not texts or frame.height == 0:
+        return set(texts)
+    row = frame.select([pl.col(value_col(n)).cast(pl.String).str.contains(NEEDS_ESCAPE).any().alias(n)
+                        for n in texts]).row(0)
+    return {n for n, escaped in zip(texts, row, strict=True) if not escaped}
 
 
 ABSENT = "0"
@@ -74,24 +100,36 @@ def fact_names(scored: Scored) -> list[str]:
     return sorted(scored.header_map.facts)
 
 
-def facts_json(scored: Scored, positional: bool = False) -> tuple[pl.Series, pl.Series | None]:
-    """Each accepted row's canonical facts as compact, sorted JSON (see the module's note), and with
-    `positional` the same facts as a JSON array in `fact_names` order (`ABSENT` where a fact is unknown): the
-    form the store keeps, the run recording the names once."""
-    frame = scored.accepted
+def facts_json(scored: Scored, positional: bool = False, frame: pl.DataFrame | None = None,
+               ) -> tuple[pl.Series, pl.Series | None]:
+    """Each accepted row's (or each row of `frame`'s, a slice of the accepted rows) canonical facts as compact,
+    sorted JSON (see the module's note), and with `positional` the same facts as a JSON array in `fact_names`
+    order (`ABSENT` where a fact is unknown): the form the store keeps, the run recording the names once."""
+    frame = scored.accepted if frame is None else frame
     names = fact_names(scored)
     if not names:
         empty = pl.repeat("{}", frame.height, dtype=pl.String, eager=True)
         return empty, (pl.repeat("[]", frame.height, dtype=pl.String, eager=True) if positional else None)
-    values = [_fact_value(n, scored.specs[n]).alias(f"f{i}") for i, n in enumerate(names)]
-    keys = [json.dumps(n, ensure_ascii=False) + ":" for n in names]
-    cols = frame.select(values)
-    dict_body = pl.concat_str([pl.lit(k) + pl.col(f"f{i}") for i, k in enumerate(keys)], separator=",",
-                              ignore_nulls=True).fill_null("")
-    exprs = [(pl.lit("{") + dict_body + pl.lit("}")).alias("facts")]
+    keys = ["," + json.dumps(n, ensure_ascii=False) + ":" for n in names]
+    plain = _plain_texts(frame, names, scored.specs)
+    # the values; the object of them, each key before its value; the array of them
+    cols = frame.select([_fact_value(n, scored.specs[n], plain=n in plain).alias(f"f{i}") for i, n in enumerate(names)])
+    nulls = cols.null_count().row(0)
+    pieces: list[pl.Expr] = []
+    for i, k in enumerate(keys):   # a value known in every row needs no key column of its own
+        pieces += [pl.lit(k), pl.col(f"f{i}")] if nulls[i] == 0 else [pl.lit(k) + pl.col(f"f{i}")]
+    if nulls[0] == 0:   # the first fact in every row: no comma before it, one pass
+        obj = pl.concat_str([pl.lit("{" + keys[0][1:]), *pieces[1:], pl.lit("}")], separator="", ignore_nulls=True)
+    else:
+        body = pl.concat_str(pieces, separator="", ignore_nulls=True).fill_null("")
+        obj = pl.concat_str([pl.lit("{"), body.str.slice(1), pl.lit("}")])
+    exprs = [obj.alias("facts")]
     if positional:
-        exprs.append((pl.lit("[") + pl.concat_str([pl.col(f"f{i}").fill_null(ABSENT) for i in range(len(names))],
-                                                  separator=",") + pl.lit("]")).alias("pos"))
+        values: list[pl.Expr] = [pl.lit("[")]
+        for i in range(len(names)):
+            values += [pl.lit(",")] if i else []
+            values.append(pl.col(f"f{i}").fill_null(ABSENT) if nulls[i] else pl.col(f"f{i}"))
+        exprs.append(pl.concat_str([*values, pl.lit("]")], separator="").alias("pos"))
     built = cols.select(exprs)
     out = built.get_column("facts")
     pos = built.get_column("pos") if positional else None
@@ -134,16 +172,48 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def sha256_hex(texts: pl.Series) -> pl.Series:
+    """The SHA-256 (hex) of each text, computed in polars (`polars-hash`), off the interpreter's lock."""
+    return texts.to_frame("t").select(plh.col("t").chash.sha2_256().alias(texts.name)).to_series()
+
+
+# -- outcomes -----------------------------------------------------------------------------------------------------
+
+Layout = list[tuple[str, list[str]]]
+"""Each package and its clause ids, in the order a positional outcome gives them."""
+
+
+def outcome_layout(packages: Sequence[Package]) -> Layout:
+    return [(p.id, clause_ids(p)) for p in packages]
+
+
+def _status(p: Package, cid: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """A clause's status code (null where the clause is not part of the row's outcome), amount and computed."""
+    s = pl.col(s_col(p.id, cid))
+    code = pl.when(s < len(STATUS_NAMES)).then(s.cast(pl.Int64))
+    return code, pl.col(a_col(p.id, cid)), pl.col(c_col(p.id, cid))
+
+
+def _paid(p: Package, cid: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """A clause's status code, whether it is plain (in the outcome, paid 0, no amount before settlement: the
+    common case, written from a table of literals) and, only where it is not, its `amount,computed` text."""
+    code, amount, computed = _status(p, cid)
+    plain = ((amount == 0) & computed.is_null()).fill_null(False)
+    keep = code.is_not_null() & ~plain
+    pair = pl.concat_str([pl.when(keep).then(amount).cast(pl.String).fill_null(pl.when(keep).then(pl.lit("null"))),
+                          pl.lit(","), pl.when(keep).then(computed).cast(pl.String).fill_null("null")])
+    return code, plain, pair
+
+
 def _package_outcome(p: Package) -> pl.Expr:
-    names = pl.Series("status", [*(STATUS_LETTER[s] for s in STATUS_NAMES), None], dtype=pl.String)
+    letters = pl.Series("status", [STATUS_LETTER[s] for s in STATUS_NAMES], dtype=pl.String)
     clauses = []
     for cid in clause_ids(p):
-        s = pl.col(s_col(p.id, cid))
-        comp = pl.col(c_col(p.id, cid)).cast(pl.String).fill_null("null")
-        clauses.append(pl.when(s.is_null() | (s >= len(STATUS_NAMES))).then(pl.lit(None, dtype=pl.String))
-                       .otherwise(pl.concat_str([pl.lit(json.dumps(cid) + ':["'), pl.lit(names).gather(s),
-                                                 pl.lit('",'), pl.col(a_col(p.id, cid)).cast(pl.String),
-                                                 pl.lit(","), comp, pl.lit("]")])))
+        code, _, pair = _paid(p, cid)
+        key = json.dumps(cid) + ':["'
+        plain = pl.Series("plain", [f'{key}{STATUS_LETTER[s]}",0,null]' for s in STATUS_NAMES], dtype=pl.String)
+        clauses.append(pl.coalesce(pl.concat_str([pl.lit(key), pl.lit(letters).gather(code), pl.lit('",'), pair,
+                                                  pl.lit("]")]), pl.lit(plain).gather(code)))
     ver = pl.col(ver_col(p.id))
     body = pl.concat_str([pl.lit('{"v":'), _json_text(ver, "v").fill_null("null"), pl.lit(',"t":'),
                           pl.col(total_col(p.id)).cast(pl.String), pl.lit(',"c":{'),
@@ -151,28 +221,134 @@ def _package_outcome(p: Package) -> pl.Expr:
     return pl.concat_str([pl.lit(json.dumps(p.id) + ":"), body])
 
 
-def outcome_json(scored: Scored) -> pl.Series:
+def outcome_json(scored: Scored, frame: pl.DataFrame | None = None) -> pl.Series:
     """Each accepted row's outcome: `{"pkg":{"v":version,"t":total,"c":{"a01":["e",amount,computed],...}},...}`."""
     pieces = [_package_outcome(p) for p in scored.packages]
     expr = pl.lit("{") + pl.concat_str(pieces, separator=",") + pl.lit("}")
-    return scored.accepted.select(expr.alias("outcome")).to_series()
+    return (scored.accepted if frame is None else frame).select(expr.alias("outcome")).to_series()
 
 
-def frame(scored: Scored, positional: bool = False) -> pl.DataFrame:
-    """The stored columns (`COLUMNS`) of every accepted row, in row order; with `positional` the facts in the
-    positional form (the store's), else as the JSON object (the audit file's)."""
-    facts, pos = facts_json(scored, positional)
-    sha = hashlib.sha256
-    hashes = [sha(t).hexdigest() for t in facts.cast(pl.Binary).to_list()]
-    acc = scored.accepted
-    out = scored.output
+def _package_positional(p: Package) -> pl.Expr:
+    """`[version, total, "letters", amount, computed, ...]`: one letter per clause of `clause_ids(p)`, `-` for
+    a clause not in the row's outcome, lower case for a clause that paid 0 with no amount before settlement,
+    upper case for one whose amount and amount before settlement follow (in clause order)."""
+    n = len(STATUS_NAMES)
+    table = pl.Series("letters", [*(STATUS_LETTER[s] for s in STATUS_NAMES),
+                                  *(STATUS_LETTER[s].upper() for s in STATUS_NAMES), "-"], dtype=pl.String)
+    letters, amounts = [], []
+    for cid in clause_ids(p):   # the amounts are items of the package's array, left out where plain
+        code, amount, computed = _status(p, cid)
+        plain = ((amount == 0) & computed.is_null()).fill_null(False)
+        keep = code.is_not_null() & ~plain
+        letters.append(pl.lit(table).gather((code + pl.when(plain).then(0).otherwise(n)).fill_null(2 * n)))
+        amounts += [pl.when(keep).then(amount.cast(pl.String).fill_null("null")),
+                    pl.when(keep).then(computed.cast(pl.String).fill_null("null"))]
+    ver = _json_text(pl.col(ver_col(p.id)), "v").fill_null("null")
+    total = pl.col(total_col(p.id)).cast(pl.String).fill_null("null")
+    quoted = pl.concat_str([pl.lit('"'), pl.concat_str(letters, separator=""), pl.lit('"')]) if letters \
+        else pl.lit('""')
+    return pl.concat_str([pl.lit("["), pl.concat_str([ver, total, quoted, *amounts], separator=",",
+                                                     ignore_nulls=True), pl.lit("]")])
+
+
+def outcome_positional(scored: Scored, frame: pl.DataFrame | None = None) -> pl.Series:
+    """Each accepted row's outcome in the store's positional form: one array per package of
+    `outcome_layout(scored.packages)` (`_package_positional`), e.g.
+    `[["3.0",288,"iiiiiiiiiiEiiEiE",196,603445,55,171849,37,113781],["2019",0,"iii"]]`."""
+    expr = pl.concat_str([pl.lit("["), pl.concat_str([_package_positional(p) for p in scored.packages],
+                                                    separator=","), pl.lit("]")])
+    return (scored.accepted if frame is None else frame).select(expr.alias("outcome")).to_series()
+
+
+def read_outcome_text(text: str, layout: Layout | None) -> dict[str, Any]:
+    """A stored outcome (a JSON object, or the positional arrays given the run's layout) as the object."""
+    data = json.loads(text)
+    if isinstance(data, dict):
+        return data
+    if layout is None or not isinstance(data, list) or len(data) != len(layout):
+        raise ValueError("a positional outcome without its run's layout")
+    out: dict[str, Any] = {}
+    for (pid, cids), entry in zip(layout, data, strict=True):
+        if not isinstance(entry, list) or len(entry) < 3 or not isinstance(entry[2], str) \
+                or len(entry[2]) != len(cids):
+            raise ValueError(f"{pid}: not a positional outcome of {len(cids)} clauses")
+        version, total, letters, nums = entry[0], entry[1], entry[2], entry[3:]
+        clauses: dict[str, list[Any]] = {}
+        k = 0
+        for cid, letter in zip(cids, letters, strict=True):
+            if letter == "-":
+                continue
+            if letter.lower() not in LETTER_STATUS:
+                raise ValueError(f"{pid} {cid}: unknown status letter {letter!r}")
+            if letter.isupper():
+                if k + 2 > len(nums):
+                    raise ValueError(f"{pid} {cid}: its amounts are missing")
+                clauses[cid] = [letter.lower(), nums[k], nums[k + 1]]
+                k += 2
+            else:
+                clauses[cid] = [letter, 0, None]
+        if k != len(nums):
+            raise ValueError(f"{pid}: {len(nums) - k} amounts more than its clauses")
+        out[pid] = {"v": version, "t": total, "c": clauses}
+    return out
+
+
+def write_outcome_text(outcome: dict[str, Any], layout: Layout) -> str:
+    """An outcome (`outcome_of`'s shape) in the positional form `outcome_positional` builds column-wise."""
+    entries = []
+    for pid, cids in layout:
+        out = outcome[pid]
+        letters, nums = [], []
+        for cid in cids:
+            c = out["c"].get(cid)
+            if c is None:
+                letters.append("-")
+            elif c[1] == 0 and c[2] is None:
+                letters.append(c[0])
+            else:
+                letters.append(c[0].upper())
+                nums += [c[1], c[2]]
+        entries.append([out["v"], out["t"], "".join(letters), *nums])
+    return json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- stored rows --------------------------------------------------------------------------------------------------
+
+def frame(scored: Scored, positional: bool = False, start: int = 0, length: int | None = None) -> pl.DataFrame:
+    """The stored columns (`COLUMNS`) of the accepted rows (from `start`, `length` of them), in row order; with
+    `positional` the facts and outcome in the positional forms (the store's), else as JSON objects (the audit
+    file's)."""
+    acc = scored.accepted.slice(start, length)
+    out = scored.output.slice(start, length)
+    facts, pos = facts_json(scored, positional, acc)
     year = acc.get_column(YEAR) if YEAR in acc.columns else pl.repeat(None, acc.height, dtype=pl.Int64, eager=True)
+    outcome = outcome_positional(scored, acc) if positional else outcome_json(scored, acc)
     return pl.DataFrame([
         acc.get_column(ROW).alias("row"), out.get_column("uscc"), out.get_column("name"),
         year.cast(pl.Int64).alias("year"), (pos if pos is not None else facts).alias("facts"),
-        pl.Series("facts_hash", hashes, dtype=pl.String),
-        outcome_json(scored), out.get_column("total").alias("total"), out.get_column("reasons").alias("reasons"),
+        sha256_hex(facts).alias("facts_hash"),
+        outcome, out.get_column("total").alias("total"), out.get_column("reasons").alias("reasons"),
     ])
+
+
+def blocks(scored: Scored, positional: bool = False, size: int = BLOCK_ROWS, workers: int = BUILDERS,
+           ) -> Iterator[pl.DataFrame]:
+    """`frame` a block of rows at a time, in row order, `workers` blocks being built at once (polars builds one
+    block's text mostly on one core, and releases the interpreter's lock while it does)."""
+    starts = iter(range(0, scored.accepted.height, size))
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="policyengine-rows") as pool:
+        pending: deque[Future[pl.DataFrame]] = deque(
+            pool.submit(frame, scored, positional, start, size) for start in itertools.islice(starts, workers))
+        try:
+            while pending:
+                done = pending.popleft().result()
+                following = next(starts, None)
+                if following is not None:
+                    pending.append(pool.submit(frame, scored, positional, following, size))
+                yield done
+        finally:
+            for waiting in pending:
+                waiting.cancel()
 
 
 def line(values: Sequence[Any]) -> bytes:
@@ -180,13 +356,12 @@ def line(values: Sequence[Any]) -> bytes:
     return "\x1f".join("" if v is None else str(v) for v in values).encode("utf-8")
 
 
-def digests(rows: pl.DataFrame) -> list[bytes]:
+def digests(rows: pl.DataFrame) -> pl.Series:
     """Each stored row's digest: the first 16 bytes of the SHA-256 of its canonical line (`line`; the lines are
-    joined column-wise, then hashed one by one)."""
-    lines = rows.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in COLUMNS],
-                                      separator="\x1f").cast(pl.Binary).alias("line")).get_column("line")
-    sha = hashlib.sha256
-    return [sha(t).digest()[:16] for t in lines.to_list()]
+    joined column-wise and hashed in polars)."""
+    line = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in COLUMNS], separator="\x1f")
+    return rows.select(line.alias("line")).select(
+        plh.col("line").chash.sha2_256().str.head(32).str.decode("hex").alias("digest")).to_series()
 
 
 def reject_line(row: int, column: str, value: str, reason: str) -> bytes:

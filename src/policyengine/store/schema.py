@@ -11,6 +11,9 @@ run's decisions) and an index on decisions by USCC (for `audit show --uscc`). Ve
 (the facts a batch run read, in order: its rows keep their facts as a positional array, see
 `policyengine.store.rows`) and, on SQLite, `decisions` an ordinary rowid table (a `WITHOUT ROWID` table of rows
 this large wastes most of its pages); its rows are copied over as they are, so older runs still verify.
+Version 4: `runs.outcome_layout` (each package's clause ids, in order: a batch run's rows keep their outcome as
+positional arrays, see `policyengine.store.rows.read_outcome_text`); rows recorded before keep their JSON
+objects and read as before.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from sqlalchemy import (
 
 from policyengine.errors import PolicyEngineError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -61,6 +64,7 @@ runs = Table(
     Column("row_ranges", Text),                    # JSON: [[first, last], ...] of the decided rows
     Column("library", Text),                       # v2: JSON of library versions
     Column("fact_names", Text),                    # v3: JSON list: the order of the positional facts
+    Column("outcome_layout", Text),                # v4: JSON [[package, [clause ids]], ...] of positional outcomes
 )
 
 snapshots = Table(
@@ -146,7 +150,11 @@ def _v3(conn: Connection) -> None:
         conn.exec_driver_sql(ddl)
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
+def _v4(conn: Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN outcome_layout TEXT")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 
 
 def current_version(conn: Connection) -> int:

@@ -112,7 +112,7 @@ def verify_run(store: Store, run: Run) -> Report:
         packages = None
     chain = chain_start(run.id)
     seen: list[int] = []
-    names = store.fact_names(run.id)
+    names, layout = store.forms(run.id)
     for r in store.iter_decisions(run.id):
         m = r._mapping
         report.rows += 1
@@ -123,7 +123,7 @@ def verify_run(store: Store, run: Run) -> Report:
         if bytes(m["digest"]) != digest:
             report.add(f"row {m['row']}: changed since the run (its digest does not match its values)")
         try:
-            stored = _decision(r, names)
+            stored = _decision(r, names, layout)
         except PolicyEngineError as exc:
             report.add(str(exc))
             continue

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
 from sqlalchemy import Connection
 
+from policyengine.batch.read import ROW
 from policyengine.store import rows as R
 from policyengine.store import schema as S
 
@@ -31,14 +35,15 @@ def seal(chain: Any, ranges: list[list[int]]) -> str:
     return str(chain.hexdigest())
 
 
-def ranges_of(numbers: Sequence[int]) -> list[list[int]]:
-    out: list[list[int]] = []
-    for n in numbers:
-        if out and out[-1][1] + 1 == n:
-            out[-1][1] = n
-        else:
-            out.append([n, n])
-    return out
+def ranges_of(numbers: Sequence[int] | pl.Series) -> list[list[int]]:
+    """The runs of consecutive numbers in `numbers` (ascending), as [first, last] pairs."""
+    col = pl.Series("n", numbers, dtype=pl.Int64)
+    if col.is_empty():
+        return []
+    groups = (col.diff().fill_null(1) != 1).cum_sum()
+    spans = pl.DataFrame({"n": col, "g": groups}).group_by("g", maintain_order=True).agg(
+        pl.col("n").first().alias("a"), pl.col("n").last().alias("b"))
+    return [[a, b] for a, b in zip(spans.get_column("a").to_list(), spans.get_column("b").to_list(), strict=True)]
 
 
 def insert(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
@@ -55,33 +60,79 @@ def insert(conn: Connection, table: str, columns: Sequence[str], rows: list[tupl
         conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
-def _insert_decisions(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    insert(conn, "decisions", S.DECISION_COLUMNS, rows)
+def copy_text(frame: pl.DataFrame) -> bytes:
+    """`frame` in PostgreSQL's COPY text format: tab-separated, `\\N` for null, backslash escapes, bytea as hex."""
+    texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    special = frame.select([pl.col(n).str.contains(r"[\\\t\n\r]").any().alias(n) for n in texts]).row(0) \
+        if texts and frame.height else [False] * len(texts)
+    escape = {n for n, found in zip(texts, special, strict=True) if found}
+    cols = []
+    for name, dtype in frame.schema.items():
+        c = pl.col(name)
+        if dtype == pl.Binary:
+            c = pl.concat_str([pl.lit("\\\\x"), c.bin.encode("hex")])
+        elif name in escape:   # only the columns that have a character to escape
+            for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                c = c.str.replace_all(raw, escaped, literal=True)
+        elif dtype != pl.String:
+            c = c.cast(pl.String)
+        cols.append(c.fill_null("\\N"))
+    buffer = io.BytesIO()
+    frame.select(pl.concat_str(cols, separator="\t").alias("line")).write_csv(
+        buffer, include_header=False, quote_style="never", line_terminator="\n")
+    return buffer.getvalue()
+
+
+def _insert_decisions(conn: Connection, rows: pl.DataFrame) -> None:
+    """A chunk of rows (`DECISION_COLUMNS`), in bulk: COPY on PostgreSQL, executemany on SQLite."""
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(f'"{c}"' for c in rows.columns)
+        driver: Any = conn.connection.driver_connection
+        with driver.cursor() as cur, cur.copy(f"COPY decisions ({names}) FROM STDIN") as copy:
+            copy.write(copy_text(rows))
+    else:
+        insert(conn, "decisions", rows.columns, rows.rows())
 
 
 def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
-    """Store the decisions and rejects of `scored` under `run` and mark it complete; returns its chain."""
+    """Store the decisions and rejects of `scored` under `run` and mark it complete; returns its chain.
+
+    Each chunk of rows is built (column-wise) while the one before is being written, by one writer thread, in
+    its own transaction; an error or an interruption waits for the chunk being written (it is stored whole, or
+    not at all), then goes on."""
     from policyengine.store.db import CHUNK_ROWS
 
-    table = R.frame(scored, positional=True)
     names = json.dumps(R.fact_names(scored), ensure_ascii=False)
-    # the names come first, in their own transaction: rows stored before an interruption stay readable
-    store._retry(lambda conn: conn.execute(S.runs.update().where(S.runs.c.id == run).values(fact_names=names)))
+    layout = json.dumps(R.outcome_layout(scored.packages), ensure_ascii=False)
+    # the forms come first, in their own transaction: rows stored before an interruption stay readable
+    store._retry(lambda conn: conn.execute(S.runs.update().where(S.runs.c.id == run).values(
+        fact_names=names, outcome_layout=layout)))
     chain = chain_start(run)
-    for start in range(0, table.height, CHUNK_ROWS):
-        part = table.slice(start, CHUNK_ROWS)
-        digests = R.digests(part)
-        for d in digests:
-            chain.update(d)
-        batch = list(zip([run] * part.height, *(part.get_column(c).to_list() for c in R.COLUMNS), digests,
-                         strict=True))
-        store._retry(functools.partial(_insert_decisions, rows=batch))
-        if progress is not None:
-            progress(part.height)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyengine-store") as writer:
+        pending: list[tuple[Future[None], int]] = []
+
+        def wait_pending() -> None:
+            while pending:
+                done, rows = pending.pop(0)
+                done.result()
+                if progress is not None:
+                    progress(rows)
+        try:
+            for block in R.blocks(scored, positional=True, size=CHUNK_ROWS):
+                digests = R.digests(block)
+                chain.update(b"".join(digests.to_list()))
+                part = block.select(pl.lit(run, dtype=pl.Int64).alias("run_id"), *R.COLUMNS).with_columns(digests)
+                wait_pending()   # one chunk in flight at a time
+                pending.append((writer.submit(store._retry, functools.partial(_insert_decisions, rows=part)),
+                                part.height))
+            wait_pending()
+        except BaseException:
+            writer.shutdown(wait=True, cancel_futures=True)
+            raise
     rejects = [(run, i, r.row, r.column, r.value, r.reason) for i, r in enumerate(scored.rejects)]
     for r in rejects:
         chain.update(hashlib.sha256(R.reject_line(*r[2:])).digest()[:16])
-    ranges = ranges_of(table.get_column("row").to_list())
+    ranges = ranges_of(scored.accepted.get_column(ROW))
     sealed = seal(chain, ranges)
     proration = [[b.package, b.version, b.application_year, b.fund, b.demand]
                  for b in scored.budgets if b.prorated and b.fund is not None]
@@ -89,8 +140,9 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
     def finish(conn: Connection) -> None:
         insert(conn, "rejects", S.REJECT_COLUMNS, rejects)
         conn.execute(S.runs.update().where(S.runs.c.id == run).values(
-            status="complete", ended_at=_now(), chain=sealed, rows_in=scored.rows_in, decided=table.height,
-            rejected=scored.rows_rejected, proration=json.dumps(proration), row_ranges=json.dumps(ranges)))
+            status="complete", ended_at=_now(), chain=sealed, rows_in=scored.rows_in,
+            decided=scored.accepted.height, rejected=scored.rows_rejected, proration=json.dumps(proration),
+            row_ranges=json.dumps(ranges)))
     store._retry(finish)
     return sealed
 
