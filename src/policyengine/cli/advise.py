@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from policyengine.cli.common import load_packages, package_option
+from policyengine.cli.common import applicant_facts, load_packages, package_option
 from policyengine.errors import FactError, PolicyEngineError
 
 
@@ -32,26 +32,9 @@ def advise_command(facts_file: Path, row: int | None, clause: str | None, packag
     interpreter before it is shown. FACTS_FILE is a JSON/YAML facts file, or a spreadsheet with --row N."""
     from policyengine.advice import advise
     from policyengine.advice.text import report_lines, to_json
-    from policyengine.batch.read import map_headers
-    from policyengine.cli.evaluate import read_facts_file
-    from policyengine.decide.evaluate import fact_index
-    from policyengine.drafting.population import read_sheet
 
     pkgs = load_packages(packages)
-    if row is None:
-        if facts_file.suffix.lower() in (".csv", ".xlsx"):
-            raise PolicyEngineError(f"{facts_file}: a spreadsheet needs --row N (the header is row 1)")
-        raw = read_facts_file(facts_file)
-        where = str(facts_file)
-    else:
-        sheet = read_sheet(facts_file, encoding)
-        try:
-            line = sheet.row(row)
-        except LookupError as exc:
-            raise PolicyEngineError(str(exc.args[0])) from None
-        columns = map_headers(sheet.headers, fact_index(pkgs), [], []).facts
-        raw = {name: line.values[i] for name, i in columns.items()}
-        where = f"{facts_file.name} row {row}"
+    raw, where = applicant_facts(facts_file, row, encoding, pkgs)
     try:
         report = advise(pkgs, raw, clause, timeout_s=timeout_s)
     except FactError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -73,3 +74,25 @@ def load_packages(refs: Sequence[str]) -> list[Package]:
 def package_option() -> Callable[[F], F]:
     return click.option("--package", "packages", multiple=True, metavar="DIR[@VERSION]",
                         help="Rule package folder (repeatable); default: every bundled package.")
+
+
+def applicant_facts(facts_file: Path, row: int | None, encoding: str | None, packages: Sequence[Package],
+                    ) -> tuple[dict[str, Any], str]:
+    """One applicant's raw facts, from a JSON/YAML facts file or (with `row`) a spreadsheet row, and the words
+    that name where they came from (`FILE`, `NAME row N`)."""
+    from policyengine.batch.read import map_headers
+    from policyengine.decide.evaluate import fact_index
+    from policyengine.drafting.population import read_sheet
+    from policyengine.facts.factsfile import read_facts_file
+
+    if row is None:
+        if facts_file.suffix.lower() in (".csv", ".xlsx"):
+            raise PolicyEngineError(f"{facts_file}: a spreadsheet needs --row N (the header is row 1)")
+        return dict(read_facts_file(facts_file)), str(facts_file)
+    sheet = read_sheet(facts_file, encoding)
+    try:
+        line = sheet.row(row)
+    except LookupError as exc:
+        raise PolicyEngineError(str(exc.args[0])) from None
+    columns = map_headers(sheet.headers, fact_index(packages), [], []).facts
+    return {name: line.values[i] for name, i in columns.items()}, f"{facts_file.name} row {row}"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
-from policyengine.cli.common import load_packages, package_option
+from policyengine.cli.common import applicant_facts, load_packages, package_option
 from policyengine.drafting.budget import Budget
 from policyengine.errors import FactError, PolicyEngineError
 
@@ -238,27 +238,10 @@ def explain_command(facts_file: Path, row: int | None, packages: tuple[str, ...]
                     encoding: str | None, labels: Literal["zh", "id"]) -> None:
     """Explain one applicant: every clause's outcome with its text, the deciding conditions and their values,
     and the amount computed with numbers. FILE is a spreadsheet with --row N, or a JSON/YAML facts file."""
-    from policyengine.batch.read import map_headers
-    from policyengine.cli.evaluate import read_facts_file
-    from policyengine.decide.evaluate import fact_index
     from policyengine.drafting.explain import explain_lines
-    from policyengine.drafting.population import read_sheet
 
     pkgs = load_packages(packages)
-    if row is None:
-        if facts_file.suffix.lower() in (".csv", ".xlsx"):
-            raise PolicyEngineError(f"{facts_file}: a spreadsheet needs --row N (the header is row 1)")
-        raw = read_facts_file(facts_file)
-        where = str(facts_file)
-    else:
-        sheet = read_sheet(facts_file, encoding)
-        try:
-            line = sheet.row(row)
-        except LookupError as exc:
-            raise PolicyEngineError(str(exc.args[0])) from None
-        columns = map_headers(sheet.headers, fact_index(pkgs), [], []).facts
-        raw = {name: line.values[i] for name, i in columns.items()}
-        where = f"{facts_file.name} row {row}"
+    raw, where = applicant_facts(facts_file, row, encoding, pkgs)
     try:
         shown = f"{facts_file.name} 第{row}行" if labels == "zh" and row is not None else where
         lines = explain_lines(pkgs, raw, version, shown, labels)
