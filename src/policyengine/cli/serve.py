@@ -15,6 +15,11 @@ from policyengine.interrupts import Terminated
 
 TOKENS_ENV = "POLICYENGINE_TOKENS"
 
+EVENT_LOOP = "asyncio"
+"""uvicorn's event loop. Not uvloop (uvicorn's choice when it is installed): under 32 keep-alive connections of
+`POST /v1/evaluate` (~20 kB answers) uvloop left about 1% of the requests waiting 150-300 ms (p99 ~250 ms at the
+same throughput; the standard loop: p99 ~50 ms). See benchmarks/bench_service.py and docs/service.md."""
+
 
 def _tokens_path(tokens: Path | None) -> Path:
     if tokens is None:
@@ -95,7 +100,7 @@ def serve_command(host: str, port: int, store: str | None, packages: tuple[str, 
                        + f"; backend: {backend}; tokens: {config.tokens}")
             click.echo("stop with Ctrl-C", err=True)
             server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=True,
-                                                   timeout_graceful_shutdown=10))
+                                                   timeout_graceful_shutdown=10, loop=EVENT_LOOP))
             # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again: a clean stop
             with contextlib.suppress(KeyboardInterrupt, Terminated):
                 server.run(sockets=[sock])
