@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,7 +128,8 @@ def write(scored: Scored, target: Path, outputs: OutputSet | None = None) -> int
 
 def is_compact(record: object) -> bool:
     if isinstance(record, str):
-        return any(record.lstrip().startswith('{"format":"' + f + '"') for f in FORMATS)
+        found = re.match(r'\s*\{\s*"format"\s*:\s*"([^"]*)"', record)
+        return found is not None and found.group(1) in FORMATS
     return isinstance(record, Mapping) and record.get("format") in FORMATS
 
 
