@@ -76,9 +76,9 @@ def _per_version(scored: Scored, text: Callable[[PolicyVersion], str | None]) ->
                           pl.lit("}")])
 
 
-def _lines(scored: Scored) -> Iterator[pl.DataFrame]:
-    """The records, a block of rows at a time, as a one-column frame of JSON lines."""
-    from policyengine.store import rows as R
+def _line(scored: Scored) -> tuple[pl.Expr, list[pl.Expr]]:
+    """The record of a stored row (`policyengine.store.rows.frame`) as a JSON line, and the extra columns of
+    the frame it reads."""
 
     tail = ',"run":' + json.dumps(run_info(scored), ensure_ascii=False, separators=(",", ":")) + "}"
     rules = _per_version(scored, lambda v: v.content_hash)
@@ -93,8 +93,31 @@ def _lines(scored: Scored) -> Iterator[pl.DataFrame]:
         pl.lit(',"facts":'), pl.col("facts"), pl.lit(',"facts_hash":"sha256:'), pl.col("facts_hash"),
         pl.lit('","outcome":'), pl.col("outcome"), pl.lit(',"total":'), pl.col("total").cast(pl.String),
         pl.lit(',"reasons":'), reasons.fill_null("null"), *named, pl.lit(tail)]).alias("line")
-    for block in R.blocks(scored, extra=extra):
-        yield block.select(line)
+    return line, extra
+
+
+def _lines(scored: Scored) -> Iterator[pl.DataFrame]:
+    """The records, a block of rows at a time, as a one-column frame of JSON lines."""
+    from policyengine.store import rows as R
+
+    line, extra = _line(scored)
+    return R.built(scored, lambda block: block.select(line), extra=extra)
+
+
+def _texts(scored: Scored) -> Iterator[bytes]:
+    """The records, a block of rows at a time, as the file's text, made in the threads that build the blocks."""
+    from policyengine.store import rows as R
+
+    line, extra = _line(scored)
+    return R.built(scored, lambda block: _text(block.select(line)), extra=extra)
+
+
+def _text(block: pl.DataFrame) -> bytes:
+    """A block of records as the file's text (polars writes into memory: a file object's write, called from
+    polars, could swallow a Ctrl-C)."""
+    buffer = io.BytesIO()
+    block.write_csv(buffer, include_header=False, quote_style="never", line_terminator="\n")
+    return buffer.getvalue()
 
 
 def records(scored: Scored) -> Iterator[str]:
@@ -110,11 +133,8 @@ def write(scored: Scored, target: Path, outputs: OutputSet | None = None) -> int
 
     def into(path: Path) -> None:
         with path.open("wb") as fh:
-            for block in _lines(scored):
-                # polars writes into memory (a file object's write, called from polars, could swallow a Ctrl-C)
-                buffer = io.BytesIO()
-                block.write_csv(buffer, include_header=False, quote_style="never", line_terminator="\n")
-                fh.write(buffer.getbuffer())
+            for text in _texts(scored):
+                fh.write(text)
     try:
         if outputs is not None:
             into(outputs.path(target))

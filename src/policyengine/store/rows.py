@@ -17,9 +17,9 @@ from __future__ import annotations
 import itertools
 import json
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import polars_hash as plh
@@ -38,6 +38,8 @@ LETTER_STATUS = {v: k for k, v in STATUS_LETTER.items()}
 
 COLUMNS = ("row", "uscc", "name", "year", "facts", "facts_hash", "outcome", "total", "reasons")
 """The stored columns of a decision, in order (then `digest`)."""
+
+T = TypeVar("T")
 
 BLOCK_ROWS = 20_000
 """Rows built at a time (column-wise), so that a large batch's stored text is never all held at once."""
@@ -335,18 +337,27 @@ def frame(scored: Scored, positional: bool = False, start: int = 0, length: int 
 
 def blocks(scored: Scored, positional: bool = False, size: int = BLOCK_ROWS, workers: int = BUILDERS,
            extra: Sequence[pl.Expr] = ()) -> Iterator[pl.DataFrame]:
-    """`frame` a block of rows at a time, in row order, `workers` blocks being built at once (polars builds one
-    block's text mostly on one core, and releases the interpreter's lock while it does)."""
+    """`frame` a block of rows at a time, in row order, `workers` blocks being built at once (`built`)."""
+    return built(scored, lambda block: block, positional, size, workers, extra)
+
+
+def built(scored: Scored, make: Callable[[pl.DataFrame], T], positional: bool = False, size: int = BLOCK_ROWS,
+          workers: int = BUILDERS, extra: Sequence[pl.Expr] = ()) -> Iterator[T]:
+    """`make(frame(...))` a block of rows at a time, in row order, `workers` blocks being built (and made) at
+    once, in threads of their own (polars builds one block's text mostly on one core, and releases the
+    interpreter's lock while it does)."""
     starts = iter(range(0, scored.accepted.height, size))
+
+    def one(start: int) -> T:
+        return make(frame(scored, positional, start, size, extra))
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="policyengine-rows") as pool:
-        pending: deque[Future[pl.DataFrame]] = deque(
-            pool.submit(frame, scored, positional, start, size, extra) for start in itertools.islice(starts, workers))
+        pending: deque[Future[T]] = deque(pool.submit(one, start) for start in itertools.islice(starts, workers))
         try:
             while pending:
                 done = pending.popleft().result()
                 following = next(starts, None)
                 if following is not None:
-                    pending.append(pool.submit(frame, scored, positional, following, size, extra))
+                    pending.append(pool.submit(one, following))
                 yield done
         finally:
             for waiting in pending:
