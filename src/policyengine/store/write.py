@@ -102,7 +102,11 @@ def _prepare(run: int, postgresql: bool, block: pl.DataFrame) -> Prepared:
     """A built block's digests and its rows as the database takes them (made in the thread that built it)."""
     digests = R.digests(block)
     part = block.select(pl.lit(run, dtype=pl.Int64).alias("run_id"), *R.COLUMNS).with_columns(digests)
-    return b"".join(digests.to_list()), part.columns, copy_text(part) if postgresql else part.rows()
+    if postgresql:
+        return b"".join(digests.to_list()), part.columns, copy_text(part)
+    # the columns as lists, zipped: about a sixth quicker than DataFrame.rows()
+    rows = list(zip(*(c.to_list() for c in part.get_columns()), strict=True))
+    return b"".join(digests.to_list()), part.columns, rows
 
 
 def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
