@@ -45,6 +45,33 @@ def test_every_audit_record_of_the_example_replays(tmp_path: Path) -> None:
         assert result.ok, result.differences
 
 
+def test_an_audit_line_names_only_its_own_rules_and_the_folder_of_rules_not_bundled(tmp_path: Path) -> None:
+    import shutil
+
+    from policyengine import load_package
+
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    pkg = load_package(tmp_path / "rules" / "huangzuan16")
+    audit = tmp_path / "a.jsonl"
+    run(Job(EXAMPLE_CSV, tmp_path / "o.csv", [pkg], audit=audit))
+    record = json.loads(audit.read_text(encoding="utf-8").splitlines()[0])
+    version = pkg.version(record["outcome"]["huangzuan16"]["v"])
+    assert record["format"] == "policyengine-audit/3"
+    assert record["rules"] == {version.key: version.content_hash}     # not every version of the package
+    assert record["sources"] == {version.key: str(version.source)}    # not bundled: its folder too
+    assert "rules" not in record["run"]
+    assert replay(json.dumps(record, ensure_ascii=False)).ok          # the rules found from the line alone
+    # the format before (every version of the run with its folder, in `run`) still replays
+    old = {**record, "format": "policyengine-audit/2",
+           "run": {**record["run"], "rules": {v.key: {"content_hash": v.content_hash, "source": str(v.source)}
+                                              for v in pkg.versions}}}
+    del old["rules"], old["sources"]
+    assert replay(old).ok
+    old["run"]["rules"][version.key]["content_hash"] = "sha256:0"
+    assert replay(old).differences[0] == f"{version.key}: rules changed since the record (content hash " \
+        f"sha256:0 → {version.content_hash})"
+
+
 def test_a_decision_with_facts_of_another_version_replays(huangzuan16: Package) -> None:
     decision = evaluate(huangzuan16, {**APPLICANT_2021, "发明专利授权数": "3"})
     assert decision.package("huangzuan16").version == "3.0"

@@ -1,60 +1,123 @@
 """Compact audit records for a batch (`score --audit FILE.jsonl`): one JSON line per accepted row holding what
 was decided and on what, never the trace.
 
-    {"format": "policyengine-audit/2", "row": 2, "facts": {...canonical text...}, "facts_hash": "sha256:…",
+    {"format": "policyengine-audit/3", "row": 2, "facts": {...canonical text...}, "facts_hash": "sha256:…",
      "outcome": {"huangzuan16": {"v": "3.0", "t": 5000000, "c": {"a01": ["i", 0, null], ...}}, ...},
-     "total": 5100000, "reasons": "…", "run": {"rules": {...}, "version": null, "proration": [...]}}
+     "total": 5100000, "reasons": "…", "rules": {"huangzuan16@3.0": "sha256:…", ...},
+     "run": {"version": null, "proration": [...]}}
 
 `outcome` gives, per package, the version applied (`v`), the total (`t`) and per clause its status (`e`ligible,
-`i`neligible, `u`ndetermined, e`x`cluded), amount paid and amount before settlement. `run.rules` names every
-package version the batch used with its content hash and folder; `run.proration` the over-subscribed funds
-([package, version, year, fund, demand]) whose awards were scaled. The records are built column-wise from the
-batch's own output (no per-row `evaluate()`); `replay()` re-evaluates a record and checks it, and re-derives
-the trace. `policyengine.store` keeps the same rows in a database.
+`i`neligible, `u`ndetermined, e`x`cluded), amount paid and amount before settlement. `rules` names the package
+versions this row was decided under with their content hashes; rules from outside the bundled rules also have
+their folder in `sources` (`{"pkg@version": folder}`, only where there are such rules). `run.version` is the
+forced version (`--version`), `run.proration` the over-subscribed funds ([package, version, year, fund,
+demand]) whose awards were scaled. The records are built column-wise from the batch's own output (no per-row
+`evaluate()`); `replay()` re-evaluates a record and checks it, and re-derives the trace. `policyengine.store`
+keeps the same rows in a database.
+
+Format 2 (read by `replay()` still) gave every version of every package of the run with its content hash and
+folder on every line: `"run": {"rules": {"pkg@version": {"content_hash": …, "source": …}}, "version": …,
+"proration": …}`.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from policyengine.batch.score import Scored
-from policyengine.model.policy import Package
+from policyengine.model.policy import Package, PolicyVersion
 
 if TYPE_CHECKING:
     from policyengine.atomic import OutputSet
 
-FORMAT = "policyengine-audit/2"
+FORMAT = "policyengine-audit/3"
+FORMATS = ("policyengine-audit/2", FORMAT)
+"""The formats `replay()` reads."""
 
 
 def run_info(scored: Scored) -> dict[str, Any]:
     return {
-        "rules": {v.key: {"content_hash": v.content_hash, "source": str(v.source)}
-                  for p in scored.packages for v in p.versions},
         "version": scored.version,
         "proration": [[b.package, b.version, b.application_year, b.fund, b.demand]
                       for b in scored.budgets if b.prorated and b.fund is not None],
     }
 
 
-def _lines(scored: Scored) -> Iterator[pl.DataFrame]:
-    """The records, a block of rows at a time, as a one-column frame of JSON lines."""
-    from policyengine.store import rows as R
+def _bundled(folder: Path) -> bool:
+    from policyengine.model.bundled import bundled_rules_dir
+
+    try:
+        return folder.resolve().is_relative_to(bundled_rules_dir().resolve())
+    except OSError:
+        return False
+
+
+def _per_version(scored: Scored, text: Callable[[PolicyVersion], str | None]) -> pl.Expr | None:
+    """A JSON object per row: `"pkg@version": text(version)` for each package version the row was decided
+    under (and `text` gives), or None when `text` gives nothing for any version."""
+    from policyengine.batch.settle import ver_col
+
+    items = []
+    for p in scored.packages:
+        mapping = {v.version: json.dumps(v.key, ensure_ascii=False) + ":" + json.dumps(t, ensure_ascii=False)
+                   for v in p.versions if (t := text(v)) is not None}
+        if mapping:
+            items.append(pl.col(ver_col(p.id)).replace_strict(mapping, default=None, return_dtype=pl.String))
+    if not items:
+        return None
+    return pl.concat_str([pl.lit("{"), pl.concat_str(items, separator=",", ignore_nulls=True).fill_null(""),
+                          pl.lit("}")])
+
+
+def _line(scored: Scored) -> tuple[pl.Expr, list[pl.Expr]]:
+    """The record of a stored row (`policyengine.store.rows.frame`) as a JSON line, and the extra columns of
+    the frame it reads."""
 
     tail = ',"run":' + json.dumps(run_info(scored), ensure_ascii=False, separators=(",", ":")) + "}"
+    rules = _per_version(scored, lambda v: v.content_hash)
+    sources = _per_version(scored, lambda v: None if _bundled(v.source) else str(v.source))
+    extra = [e.alias(n) for n, e in (("rules", rules), ("sources", sources)) if e is not None]
+    named = [pl.lit(',"rules":'), pl.col("rules")] if rules is not None else [pl.lit(',"rules":{}')]
+    if sources is not None:
+        named += [pl.lit(',"sources":'), pl.col("sources")]
     reasons = pl.struct(pl.col("reasons").alias("x")).struct.json_encode().str.slice(5).str.head(-1)
     line = pl.concat_str([
         pl.lit('{"format":"' + FORMAT + '","row":'), pl.col("row").cast(pl.String),
         pl.lit(',"facts":'), pl.col("facts"), pl.lit(',"facts_hash":"sha256:'), pl.col("facts_hash"),
         pl.lit('","outcome":'), pl.col("outcome"), pl.lit(',"total":'), pl.col("total").cast(pl.String),
-        pl.lit(',"reasons":'), reasons.fill_null("null"), pl.lit(tail)]).alias("line")
-    for block in R.blocks(scored):
-        yield block.select(line)
+        pl.lit(',"reasons":'), reasons.fill_null("null"), *named, pl.lit(tail)]).alias("line")
+    return line, extra
+
+
+def _lines(scored: Scored) -> Iterator[pl.DataFrame]:
+    """The records, a block of rows at a time, as a one-column frame of JSON lines."""
+    from policyengine.store import rows as R
+
+    line, extra = _line(scored)
+    return R.built(scored, lambda block: block.select(line), extra=extra)
+
+
+def _texts(scored: Scored) -> Iterator[bytes]:
+    """The records, a block of rows at a time, as the file's text, made in the threads that build the blocks."""
+    from policyengine.store import rows as R
+
+    line, extra = _line(scored)
+    return R.built(scored, lambda block: _text(block.select(line)), extra=extra)
+
+
+def _text(block: pl.DataFrame) -> bytes:
+    """A block of records as the file's text (polars writes into memory: a file object's write, called from
+    polars, could swallow a Ctrl-C)."""
+    buffer = io.BytesIO()
+    block.write_csv(buffer, include_header=False, quote_style="never", line_terminator="\n")
+    return buffer.getvalue()
 
 
 def records(scored: Scored) -> Iterator[str]:
@@ -70,11 +133,8 @@ def write(scored: Scored, target: Path, outputs: OutputSet | None = None) -> int
 
     def into(path: Path) -> None:
         with path.open("wb") as fh:
-            for block in _lines(scored):
-                # polars writes into memory (a file object's write, called from polars, could swallow a Ctrl-C)
-                buffer = io.BytesIO()
-                block.write_csv(buffer, include_header=False, quote_style="never", line_terminator="\n")
-                fh.write(buffer.getbuffer())
+            for text in _texts(scored):
+                fh.write(text)
     try:
         if outputs is not None:
             into(outputs.path(target))
@@ -88,20 +148,30 @@ def write(scored: Scored, target: Path, outputs: OutputSet | None = None) -> int
 
 def is_compact(record: object) -> bool:
     if isinstance(record, str):
-        return record.lstrip().startswith('{"format":"' + FORMAT + '"')
-    return isinstance(record, Mapping) and record.get("format") == FORMAT
+        found = re.match(r'\s*\{\s*"format"\s*:\s*"([^"]*)"', record)
+        return found is not None and found.group(1) in FORMATS
+    return isinstance(record, Mapping) and record.get("format") in FORMATS
 
 
-def _packages(data: Mapping[str, Any]) -> tuple[list[Package], list[str]]:
-    """The packages a record names, loaded from their folders (or the bundled rules)."""
+def _rules(data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """A record's rules (`pkg@version` → content hash) and the folders of those given by folder."""
+    if data["format"] == FORMAT:
+        return dict(data["rules"]), dict(data.get("sources") or {})
+    listed = data["run"]["rules"]
+    return ({k: r["content_hash"] for k, r in listed.items()},
+            {k: r["source"] for k, r in listed.items() if r.get("source")})
+
+
+def _packages(data: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[list[Package], list[str]]:
+    """The packages a record's outcome names, loaded from the folders it gives (else the bundled rules)."""
     from policyengine.model.bundled import bundled_rules_dir
     from policyengine.model.loader import load_package
 
     folders: dict[str, Path] = {}
-    for key, rule in data["run"]["rules"].items():
-        pid = key.rpartition("@")[0]
-        src = Path(rule.get("source") or "")
-        folders.setdefault(pid, src.parent if src.name else bundled_rules_dir() / pid)
+    for key, src in sources.items():
+        folders.setdefault(key.rpartition("@")[0], Path(src).parent)
+    for pid in data["outcome"]:
+        folders.setdefault(pid, bundled_rules_dir() / pid)
     out = []
     for pid, folder in folders.items():
         try:
@@ -125,11 +195,11 @@ def replay_compact(record: str | Mapping[str, Any], packages: Sequence[Package] 
                                 name=data["facts"].get("name"), year=None, facts=data["facts"],
                                 facts_hash=data["facts_hash"], outcome=data["outcome"], total=int(data["total"]),
                                 reasons=data.get("reasons"))
-        rules: dict[str, Any] = data["run"]["rules"]
+        rules, sources = _rules(data)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PolicyEngineError(f"not an audit record: {exc}") from None
     if packages is None:
-        pkgs, problems = _packages(data)
+        pkgs, problems = _packages(data, sources)
         if problems:
             return ReplayResult(False, problems)
     else:
@@ -143,9 +213,9 @@ def replay_compact(record: str | Mapping[str, Any], packages: Sequence[Package] 
         have = by_key.get(key)
         if have is None:
             return ReplayResult(False, [f"{key}: not given"])
-        if have.content_hash != rules[key]["content_hash"]:
+        if have.content_hash != rules[key]:
             differences.append(f"{key}: rules changed since the record (content hash "
-                               f"{rules[key]['content_hash']} → {have.content_hash})")
+                               f"{rules[key]} → {have.content_hash})")
     try:
         decision = evaluate(pkgs, stored.facts, version=data["run"].get("version"), backend="interpreter")
     except FactError as exc:

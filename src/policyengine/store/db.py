@@ -439,6 +439,10 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     dbapi_connection.isolation_level = None   # SQLAlchemy's "begin" event below starts transactions
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA busy_timeout = 60000")
+    # a new file's pages (no effect on an existing one): 16 KiB pages hold the decisions' rows with less room
+    # left over (about 10% smaller) and fewer B-tree pages to insert into; 64 MiB of cache for the bulk inserts
+    cur.execute("PRAGMA page_size = 16384")
+    cur.execute("PRAGMA cache_size = -65536")
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.close()

@@ -17,9 +17,9 @@ from __future__ import annotations
 import itertools
 import json
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import polars_hash as plh
@@ -38,6 +38,8 @@ LETTER_STATUS = {v: k for k, v in STATUS_LETTER.items()}
 
 COLUMNS = ("row", "uscc", "name", "year", "facts", "facts_hash", "outcome", "total", "reasons")
 """The stored columns of a decision, in order (then `digest`)."""
+
+T = TypeVar("T")
 
 BLOCK_ROWS = 20_000
 """Rows built at a time (column-wise), so that a large batch's stored text is never all held at once."""
@@ -314,37 +316,48 @@ def write_outcome_text(outcome: dict[str, Any], layout: Layout) -> str:
 
 # -- stored rows --------------------------------------------------------------------------------------------------
 
-def frame(scored: Scored, positional: bool = False, start: int = 0, length: int | None = None) -> pl.DataFrame:
+def frame(scored: Scored, positional: bool = False, start: int = 0, length: int | None = None,
+          extra: Sequence[pl.Expr] = ()) -> pl.DataFrame:
     """The stored columns (`COLUMNS`) of the accepted rows (from `start`, `length` of them), in row order; with
     `positional` the facts and outcome in the positional forms (the store's), else as JSON objects (the audit
-    file's)."""
+    file's); then the `extra` columns, computed on the accepted rows."""
     acc = scored.accepted.slice(start, length)
     out = scored.output.slice(start, length)
     facts, pos = facts_json(scored, positional, acc)
     year = acc.get_column(YEAR) if YEAR in acc.columns else pl.repeat(None, acc.height, dtype=pl.Int64, eager=True)
     outcome = outcome_positional(scored, acc) if positional else outcome_json(scored, acc)
+    more = acc.select(extra).get_columns() if extra else []
     return pl.DataFrame([
         acc.get_column(ROW).alias("row"), out.get_column("uscc"), out.get_column("name"),
         year.cast(pl.Int64).alias("year"), (pos if pos is not None else facts).alias("facts"),
         sha256_hex(facts).alias("facts_hash"),
-        outcome, out.get_column("total").alias("total"), out.get_column("reasons").alias("reasons"),
+        outcome, out.get_column("total").alias("total"), out.get_column("reasons").alias("reasons"), *more,
     ])
 
 
 def blocks(scored: Scored, positional: bool = False, size: int = BLOCK_ROWS, workers: int = BUILDERS,
-           ) -> Iterator[pl.DataFrame]:
-    """`frame` a block of rows at a time, in row order, `workers` blocks being built at once (polars builds one
-    block's text mostly on one core, and releases the interpreter's lock while it does)."""
+           extra: Sequence[pl.Expr] = ()) -> Iterator[pl.DataFrame]:
+    """`frame` a block of rows at a time, in row order, `workers` blocks being built at once (`built`)."""
+    return built(scored, lambda block: block, positional, size, workers, extra)
+
+
+def built(scored: Scored, make: Callable[[pl.DataFrame], T], positional: bool = False, size: int = BLOCK_ROWS,
+          workers: int = BUILDERS, extra: Sequence[pl.Expr] = ()) -> Iterator[T]:
+    """`make(frame(...))` a block of rows at a time, in row order, `workers` blocks being built (and made) at
+    once, in threads of their own (polars builds one block's text mostly on one core, and releases the
+    interpreter's lock while it does)."""
     starts = iter(range(0, scored.accepted.height, size))
+
+    def one(start: int) -> T:
+        return make(frame(scored, positional, start, size, extra))
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="policyengine-rows") as pool:
-        pending: deque[Future[pl.DataFrame]] = deque(
-            pool.submit(frame, scored, positional, start, size) for start in itertools.islice(starts, workers))
+        pending: deque[Future[T]] = deque(pool.submit(one, start) for start in itertools.islice(starts, workers))
         try:
             while pending:
                 done = pending.popleft().result()
                 following = next(starts, None)
                 if following is not None:
-                    pending.append(pool.submit(frame, scored, positional, following, size))
+                    pending.append(pool.submit(one, following))
                 yield done
         finally:
             for waiting in pending:

@@ -83,15 +83,30 @@ def copy_text(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _insert_decisions(conn: Connection, rows: pl.DataFrame) -> None:
-    """A chunk of rows (`DECISION_COLUMNS`), in bulk: COPY on PostgreSQL, executemany on SQLite."""
-    if conn.dialect.name == "postgresql":
-        names = ", ".join(f'"{c}"' for c in rows.columns)
+def _insert_prepared(conn: Connection, columns: Sequence[str], payload: bytes | list[tuple[Any, ...]]) -> None:
+    """A chunk of rows (`columns`) as `_prepare` made them: COPY text on PostgreSQL, tuples on SQLite."""
+    if isinstance(payload, bytes):
+        names = ", ".join(f'"{c}"' for c in columns)
         driver: Any = conn.connection.driver_connection
         with driver.cursor() as cur, cur.copy(f"COPY decisions ({names}) FROM STDIN") as copy:
-            copy.write(copy_text(rows))
+            copy.write(payload)
     else:
-        insert(conn, "decisions", rows.columns, rows.rows())
+        insert(conn, "decisions", columns, payload)
+
+
+Prepared = tuple[bytes, list[str], "bytes | list[tuple[Any, ...]]"]
+"""A block ready to insert: its rows' digests (joined, for the chain), the columns, the rows (`_insert_prepared`)."""
+
+
+def _prepare(run: int, postgresql: bool, block: pl.DataFrame) -> Prepared:
+    """A built block's digests and its rows as the database takes them (made in the thread that built it)."""
+    digests = R.digests(block)
+    part = block.select(pl.lit(run, dtype=pl.Int64).alias("run_id"), *R.COLUMNS).with_columns(digests)
+    if postgresql:
+        return b"".join(digests.to_list()), part.columns, copy_text(part)
+    # the columns as lists, zipped: about a sixth quicker than DataFrame.rows()
+    rows = list(zip(*(c.to_list() for c in part.get_columns()), strict=True))
+    return b"".join(digests.to_list()), part.columns, rows
 
 
 def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
@@ -118,13 +133,12 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
                 if progress is not None:
                     progress(rows)
         try:
-            for block in R.blocks(scored, positional=True, size=CHUNK_ROWS):
-                digests = R.digests(block)
-                chain.update(b"".join(digests.to_list()))
-                part = block.select(pl.lit(run, dtype=pl.Int64).alias("run_id"), *R.COLUMNS).with_columns(digests)
+            make = functools.partial(_prepare, run, store.dialect == "postgresql")
+            for digests, columns, payload in R.built(scored, make, positional=True, size=CHUNK_ROWS):
+                chain.update(digests)
                 wait_pending()   # one chunk in flight at a time
-                pending.append((writer.submit(store._retry, functools.partial(_insert_decisions, rows=part)),
-                                part.height))
+                pending.append((writer.submit(store._retry, functools.partial(
+                    _insert_prepared, columns=columns, payload=payload)), len(digests) // 16))
             wait_pending()
         except BaseException:
             writer.shutdown(wait=True, cancel_futures=True)
