@@ -29,6 +29,7 @@ from policyengine.facts.values import UNKNOWN, Value
 from policyengine.ir.lower import program as lower
 from policyengine.ir.program import ClausePlan, Deciding
 from policyengine.model.policy import PolicyVersion
+from policyengine.prove import solve
 from policyengine.prove.settle import clause_outcome
 from policyengine.prove.solve import _check as check
 from policyengine.prove.translate import (
@@ -51,10 +52,9 @@ HUNDRED = 100
 
 
 @dataclass
-class Answer:
-    result: Literal["sat", "unsat", "unknown"]
-    model: Any
-    seconds: float
+class Answer(solve.Answer):
+    """The prover's answer, and whether its model is the cheapest."""
+
     least: bool = True
     """Whether the model is proved the cheapest (False: time ran out while looking for a cheaper one)."""
 
