@@ -267,13 +267,24 @@ def test_bad_facts_are_422_listing_every_one_with_label_and_value(client: TestCl
     assert error["code"] == "bad_facts"
     with pytest.raises(FactErrors) as raised:
         evaluate(packages, facts)
-    assert error["problems"] == [{"fact": e.fact, "label": e.label, "value": e.value, "message": e.message}
-                                 for e in raised.value.errors]
+    assert error["problems"] == [{"fact": e.fact, "label": e.label, "value": e.value, "message": e.message,
+                                  "message_zh": e.message_zh} for e in raised.value.errors]
+    assert [p["message_zh"] for p in error["problems"]] == [
+        "统一社会信用代码应为 18 位，此处为 17 位",
+        "无法识别为金额：'一百万'（可写作 1234567、1,234,567.00、123.4567万 或 85万元）",
+        "应填 是/否（或 true/false、1/0）", "无此数据项（是否应为 rd_expense 或 rd_expense_prev？）",
+        "年份须为整数，实为 20.5", "必填项未填写"]
+    assert error["problems"][0]["message"] == "a unified social credit code has 18 characters, this has 17"
     assert [(p["fact"], p["label"], p["value"]) for p in error["problems"]] == [
         ("uscc", "统一社会信用代码", VALID_USCC[:-1]), ("rd_expense", "上年度研发费用", "一百万"),
         ("serious_dishonesty", "是否列入严重失信主体名单", "也许"), ("rd_expens", None, "5"),
         ("hightech_cert_year", "高新技术企业认定年份", 20.5), ("application_year", "申报年度", None)]
-    assert error["message_zh"].startswith("有 6 项数据无法读取：统一社会信用代码（")
+    assert error["message_zh"] == (
+        "有 6 项数据无法读取：统一社会信用代码（统一社会信用代码应为 18 位，此处为 17 位）；"
+        "上年度研发费用（无法识别为金额：'一百万'（可写作 1234567、1,234,567.00、123.4567万 或 85万元））；"
+        "是否列入严重失信主体名单（应填 是/否（或 true/false、1/0））；"
+        "rd_expens（无此数据项（是否应为 rd_expense 或 rd_expense_prev？））；"
+        "高新技术企业认定年份（年份须为整数，实为 20.5）；申报年度（必填项未填写）")
     assert client.get("/v1/runs", headers=as_role["clerk"]).json() == before
 
 

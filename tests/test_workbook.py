@@ -109,3 +109,30 @@ def test_zh_reasons_never_read_like_code(tmp_path: Path, cells: list[tuple[str, 
     run(Job(src, tmp_path / "h.out.csv", _packages(), labels="zh"))
     for text in pl.read_csv(tmp_path / "h.out.csv", infer_schema=False).get_column("说明").drop_nulls():
         assert not ENGLISH.search(text), text
+
+
+def test_the_rejects_sheet_gives_the_reason_in_chinese_and_the_ids_in_english(tmp_path: Path) -> None:
+    from policyengine.facts.uscc import check_character
+
+    good = uscc(1)
+    wrong = "0" if good[-1] != "0" else "1"
+    bad = good[:-1] + wrong
+    src = tmp_path / "in.csv"
+    src.write_text("统一社会信用代码,企业名称,申报年度,上年度研发费用\n"
+                   f"{bad},甲,2021,100万\n{uscc(2)},乙,,100万\n{uscc(3)},丙,2021,12.x万\n", encoding="utf-8")
+    sheets = {}
+    for labels in ("zh", "id"):
+        out = tmp_path / f"{labels}.xlsx"
+        done = cli("score", str(src), "--out", str(out), "--labels", labels, "-q")
+        assert done.returncode == 0, done.stderr
+        rows = openpyxl.load_workbook(out)["未通过"].iter_rows(min_row=2, values_only=True)
+        sheets[labels] = [(r[0], r[1], r[3]) for r in rows]
+    expected = check_character(good[:17])
+    assert sheets["zh"] == [
+        (2, "统一社会信用代码", f"统一社会信用代码校验位应为 {expected!r}，实为 {wrong!r}"),
+        (3, "申报年度", "必填项为空，该行不予测算"),
+        (4, "上年度研发费用", "无法识别为金额：'12.x万'（可写作 1234567、1,234,567.00、123.4567万 或 85万元）")]
+    assert sheets["id"] == [
+        (2, "统一社会信用代码", f"check character is {wrong!r}, expected {expected!r}"),
+        (3, "申报年度", "required: a row with this fact blank is rejected"),
+        (4, "上年度研发费用", "cannot read '12.x万' as money (write 1234567, 1,234,567.00, 123.4567万 or 85万元)")]

@@ -44,14 +44,18 @@ class FactError(PolicyEngineError):
 
     `fact` is the fact's id (`rd_expense`) or, for a key that names no fact, the key as given; `label` its
     Chinese label (`上年度研发费用`, None for an unknown key); `value` the raw value given; `reason` (also
-    `message`) what is wrong with it. `str(exc)` is one line: `rd_expense (上年度研发费用): reason (value ...)`.
+    `message`) what is wrong with it, `reason_zh` (also `message_zh`) the same in Chinese for clerks (the English
+    reason where no Chinese wording was given). `str(exc)` is one line: `rd_expense (上年度研发费用): reason
+    (value ...)`.
     """
 
-    def __init__(self, fact: str, value: object, reason: str, *, label: str | None = None) -> None:
+    def __init__(self, fact: str, value: object, reason: str, *, label: str | None = None,
+                 reason_zh: str | None = None) -> None:
         self.fact = fact
         self.label = label
         self.value = value
         self.reason = reason
+        self.reason_zh = reason_zh if reason_zh is not None else reason
         where = f"{fact} ({label})" if label else fact
         super().__init__(f"{where}: {reason} (value {brief(value)})" if value is not None else f"{where}: {reason}")
 
@@ -59,6 +63,11 @@ class FactError(PolicyEngineError):
     def message(self) -> str:
         """What is wrong with the value, without the fact's name (for a form, beside the field)."""
         return self.reason
+
+    @property
+    def message_zh(self) -> str:
+        """`message` in Chinese (for a clerk's form or sheet)."""
+        return self.reason_zh
 
 
 class FactErrors(FactError):
@@ -72,7 +81,18 @@ class FactErrors(FactError):
         self.errors = list(errors)
         first = self.errors[0]
         self.fact, self.label, self.value, self.reason = first.fact, first.label, first.value, first.reason
+        self.reason_zh = first.reason_zh
         PolicyEngineError.__init__(self, "\n".join(str(e) for e in self.errors))
+
+
+class Unreadable(ValueError):
+    """Why a value cannot be read, in English (`str(exc)`, `reason`) and in Chinese (`reason_zh`): raised where a
+    cell is read (facts/cells.py, money.py, uscc.py) and turned into a `FactError` that carries both."""
+
+    def __init__(self, reason: str, reason_zh: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reason_zh = reason_zh
 
 
 class EvaluationError(PolicyEngineError):
@@ -119,3 +139,11 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     if not close:
         return ""
     return " (did you mean " + " or ".join(close) + "?)"
+
+
+def did_you_mean_zh(name: str, candidates: Iterable[str]) -> str:
+    """`did_you_mean` in Chinese: a '（是否应为 X？）' suffix, or ''."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=2, cutoff=0.6)
+    if not close:
+        return ""
+    return "（是否应为 " + " 或 ".join(close) + "？）"

@@ -228,13 +228,13 @@ def blank_cell(spec: FactSpec) -> Cell:
     return to_cell(spec, blank_value(spec))
 
 
-def _blank_reason(spec: FactSpec) -> str:
-    """Why a blank cell of a required fact rejects its row, in `read_value`'s words."""
+def _blank_reason(spec: FactSpec) -> tuple[str, str]:
+    """Why a blank cell of a required fact rejects its row, in `read_value`'s words (English, Chinese)."""
     try:
         read_value(spec, "")
     except FactError as exc:
-        return exc.reason
-    return "required and blank"  # pragma: no cover - read_value rejects blank required cells
+        return exc.reason, exc.reason_zh
+    return "required and blank", "必填项为空"  # pragma: no cover - read_value rejects blank required cells
 
 
 # -- a whole table -----------------------------------------------------------------------------------------
@@ -338,7 +338,8 @@ def parse_table(table: Table, columns: Mapping[str, int], specs: Mapping[str, Fa
     rows = frame.get_column(ROW)
     for spec, header, mask in blank_rows:
         if mask.any():
-            rejects.extend(Reject(r, header, "", _blank_reason(spec)) for r in rows.filter(mask).to_list()
+            reason, reason_zh = _blank_reason(spec)
+            rejects.extend(Reject(r, header, "", reason, reason_zh) for r in rows.filter(mask).to_list()
                            if (r, header) not in unreadable)
     if rejects:
         bad = sorted({r.row for r in rejects})
@@ -365,15 +366,15 @@ def _read_rest(frame: pl.DataFrame, idx: pl.Series, raw: str, spec: FactSpec, he
     sub = sub.with_columns(blank.alias("b"), v2.cast(dtype, strict=False).alias("v2"), (ok2 & ~blank).alias("ok2"))
     slow_texts = sub.filter(~pl.col("b") & ~pl.col("ok2")).get_column(raw).unique().to_list()
     cells: dict[str, Cell] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, tuple[str, str]] = {}
     for text in slow_texts:
         try:
             cells[text] = to_cell(spec, read_value(spec, text))
         except FactError as exc:
-            errors[text] = exc.reason
+            errors[text] = exc.reason, exc.reason_zh
     if errors:
         hits = sub.filter(~pl.col("b") & ~pl.col("ok2") & s.is_in(list(errors)))
-        rejects.extend(Reject(r, header, t if len(t) <= 200 else t[:200] + "…", errors[t])
+        rejects.extend(Reject(r, header, t if len(t) <= 200 else t[:200] + "…", *errors[t])
                        for r, t in hits.select(ROW, raw).iter_rows())
     keys = list(cells)
     sub = sub.select(

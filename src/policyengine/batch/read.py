@@ -52,6 +52,12 @@ class Reject:
     column: str
     value: str
     reason: str
+    reason_zh: str = ""
+    """`reason` in Chinese, for a clerk's sheet; left out (or empty), it is `reason`."""
+
+    def __post_init__(self) -> None:
+        if not self.reason_zh:
+            object.__setattr__(self, "reason_zh", self.reason)
 
 
 @dataclass(frozen=True)

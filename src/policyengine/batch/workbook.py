@@ -86,8 +86,9 @@ def labelled_output(scored: Scored, labels: str) -> pl.DataFrame:
     return frame.rename(rename)
 
 
-def rejects_frame(rejects: Sequence[Reject]) -> pl.DataFrame:
-    return pl.DataFrame([(r.row, r.column, r.value, r.reason) for r in rejects],
+def rejects_frame(rejects: Sequence[Reject], labels: str = "zh") -> pl.DataFrame:
+    """The `未通过` sheet: 原因 in Chinese (`Reject.reason_zh`) with Chinese labels, in English with `labels="id"`."""
+    return pl.DataFrame([(r.row, r.column, r.value, r.reason if labels == "id" else r.reason_zh) for r in rejects],
                         schema={"行号": pl.Int64, "列": pl.String, "内容": pl.String, "原因": pl.String}, orient="row")
 
 
@@ -147,7 +148,7 @@ def write_workbook(scored: Scored, data: dict[str, Any], target: Path, labels: s
                           f"({EXCEL_MAX_ROWS - 1} at most); write CSV instead")
     counts, fund = summary_frames(scored, data)
     fund = neutralised(fund)
-    sheets = [("结果", result), ("未通过", neutralised(rejects_frame(scored.rejects))),
+    sheets = [("结果", result), ("未通过", neutralised(rejects_frame(scored.rejects, labels))),
               ("汇总", neutralised(counts)), ("条款", neutralised(clauses_frame(scored.packages)))]
     money_cols = {f"{p.id}.{cid}.{k}" for p in scored.packages for cid in clause_ids(p)
                   for k in ("amount", "computed")} | {f"{p.id}.total" for p in scored.packages} | {"total"}

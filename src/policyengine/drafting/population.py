@@ -96,5 +96,5 @@ def read_applicants(sheet: Sheet, version: PolicyVersion) -> Applicants:
             spec = index.find(exc.fact)  # the first bad fact of the row, by id
             column = sheet.headers[columns[spec.name]] if spec is not None and spec.name in columns else exc.fact
             cell = raw.get(spec.name) if spec is not None else None
-            rejects.append(Reject(row.number, column, "" if cell is None else str(cell), exc.reason))
+            rejects.append(Reject(row.number, column, "" if cell is None else str(cell), exc.reason, exc.reason_zh))
     return Applicants(version, accepted, rejects)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from policyengine.errors import FactError, FactErrors, PolicyEngineError, did_you_mean
+from policyengine.errors import FactError, FactErrors, PolicyEngineError, did_you_mean, did_you_mean_zh
 from policyengine.facts.cells import blank_value, canonical_text, is_blank, read_value
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.model.rulefile import FactSpec
@@ -64,7 +64,8 @@ class FactIndex:
         """The error for a key that names no fact (with a "did you mean")."""
         candidates = [*self.specs, *(s.label for s in self.specs.values()),
                       *self.ignored, *(s.label for s in self.ignored.values())]
-        return FactError(key, None, f"no such fact{did_you_mean(key, candidates)}")
+        return FactError(key, None, f"no such fact{did_you_mean(key, candidates)}",
+                         reason_zh=f"无此数据项{did_you_mean_zh(key, candidates)}")
 
     def resolve(self, key: str) -> FactSpec:
         spec = self.find(key)
@@ -97,15 +98,17 @@ class Facts:
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _problem(fact: str, reason: str, value: object, label: str | None = None) -> FactError:
+def _problem(fact: str, reason: str, reason_zh: str, value: object, label: str | None = None) -> FactError:
     """A FactError that carries the raw `value` without showing it (for a key or a blank, the fact says all)."""
-    error = FactError(fact, None, reason, label=label)
+    error = FactError(fact, None, reason, label=label, reason_zh=reason_zh)
     error.value = value
     return error
 
 
 NOT_GIVEN = "required, not given"
 """`read_facts(..., complete=True)`: a required fact absent, None or blank."""
+NOT_GIVEN_ZH = "必填项未填写"
+"""`NOT_GIVEN` in Chinese."""
 
 
 def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = False) -> Facts:
@@ -145,14 +148,15 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
             problems.append(error)
             continue
         if spec.name in seen:
-            problems.append(_problem(spec.name, f"given twice, as {seen[spec.name]!r} and {key!r}", cell, spec.label))
+            problems.append(_problem(spec.name, f"given twice, as {seen[spec.name]!r} and {key!r}",
+                                     f"重复填写：{seen[spec.name]!r} 与 {key!r}", cell, spec.label))
             continue
         seen[spec.name] = text
         if ignored:
             unused.append(spec.name)
             continue
         if complete and spec.required and is_blank(cell):
-            problems.append(_problem(spec.name, NOT_GIVEN, cell, spec.label))
+            problems.append(_problem(spec.name, NOT_GIVEN, NOT_GIVEN_ZH, cell, spec.label))
             continue
         try:
             value = values[spec.name] = read_value(spec, cell)
@@ -164,7 +168,7 @@ def read_facts(index: FactIndex, raw: Mapping[str, object], *, complete: bool = 
                 cells.clear()
             cells[(key, cell)] = (spec.name, value)
     if complete and len(problems) < MAX_PROBLEMS:
-        problems.extend(_problem(spec.name, NOT_GIVEN, None, spec.label)
+        problems.extend(_problem(spec.name, NOT_GIVEN, NOT_GIVEN_ZH, None, spec.label)
                         for spec in index.required if spec.name not in seen)
     if problems:
         raise FactErrors(problems[:MAX_PROBLEMS])

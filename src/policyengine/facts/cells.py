@@ -9,16 +9,16 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 
-from policyengine.errors import FactError, did_you_mean
+from policyengine.errors import FactError, Unreadable, did_you_mean, did_you_mean_zh
 from policyengine.facts.money import (
     MONEY_LIMIT,
     MONEY_LIMIT_TEXT,
-    MoneyFormatError,
+    MONEY_LIMIT_TEXT_ZH,
     format_decimal,
     parse_money,
-    too_many_digits,
+    too_many_digits_both,
 )
-from policyengine.facts.uscc import UsccError, validate_uscc
+from policyengine.facts.uscc import validate_uscc
 from policyengine.facts.values import UNKNOWN, Value
 from policyengine.model.rulefile import FactSpec
 
@@ -53,23 +53,27 @@ def read_value(spec: FactSpec, raw: object) -> Value:
     """The typed value of `raw` for `spec`; raises `FactError` naming the fact when it cannot be read."""
     if is_blank(raw):
         if spec.required:
-            raise FactError(spec.name, raw, "required: a row with this fact blank is rejected", label=spec.label)
+            raise FactError(spec.name, raw, "required: a row with this fact blank is rejected", label=spec.label,
+                            reason_zh="必填项为空，该行不予测算")
         return blank_value(spec)
     try:
         return _READERS[spec.type](spec, raw)
-    except (ValueError, TypeError) as exc:
+    except Unreadable as exc:
+        raise FactError(spec.name, raw, exc.reason, label=spec.label, reason_zh=exc.reason_zh) from None
+    except (ValueError, TypeError) as exc:  # pragma: no cover - every reader raises Unreadable
         raise FactError(spec.name, raw, str(exc), label=spec.label) from None
 
 
 def _text_of(raw: object) -> str:
     if isinstance(raw, float):
-        raise TypeError("floats are not accepted (money is exact): pass text, int or Decimal")
+        raise Unreadable("floats are not accepted (money is exact): pass text, int or Decimal",
+                         "不接受浮点数（金额须精确）：请填文本、整数或 Decimal")
     if (isinstance(raw, Fraction) or (isinstance(raw, int) and not isinstance(raw, bool))) and not -_HUGE < raw < _HUGE:
         # (its text alone could exceed Python's int conversion limit)
-        raise ValueError("too large: a number read as a fact must be below 10^15")
+        raise Unreadable("too large: a number read as a fact must be below 10^15", "数值过大：须小于 10^15")
     if isinstance(raw, str | int | Decimal | Fraction) and not isinstance(raw, bool):
         return str(raw).strip() if not isinstance(raw, Fraction) else _fraction_text(raw)
-    raise TypeError(f"cannot read a {type(raw).__name__}")
+    raise Unreadable(f"cannot read a {type(raw).__name__}", f"无法读取 {type(raw).__name__} 类型的值")
 
 
 def _fraction_text(f: Fraction) -> str:
@@ -78,17 +82,19 @@ def _fraction_text(f: Fraction) -> str:
 
 def _read_text(spec: FactSpec, raw: object) -> Value:
     if not isinstance(raw, str):
-        raise TypeError(f"expected text, got {type(raw).__name__}")
+        raise Unreadable(f"expected text, got {type(raw).__name__}", f"应填文本，实为 {type(raw).__name__}")
     return raw.strip()
 
 
 def _read_enum(spec: FactSpec, raw: object) -> Value:
     if not isinstance(raw, str):
-        raise TypeError(f"expected one of {spec.values}, got {type(raw).__name__}")
+        raise Unreadable(f"expected one of {spec.values}, got {type(raw).__name__}",
+                         f"应填 {'/'.join(spec.values or [])} 之一，实为 {type(raw).__name__}")
     value = raw.strip()
     values = spec.values or []
     if value not in values:
-        raise ValueError(f"not one of {'/'.join(values)}{did_you_mean(value[:200], values)}")
+        raise Unreadable(f"not one of {'/'.join(values)}{did_you_mean(value[:200], values)}",
+                         f"应填 {'/'.join(values)} 之一{did_you_mean_zh(value[:200], values)}")
     return value
 
 
@@ -100,16 +106,16 @@ def _read_bool(spec: FactSpec, raw: object) -> Value:
         return True
     if text in _FALSE:
         return False
-    raise ValueError("expected 是/否, true/false or 1/0")
+    raise Unreadable("expected 是/否, true/false or 1/0", "应填 是/否（或 true/false、1/0）")
 
 
-def _whole(raw: object, what: str) -> object:
+def _whole(raw: object, what: str, what_zh: str) -> object:
     """A float that is a whole number (`2021.0`, as pandas and JSON give numbers) as that int; any other float
-    is refused with a message about `what`. Other values are returned as they are."""
+    is refused with a message about `what` (`what_zh` in Chinese). Other values are returned as they are."""
     if not isinstance(raw, float):
         return raw
     if not raw.is_integer():
-        raise ValueError(f"{what} must be a whole number, got {raw!r}")
+        raise Unreadable(f"{what} must be a whole number, got {raw!r}", f"{what_zh}须为整数，实为 {raw!r}")
     return int(raw)
 
 
@@ -126,17 +132,18 @@ def _read_integer(spec: FactSpec, raw: object) -> Value:
     small = _digits(raw, 15)   # below COUNT_LIMIT
     if small is not None:
         return Fraction(small)
-    text = _text_of(_whole(raw, "a count"))
+    text = _text_of(_whole(raw, "a count", "数量"))
     if not _INT_RE.match(text):
-        raise ValueError("expected a whole number")
+        raise Unreadable("expected a whole number", "应填整数")
     plain = text.replace(",", "").removeprefix("-")
-    if too_many_digits(plain) is not None:
-        raise ValueError(f"{too_many_digits(plain)}; a count must be below 10^15")
+    problem = too_many_digits_both(plain)
+    if problem is not None:
+        raise Unreadable(f"{problem[0]}; a count must be below 10^15", f"{problem[1]}；数量须小于 10^15")
     n = Fraction(Decimal(text.replace(",", "")))
     if n < 0:
-        raise ValueError("must not be negative")
+        raise Unreadable("must not be negative", "不得为负数")
     if n >= COUNT_LIMIT:
-        raise ValueError("too large: a count must be below 10^15")
+        raise Unreadable("too large: a count must be below 10^15", "数值过大：数量须小于 10^15")
     return n
 
 
@@ -144,9 +151,9 @@ def _read_year(spec: FactSpec, raw: object) -> Value:
     plain = _digits(raw, 4)
     if plain is not None and 1900 <= plain <= 2200:
         return Fraction(plain)
-    m = _YEAR_RE.match(_text_of(_whole(raw, "a year")))
+    m = _YEAR_RE.match(_text_of(_whole(raw, "a year", "年份")))
     if not m or not 1900 <= int(m.group(1)) <= 2200:
-        raise ValueError("expected a year such as 2020")
+        raise Unreadable("expected a year such as 2020", "应填年份，如 2020")
     return Fraction(int(m.group(1)))
 
 
@@ -158,14 +165,12 @@ def _read_money(spec: FactSpec, raw: object) -> Value:
         plain = _digits(raw[:-1], 11)   # whole 万 below MONEY_LIMIT
         if plain is not None:
             return Fraction(plain * 10_000)
-    try:
-        value = parse_money(_text_of(raw))
-    except MoneyFormatError as exc:
-        raise ValueError(str(exc)) from None
+    value = parse_money(_text_of(raw))   # its MoneyFormatError is Unreadable, in both languages
     if value < 0:
-        raise ValueError("must not be negative")
+        raise Unreadable("must not be negative", "不得为负数")
     if value >= MONEY_LIMIT:
-        raise ValueError(f"too large: money must be below {MONEY_LIMIT_TEXT}")
+        raise Unreadable(f"too large: money must be below {MONEY_LIMIT_TEXT}",
+                         f"数值过大：金额须小于 {MONEY_LIMIT_TEXT_ZH}")
     return value
 
 
@@ -173,27 +178,25 @@ def _read_rate(spec: FactSpec, raw: object) -> Value:
     text = _text_of(raw).replace(" ", "")
     m = _RATE_RE.match(text)
     if not m:
-        raise ValueError("expected a rate such as 85% or 0.85")
-    problem = too_many_digits(m.group(1))
+        raise Unreadable("expected a rate such as 85% or 0.85", "应填比例，如 85% 或 0.85")
+    problem = too_many_digits_both(m.group(1))
     if problem is not None:
-        raise ValueError(f"{problem}; a rate is at most 100%")
+        raise Unreadable(f"{problem[0]}; a rate is at most 100%", f"{problem[1]}；比例至多为 100%")
     number = Fraction(Decimal(m.group(1)))
     if text.endswith("%"):
         number /= 100
     elif number > 1:
-        raise ValueError("a rate above 1 must be written with % (85% or 0.85)")
+        raise Unreadable("a rate above 1 must be written with % (85% or 0.85)",
+                         "大于 1 的比例须带 % 书写（如 85% 或 0.85）")
     if number > 1:
-        raise ValueError("a rate cannot exceed 100%")
+        raise Unreadable("a rate cannot exceed 100%", "比例不得超过 100%")
     return number
 
 
 def _read_uscc(spec: FactSpec, raw: object) -> Value:
     if not isinstance(raw, str):
-        raise TypeError("expected text")
-    try:
-        return validate_uscc(raw)
-    except UsccError as exc:
-        raise ValueError(str(exc)) from None
+        raise Unreadable("expected text", "应填文本")
+    return validate_uscc(raw)   # its UsccError is Unreadable, in both languages
 
 
 _READERS = {"text": _read_text, "enum": _read_enum, "bool": _read_bool, "integer": _read_integer,

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Literal
 
-from policyengine.errors import PolicyEngineError, brief
+from policyengine.errors import PolicyEngineError, Unreadable, brief
 
 RoundingUnit = Literal["yuan", "wan"]
 RoundingMode = Literal["half_up", "down", "up"]
@@ -31,6 +31,7 @@ columnar backend's Int64 columns), and any amount below it with up to six decima
 digits. No real subsidy figure comes near it; a larger cell is a typing error (or an attack) and is rejected."""
 
 MONEY_LIMIT_TEXT = "10^15 yuan"
+MONEY_LIMIT_TEXT_ZH = "10^15 元"
 
 _DIGITS = 24
 """More digits than this before the decimal point (leading zeros aside) is too large for every fact type, and
@@ -38,17 +39,25 @@ more than this after it (trailing zeros aside) too precise: such text is refused
 5,000-digit cell costs nothing."""
 
 
-class MoneyFormatError(PolicyEngineError, ValueError):
-    """Text that is not a money amount."""
+class MoneyFormatError(PolicyEngineError, Unreadable):
+    """Text that is not a money amount: `reason` in English, `reason_zh` in Chinese."""
 
 
 def too_many_digits(number: str) -> str | None:
     """Why plain decimal text (`123.45`, no sign, no separators) has too many digits to be read, or None."""
+    problem = too_many_digits_both(number)
+    return problem[0] if problem is not None else None
+
+
+def too_many_digits_both(number: str) -> tuple[str, str] | None:
+    """`too_many_digits` in English and in Chinese, or None."""
     whole, _, frac = number.partition(".")
     if len(whole.lstrip("0")) > _DIGITS:
-        return f"too large: {len(whole.lstrip('0')):,} digits before the decimal point"
+        n = len(whole.lstrip("0"))
+        return f"too large: {n:,} digits before the decimal point", f"数值过大：小数点前有 {n:,} 位"
     if len(frac.rstrip("0")) > _DIGITS:
-        return f"too precise: {len(frac.rstrip('0')):,} digits after the decimal point"
+        n = len(frac.rstrip("0"))
+        return f"too precise: {n:,} digits after the decimal point", f"精度过高：小数点后有 {n:,} 位"
     return None
 
 
@@ -61,21 +70,24 @@ def parse_money(text: str) -> Fraction:
     m = _MONEY_RE.match(s)
     if m is None:
         raise MoneyFormatError(f"cannot read {brief(text)} as money (write 1234567, 1,234,567.00, 123.4567万 or "
-                               "85万元)")
+                               "85万元)",
+                               f"无法识别为金额：{brief(text)}（可写作 1234567、1,234,567.00、123.4567万 或 85万元）")
     digits = m.group("num").replace(",", "")
-    problem = too_many_digits(digits)
+    problem = too_many_digits_both(digits)
     if problem is not None:
-        raise MoneyFormatError(f"{problem}; money must be below {MONEY_LIMIT_TEXT}, exact to the fen")
+        raise MoneyFormatError(f"{problem[0]}; money must be below {MONEY_LIMIT_TEXT}, exact to the fen",
+                               f"{problem[1]}；金额须小于 {MONEY_LIMIT_TEXT_ZH}，精确到分")
     try:
         number = Fraction(Decimal(digits))
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
-        raise MoneyFormatError(f"cannot read {brief(text)} as money") from exc
+        raise MoneyFormatError(f"cannot read {brief(text)} as money", f"无法识别为金额：{brief(text)}") from exc
     if m.group("unit") in ("万", "万元"):
         number *= 10_000
     if m.group("sign"):
         number = -number
     if (number * 100).denominator != 1:
-        raise MoneyFormatError(f"{brief(text)} is more precise than one fen")
+        raise MoneyFormatError(f"{brief(text)} is more precise than one fen",
+                               f"{brief(text)} 超出精度：金额至多精确到分")
     return number
 
 

@@ -122,12 +122,12 @@ def fact_problems(exc: FactError) -> ServiceError:
     """The 422 of an applicant whose facts cannot be read: every bad fact, with its id, label, value and what
     is wrong with it."""
     errors = exc.errors if isinstance(exc, FactErrors) else [exc]
-    problems = [{"fact": e.fact, "label": e.label, "value": json_value(e.value), "message": e.message}
-                for e in errors]
+    problems = [{"fact": e.fact, "label": e.label, "value": json_value(e.value), "message": e.message,
+                 "message_zh": e.message_zh} for e in errors]
     n = len(problems)
     return ServiceError(422, "bad_facts", f"{n} fact(s) cannot be read: " + "; ".join(str(e) for e in errors),
                         f"有 {n} 项数据无法读取：" + "；".join(
-                            f"{e.label or e.fact}（{e.message}）" for e in errors), problems)
+                            f"{e.label or e.fact}（{e.message_zh}）" for e in errors), problems)
 
 
 # -- the store, as the API shows it ---------------------------------------------------------------------------

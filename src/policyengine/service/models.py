@@ -19,8 +19,8 @@ class ErrorDetail(BaseModel):
     message: str
     message_zh: str
     problems: list[dict[str, Any]] | None = Field(default=None, description=(
-        "bad_facts: every fact that cannot be read, as {fact, label, value, message}; bad_request: every "
-        "field of the request that does not fit, as {field, message}"))
+        "bad_facts: every fact that cannot be read, as {fact, label, value, message, message_zh}; bad_request: "
+        "every field of the request that does not fit, as {field, message}"))
 
 
 class ErrorBody(BaseModel):

@@ -113,7 +113,8 @@ def _bad_input(exc: PolicyEngineError) -> ServiceError:
 
 @router.post("/evaluate", response_model=EvaluateResponse,
              responses={422: {"model": ErrorBody, "description": "bad_facts: every fact that cannot be read, "
-                                                                 "{fact, label, value, message}; unknown_package; "
+                                                                 "{fact, label, value, message, message_zh}; "
+                                                                 "unknown_package; "
                                                                  "bad_input (an unknown version)"}})
 async def evaluate_one(body: EvaluateRequest, request: Request, principal: Evaluator) -> Response:
     """Decide one applicant: the library's decision (every clause's status and amount, reasons, trace),
