@@ -365,9 +365,10 @@ def test_batch_gives_scores_decisions_in_order_with_the_rejects(client: TestClie
         assert d["reasons"] == (e["reasons"] or None)
         assert d["decision_id"] == f"{body['run_id']}-{d['row']}"
     rejected = {d["row"]: d["problems"] for d in body["decisions"] if d["status"] == "rejected"}
-    assert rejected == {row: [{"column": x["column"], "value": x["value"], "reason": x["reason"]}
-                              for x in expected.rejects.to_dicts() if x["row"] == row]
-                        for row in {x["row"] for x in expected.rejects.to_dicts()}}
+    assert rejected == {row: [{"column": r.column, "value": r.value, "reason": r.reason, "reason_zh": r.reason_zh}
+                              for r in expected.scored.rejects if r.row == row]
+                        for row in {r.row for r in expected.scored.rejects}}
+    assert all(p["reason_zh"] != p["reason"] for ps in rejected.values() for p in ps)   # Chinese, not a copy
     assert set(rejected) == {3, 5}
     assert body["total"] == sum(e["total"] for e in decided)
     # the same applicant decided alone gives the same amounts (no fund is over-subscribed here)

@@ -133,6 +133,7 @@ class RejectProblem(BaseModel):
     column: str
     value: str | None
     reason: str
+    reason_zh: str = Field(description="The reason in Chinese (as the clerk's workbook gives it)")
 
 
 class BatchDecision(BaseModel):

@@ -197,7 +197,7 @@ def batch_decisions(scored: Scored, run: int | None) -> list[dict[str, Any]]:
         if entry is None:
             entry = out[r.row - FIRST_ROW] = {"index": r.row - FIRST_ROW, "row": r.row, "status": "rejected",
                                               "problems": []}
-        entry["problems"].append({"column": r.column, "value": r.value, "reason": r.reason})
+        entry["problems"].append({"column": r.column, "value": r.value, "reason": r.reason, "reason_zh": r.reason_zh})
     rows = scored.accepted.get_column(ROW).to_list()
     if len(rows) != scored.output.height:
         raise AssertionError("the scored output and its accepted rows differ in length")
