@@ -33,13 +33,6 @@ FACTS = {"统一社会信用代码": USCC, "申报年度": "2021", "注册地所
          "是否列入严重失信主体名单": "否", "上年度研发费用": "120万", "前年度研发费用": "80万"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "audit.db")
-    return new_postgres_db(request.getfixturevalue("postgres_server"))
-
-
 def _score(tmp_path: Path, url: str, src: Path = EXAMPLE, *extra: str) -> None:
     cli("score", str(src), "--out", str(tmp_path / "o.csv"), "--store", url, "-q", *extra, check=True)
 

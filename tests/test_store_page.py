@@ -14,7 +14,7 @@ import policyengine.store as pstore
 from policyengine import Package, evaluate
 from policyengine.store import write
 
-from .store_support import new_postgres_db, postgres_server  # noqa: F401
+from .store_support import postgres_server  # noqa: F401
 from .support import VALID_USCC
 
 OTHER = "91210105MALH7EF96R"
@@ -23,13 +23,6 @@ OTHER = "91210105MALH7EF96R"
 def _facts(uscc: str, year: str) -> dict[str, str]:
     return {"统一社会信用代码": uscc, "申报年度": year, "注册地所在区": "皇姑区", "税收户管地所在区": "皇姑区",
             "是否列入严重失信主体名单": "否", "上年度研发费用": "120万", "前年度研发费用": "80万"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "s.db")
-    return new_postgres_db(request.getfixturevalue("postgres_server"))
 
 
 def test_a_page_of_decisions_with_its_count(url: str, huangzuan16: Package) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from policyengine.advice.advice import Advice, AdviceReport, Change
 from policyengine.advice.cost import _level
+from policyengine.decide.sentences import percent
 from policyengine.drafting.render import money
 from policyengine.facts.cells import canonical_text
 from policyengine.facts.money import format_decimal
@@ -24,7 +25,7 @@ def _number(spec: FactSpec, v: Fraction) -> str:
     if spec.type == "money":
         return format_decimal(v / 10_000) + "万" if (v / 100).denominator == 1 and v >= 10_000 else f"{money(v)}元"
     if spec.type == "rate":
-        return format_decimal(v * 100) + "%"
+        return percent(v)
     return format_decimal(v) + (spec.unit or "" if spec.type == "integer" else "")
 
 
