@@ -13,7 +13,7 @@ from typing import Any
 from policyengine.atomic import OutputError, OutputSet, remove_stale, same_files
 from policyengine.batch import audit as audit_records
 from policyengine.batch.read import read_table
-from policyengine.batch.score import Scored, score_table
+from policyengine.batch.score import Prepare, Scored, score_table
 from policyengine.batch.summary import summary
 from policyengine.batch.workbook import default_labels, labelled_output, write_workbook
 from policyengine.batch.write import check_extension, write_json, write_rejects, write_table
@@ -143,7 +143,8 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
         with OutputSet() as outputs:
             # the raw cells are kept where a later step reads them: audit records, the store, Chinese sentences
             scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick,
-                                 keep_cells=job.audit is not None or store is not None or labels == "zh" or job.advise)
+                                 keep_cells=job.audit is not None or store is not None or labels == "zh" or job.advise,
+                                 prepare=_prepare(job.audit is not None, store is not None))
             if bar is not None:  # every input row is decided or rejected by now
                 bar.update(max(0, table.rows_in - bar.n))
             if job.advise:
@@ -176,6 +177,11 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
         if store is not None:
             store.close()
     return scored, data
+
+
+def _prepare(audit: bool, store: bool) -> Prepare | None:
+    """The facts text to build while the rows are decided: the audit file's, the store's, both or none."""
+    return "both" if audit and store else "object" if audit else "positional" if store else None
 
 
 def _bar(wanted: bool) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
@@ -48,7 +48,13 @@ from policyengine.errors import PolicyEngineError
 from policyengine.model.policy import Package, PolicyVersion
 from policyengine.model.rulefile import FactSpec
 
+if TYPE_CHECKING:
+    from policyengine.store.facts_text import Preparation
+
 Progress = Callable[[int], None]
+Prepare = Literal["object", "positional", "both"]
+"""Which forms of the facts text `score_table` prepares while it decides: the audit file's object, the store's
+positional array, or both (each with the facts hash)."""
 STATUS_CODE = {name: i for i, name in enumerate(STATUS_NAMES)}
 STATUS = pl.Enum(STATUS_NAMES)
 """The dtype of the output's status columns."""
@@ -79,6 +85,8 @@ class Scored:
     per-clause columns (after proration)."""
     specs: dict[str, FactSpec] = field(default_factory=dict)
     version: VersionChoice = None
+    prepared: Preparation | None = field(default=None, repr=False)
+    """The facts text of the rows (`policyengine.store.facts_text`), built while they were decided."""
 
     @property
     def rows_out(self) -> int:
@@ -344,12 +352,16 @@ def _failed_rows(results: Mapping[str, pl.DataFrame], packages: Sequence[Package
 
 
 def score_table(table: Table, packages: Sequence[Package], *, version: VersionChoice = None,
-                backend: str = "columnar", progress: Progress | None = None, keep_cells: bool = True) -> Scored:
+                backend: str = "columnar", progress: Progress | None = None, keep_cells: bool = True,
+                prepare: Prepare | None = None) -> Scored:
     """Decide every row of `table` under `packages`, settle, and prorate each over-subscribed fund.
 
     With `keep_cells=False` the fact cells (text) are released from `table` once typed and the rows the
     interpreter decides are set aside, so that the text of a large file and its typed columns are not all held
-    at once; `Scored.accepted` then lacks them (audit records need them: keep them for `--audit`)."""
+    at once; `Scored.accepted` then lacks them (audit records need them: keep them for `--audit`).
+
+    `prepare`: build the facts text of every row (`policyengine.store.facts_text`) in a thread of its own while
+    the rows are decided (it depends on the typed facts only), for the audit file or the store to take."""
     packages = list(packages)
     if not packages:
         raise PolicyEngineError("no rule packages to score with")
@@ -369,80 +381,93 @@ def score_table(table: Table, packages: Sequence[Package], *, version: VersionCh
     frame = _choose_versions(parsed.frame, packages, version)
     rejects = list(parsed.rejects)
     del parsed  # `frame` holds what it did: with keep_cells=False its cells are let go below
+    prepared = None
+    if prepare is not None:
+        from policyengine.store.facts_text import FactsSource, Preparation
+
+        prepared = Preparation(frame, FactsSource.of(hmap.facts, specs, packages),
+                               positional=prepare != "object", keep_object=prepare != "positional")
     cells = [Table.column_name(i) for i in hmap.facts.values()]
 
-    not_compiled: dict[str, str] = {}
-    interpreted = 0
-    if backend == "columnar":
-        compiled: dict[str, Compiled] = {}
-        for p in packages:
-            for v in p.versions:
-                try:
-                    compiled[v.key] = compile_version(v)
-                except NotCompilable as exc:
-                    not_compiled[v.key] = str(exc)
-        slow = pl.col(FALLBACK)
-        for p in packages:
-            for v in p.versions:
-                if v.key in not_compiled:
-                    slow = slow | (pl.col(ver_col(p.id)) == v.version).fill_null(False)
-        slow_mask = frame.select(slow.alias("slow")).get_column("slow")
-        slow_rows = frame.filter(slow_mask) if slow_mask.any() else frame.clear()
-        if not keep_cells:
-            # the text of a large file is let go before the duplicate check and the decisions (only the rows
-            # the interpreter decides keep theirs)
-            table.frame = table.frame.drop(cells)
-            frame = frame.drop(cells)
-        frame, duplicates = _duplicate_applicants(frame, table, hmap)
-        if duplicates:
-            slow_rows = slow_rows.filter(pl.col(ROW).is_in(frame.get_column(ROW).implode()))
-        rejects += duplicates
-        if progress is not None:  # rows rejected before deciding count as done
-            progress(len({r.row for r in rejects}))
-        fast_rows = frame.filter(~pl.col(ROW).is_in(slow_rows.get_column(ROW).implode())) if slow_rows.height else frame
-        interpreted = slow_rows.height
-        results = _columnar_results(fast_rows, packages, compiled, progress)
-        del fast_rows
-        if slow_rows.height:
-            extra, bad = _interpret(slow_rows, packages, hmap, version, "interpreter", progress)
-            rejects += bad
-            results = {pid: pl.concat([results[pid], extra[pid]], how="vertical_relaxed").sort(ROW) for pid in results}
-        del slow_rows
-        rejects += _failed_rows(results, packages)
-    else:
-        frame, duplicates = _duplicate_applicants(frame, table, hmap)
-        rejects += duplicates
-        if progress is not None:  # rows rejected before deciding count as done
-            progress(len({r.row for r in rejects}))
-        results, bad = _interpret(frame, packages, hmap, version, backend, progress)
-        interpreted = frame.height
-        rejects += bad
-        if not keep_cells:
-            table.frame = table.frame.drop(cells)
-            frame = frame.drop(cells)
-
-    failed = {r.row for r in rejects}
-    keep = frame.filter(~pl.col(ROW).is_in(sorted(failed))) if failed else frame
-    wide = keep
-    for p in packages:
-        res = results[p.id]
-        if failed:
-            res = res.filter(~pl.col(ROW).is_in(sorted(failed)))
-        wide = wide.drop(ver_col(p.id), why_col(p.id))
-        if res.height == wide.height and res.get_column(ROW).equals(wide.get_column(ROW)):
-            wide = wide.hstack(res.drop(ROW).get_columns())  # the same rows in the same order: no join needed
+    try:
+        not_compiled: dict[str, str] = {}
+        interpreted = 0
+        if backend == "columnar":
+            compiled: dict[str, Compiled] = {}
+            for p in packages:
+                for v in p.versions:
+                    try:
+                        compiled[v.key] = compile_version(v)
+                    except NotCompilable as exc:
+                        not_compiled[v.key] = str(exc)
+            slow = pl.col(FALLBACK)
+            for p in packages:
+                for v in p.versions:
+                    if v.key in not_compiled:
+                        slow = slow | (pl.col(ver_col(p.id)) == v.version).fill_null(False)
+            slow_mask = frame.select(slow.alias("slow")).get_column("slow")
+            slow_rows = frame.filter(slow_mask) if slow_mask.any() else frame.clear()
+            if not keep_cells:
+                # the text of a large file is let go before the duplicate check and the decisions (only the rows
+                # the interpreter decides keep theirs)
+                table.frame = table.frame.drop(cells)
+                frame = frame.drop(cells)
+            frame, duplicates = _duplicate_applicants(frame, table, hmap)
+            if duplicates:
+                slow_rows = slow_rows.filter(pl.col(ROW).is_in(frame.get_column(ROW).implode()))
+            rejects += duplicates
+            if progress is not None:  # rows rejected before deciding count as done
+                progress(len({r.row for r in rejects}))
+            fast_rows = frame.filter(~pl.col(ROW).is_in(slow_rows.get_column(ROW).implode())) \
+                if slow_rows.height else frame
+            interpreted = slow_rows.height
+            results = _columnar_results(fast_rows, packages, compiled, progress)
+            del fast_rows
+            if slow_rows.height:
+                extra, bad = _interpret(slow_rows, packages, hmap, version, "interpreter", progress)
+                rejects += bad
+                results = {pid: pl.concat([results[pid], extra[pid]], how="vertical_relaxed").sort(ROW)
+                           for pid in results}
+            del slow_rows
+            rejects += _failed_rows(results, packages)
         else:
-            wide = wide.join(res, on=ROW, how="left", maintain_order="left")
-    # what the budgets compare: the settled totals before proration (not every amount, which proration replaces)
-    before = wide.select(YEAR, *(c for p in packages for c in (ver_col(p.id), total_col(p.id))))
-    all_budgets: list[Budget] = []
-    for p in packages:
-        wide = prorate_population(wide, p, clause_ids(p))
-        all_budgets += budgets(before, wide, p)
-    rejects.sort(key=lambda r: (r.row, r.column))
-    output = build_output(wide, packages, hmap, table, specs)
+            frame, duplicates = _duplicate_applicants(frame, table, hmap)
+            rejects += duplicates
+            if progress is not None:  # rows rejected before deciding count as done
+                progress(len({r.row for r in rejects}))
+            results, bad = _interpret(frame, packages, hmap, version, backend, progress)
+            interpreted = frame.height
+            rejects += bad
+            if not keep_cells:
+                table.frame = table.frame.drop(cells)
+                frame = frame.drop(cells)
+
+        failed = {r.row for r in rejects}
+        keep = frame.filter(~pl.col(ROW).is_in(sorted(failed))) if failed else frame
+        wide = keep
+        for p in packages:
+            res = results[p.id]
+            if failed:
+                res = res.filter(~pl.col(ROW).is_in(sorted(failed)))
+            wide = wide.drop(ver_col(p.id), why_col(p.id))
+            if res.height == wide.height and res.get_column(ROW).equals(wide.get_column(ROW)):
+                wide = wide.hstack(res.drop(ROW).get_columns())  # the same rows in the same order: no join needed
+            else:
+                wide = wide.join(res, on=ROW, how="left", maintain_order="left")
+        # what the budgets compare: the settled totals before proration (not every amount, which proration replaces)
+        before = wide.select(YEAR, *(c for p in packages for c in (ver_col(p.id), total_col(p.id))))
+        all_budgets: list[Budget] = []
+        for p in packages:
+            wide = prorate_population(wide, p, clause_ids(p))
+            all_budgets += budgets(before, wide, p)
+        rejects.sort(key=lambda r: (r.row, r.column))
+        output = build_output(wide, packages, hmap, table, specs)
+    except BaseException:
+        if prepared is not None:
+            prepared.stop()
+        raise
     return Scored(output, rejects, table.rows_in, all_budgets, packages, backend, interpreted, not_compiled, hmap,
-                  table, wide, specs, version)
+                  table, wide, specs, version, prepared)
 
 
 DUPLICATES_NAMED = 10

@@ -3,9 +3,7 @@ normalised facts (the canonical text `Decision.facts` holds, as compact JSON), t
 the outcome (per package: version, per clause status / amount / amount before settlement, total), and the row's
 digest (what the run's chain is made of).
 
-The facts JSON is exactly `json.dumps(decision.facts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`
-for the decision `evaluate()` gives the row, so its SHA-256 is the decision's `facts_hash`; rows whose values the
-columnar representation cannot hold (`FALLBACK`) are read by `read_facts` itself.
+The facts text and hash are `policyengine.store.facts_text`'s (prepared while the batch is scored, when asked).
 
 The store keeps a batch run's facts and outcomes **by position** (the run records the names once: `fact_names`,
 `outcome_layout`): the facts as a JSON array of values in `fact_names` order, the outcome as one JSON array per
@@ -24,14 +22,14 @@ from typing import Any, TypeVar
 import polars as pl
 import polars_hash as plh
 
-from policyengine.batch.parse import FALLBACK, SCALE, has_none, none_col, value_col
-from policyengine.batch.read import ROW, Table
+from policyengine.batch.read import ROW
 from policyengine.batch.score import Scored, c_col, clause_ids
 from policyengine.batch.settle import YEAR, a_col, s_col, total_col, ver_col
 from policyengine.engines.columnar import STATUS_NAMES
-from policyengine.facts.applicant import read_facts
 from policyengine.model.policy import Package
-from policyengine.model.rulefile import FactSpec
+from policyengine.store.facts_text import FactsSource, build, canonical_json, json_text, positional_json
+
+__all__ = ["canonical_json", "positional_json"]   # also read from here by the store's other modules
 
 STATUS_LETTER = {"eligible": "e", "ineligible": "i", "undetermined": "u", "excluded": "x"}
 LETTER_STATUS = {v: k for k, v in STATUS_LETTER.items()}
@@ -48,116 +46,24 @@ BUILDERS = 2
 """Blocks built at once (`blocks`)."""
 
 
-def _json_text(e: pl.Expr, name: str) -> pl.Expr:
-    """A string column as JSON string literals (the same escapes as Python's `json.dumps(ensure_ascii=False)`)."""
-    return pl.struct(e.alias("x")).struct.json_encode().str.slice(5).str.head(-1).alias(name)
-
-
-def _decimal(e: pl.Expr, scale: int) -> pl.Expr:
-    """value × scale (an integer column) as `format_decimal` writes the value: no exponent, no trailing zeros
-    (the exact decimal quotient, written with its `digits` places, the trailing zeros and point then dropped)."""
-    if scale == 1:
-        return e.cast(pl.String)
-    digits = len(str(scale)) - 1
-    return (e.cast(pl.Decimal(38, digits)) / scale).cast(pl.String).str.strip_chars_end("0").str.strip_chars_end(".")
-
-
-NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
-"""Characters `json.dumps` escapes in a string (besides those, `ensure_ascii=False` writes text as it is)."""
-
-
-def _fact_value(name: str, spec: FactSpec, plain: bool = False) -> pl.Expr:
-    """The fact's JSON value for the rows where it is known, null where it is unknown (and so left out).
-    `plain`: a text fact none of whose values has a character JSON escapes."""
-    v = pl.col(value_col(name))
-    if spec.type in SCALE:
-        text = pl.concat_str([pl.lit('"'), _decimal(v, SCALE[spec.type]), pl.lit('"')])
-    elif spec.type == "bool":
-        text = pl.when(v).then(pl.lit('"true"')).when(~v).then(pl.lit('"false"'))
-    elif plain:
-        text = pl.concat_str([pl.lit('"'), v, pl.lit('"')])
-    else:
-        text = pl.when(v.is_not_null()).then(_json_text(v, "t"))
-    if has_none(spec):
-        text = pl.when(pl.col(none_col(name))).then(pl.lit("null")).otherwise(text)
-    return text
-
-
-def _plain_texts(frame: pl.DataFrame, names: Sequence[str], specs: dict[str, FactSpec]) -> set[str]:
-    """The text facts of `names` none of whose values in `frame` needs a JSON escape."""
-    texts = [n for n in names if specs[n].type not in SCALE and specs[n].type != "bool"]
-    if not texts or frame.height == 0:
-        return set(texts)
-    row = frame.select([pl.col(value_col(n)).cast(pl.String).str.contains(NEEDS_ESCAPE).any().alias(n)
-                        for n in texts]).row(0)
-    return {n for n, escaped in zip(texts, row, strict=True) if not escaped}
-
-
-ABSENT = "0"
-"""In the positional form of the facts, a fact the row does not have (values are strings or null, never 0)."""
-
-
 def fact_names(scored: Scored) -> list[str]:
     """The facts a batch reads, in the order the positional form of its facts gives them."""
-    return sorted(scored.header_map.facts)
+    return facts_source(scored).names
 
 
-def facts_json(scored: Scored, positional: bool = False, frame: pl.DataFrame | None = None,
-               ) -> tuple[pl.Series, pl.Series | None]:
-    """Each accepted row's (or each row of `frame`'s, a slice of the accepted rows) canonical facts as compact,
-    sorted JSON (see the module's note), and with `positional` the same facts as a JSON array in `fact_names`
-    order (`ABSENT` where a fact is unknown): the form the store keeps, the run recording the names once."""
-    frame = scored.accepted if frame is None else frame
-    names = fact_names(scored)
-    if not names:
-        empty = pl.repeat("{}", frame.height, dtype=pl.String, eager=True)
-        return empty, (pl.repeat("[]", frame.height, dtype=pl.String, eager=True) if positional else None)
-    keys = ["," + json.dumps(n, ensure_ascii=False) + ":" for n in names]
-    plain = _plain_texts(frame, names, scored.specs)
-    # the values; the object of them, each key before its value; the array of them
-    cols = frame.select([_fact_value(n, scored.specs[n], plain=n in plain).alias(f"f{i}") for i, n in enumerate(names)])
-    nulls = cols.null_count().row(0)
-    pieces: list[pl.Expr] = []
-    for i, k in enumerate(keys):   # a value known in every row needs no key column of its own
-        pieces += [pl.lit(k), pl.col(f"f{i}")] if nulls[i] == 0 else [pl.lit(k) + pl.col(f"f{i}")]
-    if nulls[0] == 0:   # the first fact in every row: no comma before it, one pass
-        obj = pl.concat_str([pl.lit("{" + keys[0][1:]), *pieces[1:], pl.lit("}")], separator="", ignore_nulls=True)
-    else:
-        body = pl.concat_str(pieces, separator="", ignore_nulls=True).fill_null("")
-        obj = pl.concat_str([pl.lit("{"), body.str.slice(1), pl.lit("}")])
-    exprs = [obj.alias("facts")]
-    if positional:
-        values: list[pl.Expr] = [pl.lit("[")]
-        for i in range(len(names)):
-            values += [pl.lit(",")] if i else []
-            values.append(pl.col(f"f{i}").fill_null(ABSENT) if nulls[i] else pl.col(f"f{i}"))
-        exprs.append(pl.concat_str([*values, pl.lit("]")], separator="").alias("pos"))
-    built = cols.select(exprs)
-    out = built.get_column("facts")
-    pos = built.get_column("pos") if positional else None
-    if FALLBACK in frame.columns:
-        slow = frame.get_column(FALLBACK).arg_true()
-        if slow.len():
-            from policyengine.decide.evaluate import fact_index
-
-            index = fact_index(scored.packages)
-            cols_in = [Table.column_name(scored.header_map.facts[n]) for n in names]
-            texts, pos_texts = [], []
-            for cells in frame[slow].select(cols_in).iter_rows():
-                facts = read_facts(index, dict(zip(names, cells, strict=True))).canonical()
-                texts.append(canonical_json(facts))
-                pos_texts.append(positional_json(facts, names))
-            out.scatter(slow, pl.Series(texts, dtype=pl.String))
-            if pos is not None:
-                pos.scatter(slow, pl.Series(pos_texts, dtype=pl.String))
-    return out, pos
+def facts_source(scored: Scored) -> FactsSource:
+    return FactsSource.of(scored.header_map.facts, scored.specs, scored.packages)
 
 
-def positional_json(facts: dict[str, str | None], names: Sequence[str]) -> str:
-    """`facts` in the positional form (`facts_json`), or as a JSON object when it has a fact `names` lacks."""
-    if not set(facts) <= set(names):
-        return canonical_json(facts)
-    return "[" + ",".join(json.dumps(facts[n], ensure_ascii=False) if n in facts else ABSENT for n in names) + "]"
+def facts_texts(scored: Scored, positional: bool = False, start: int = 0, length: int | None = None,
+                ) -> pl.DataFrame:
+    """The facts text (`policyengine.store.facts_text.build`: `facts`, `facts_hash`, with `positional` `pos`) of
+    the accepted rows from `start` (`length` of them): taken from the text prepared while the batch was scored
+    (`score_table(prepare=...)`) when there is one, else built now."""
+    prepared = scored.prepared
+    if prepared is not None and (prepared.positional or not positional) and (prepared.keep_object or positional):
+        return prepared.for_rows(scored.accepted.get_column(ROW)).slice(start, length)
+    return build(scored.accepted.slice(start, length), facts_source(scored), positional=positional)
 
 
 def read_facts_text(text: str, names: Sequence[str] | None) -> dict[str, str | None]:
@@ -168,15 +74,6 @@ def read_facts_text(text: str, names: Sequence[str] | None) -> dict[str, str | N
     if names is None or not isinstance(data, list) or len(data) != len(names):
         raise ValueError("positional facts without their run's fact names")
     return {n: v for n, v in zip(names, data, strict=True) if type(v) is not int}
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def sha256_hex(texts: pl.Series) -> pl.Series:
-    """The SHA-256 (hex) of each text, computed in polars (`polars-hash`), off the interpreter's lock."""
-    return texts.to_frame("t").select(plh.col("t").chash.sha2_256().alias(texts.name)).to_series()
 
 
 # -- outcomes -----------------------------------------------------------------------------------------------------
@@ -217,7 +114,7 @@ def _package_outcome(p: Package) -> pl.Expr:
         clauses.append(pl.coalesce(pl.concat_str([pl.lit(key), pl.lit(letters).gather(code), pl.lit('",'), pair,
                                                   pl.lit("]")]), pl.lit(plain).gather(code)))
     ver = pl.col(ver_col(p.id))
-    body = pl.concat_str([pl.lit('{"v":'), _json_text(ver, "v").fill_null("null"), pl.lit(',"t":'),
+    body = pl.concat_str([pl.lit('{"v":'), json_text(ver, "v").fill_null("null"), pl.lit(',"t":'),
                           pl.col(total_col(p.id)).cast(pl.String), pl.lit(',"c":{'),
                           pl.concat_str(clauses, separator=",", ignore_nulls=True).fill_null(""), pl.lit("}}")])
     return pl.concat_str([pl.lit(json.dumps(p.id) + ":"), body])
@@ -245,7 +142,7 @@ def _package_positional(p: Package) -> pl.Expr:
         letters.append(pl.lit(table).gather((code + pl.when(plain).then(0).otherwise(n)).fill_null(2 * n)))
         amounts += [pl.when(keep).then(amount.cast(pl.String).fill_null("null")),
                     pl.when(keep).then(computed.cast(pl.String).fill_null("null"))]
-    ver = _json_text(pl.col(ver_col(p.id)), "v").fill_null("null")
+    ver = json_text(pl.col(ver_col(p.id)), "v").fill_null("null")
     total = pl.col(total_col(p.id)).cast(pl.String).fill_null("null")
     quoted = pl.concat_str([pl.lit('"'), pl.concat_str(letters, separator=""), pl.lit('"')]) if letters \
         else pl.lit('""')
@@ -323,14 +220,14 @@ def frame(scored: Scored, positional: bool = False, start: int = 0, length: int 
     file's); then the `extra` columns, computed on the accepted rows."""
     acc = scored.accepted.slice(start, length)
     out = scored.output.slice(start, length)
-    facts, pos = facts_json(scored, positional, acc)
+    texts = facts_texts(scored, positional, start, length)
     year = acc.get_column(YEAR) if YEAR in acc.columns else pl.repeat(None, acc.height, dtype=pl.Int64, eager=True)
     outcome = outcome_positional(scored, acc) if positional else outcome_json(scored, acc)
     more = acc.select(extra).get_columns() if extra else []
     return pl.DataFrame([
         acc.get_column(ROW).alias("row"), out.get_column("uscc"), out.get_column("name"),
-        year.cast(pl.Int64).alias("year"), (pos if pos is not None else facts).alias("facts"),
-        sha256_hex(facts).alias("facts_hash"),
+        year.cast(pl.Int64).alias("year"), texts.get_column("pos" if positional else "facts").alias("facts"),
+        texts.get_column("facts_hash"),
         outcome, out.get_column("total").alias("total"), out.get_column("reasons").alias("reasons"), *more,
     ])
 
