@@ -159,28 +159,37 @@ class Store:
     # -- transactions -----------------------------------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, attach: Path | None = None) -> Iterator[Connection]:
         """A write transaction (SQLite: BEGIN IMMEDIATE, so a busy store is waited for at the start); inside
-        `_together`, the transaction it holds."""
+        `_together`, the transaction it holds. `attach`: a SQLite file attached as `stage` around it."""
         held: Connection | None = getattr(self._local, "conn", None)
         if held is not None:
             yield held
             return
         with self.engine.connect() as conn:
-            conn = conn.execution_options(immediate=True)
-            with conn.begin():
-                yield conn
+            raw: Any = conn.connection.driver_connection   # (no transaction is open on it: ATTACH needs none)
+            if attach is not None:
+                raw.execute("ATTACH DATABASE ? AS stage", (str(attach),))
+            try:
+                conn = conn.execution_options(immediate=True)
+                with conn.begin():
+                    yield conn
+            finally:
+                if attach is not None:
+                    raw.execute("DETACH DATABASE stage")
 
-    def _retry(self, work: Callable[[Connection], T], *, opening: bool = False) -> T:
+    def _retry(self, work: Callable[[Connection], T], *, opening: bool = False, attach: Path | None = None) -> T:
         """`work` in a write transaction, retried while another writer holds the SQLite file (also while the
         file is being created or migrated by another process: `opening`, whose last error is re-raised)."""
         if getattr(self._local, "conn", None) is not None:   # `_together` retries the whole
+            if attach is not None:
+                raise AssertionError("a staged chunk is copied in a transaction of its own")
             with self._write() as conn:
                 return work(conn)
         delay = 0.05
         for attempt in range(200):
             try:
-                with self._write() as conn:
+                with self._write(attach) as conn:
                     return work(conn)
             except OperationalError as exc:
                 if self.dialect != "sqlite" or ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 199:

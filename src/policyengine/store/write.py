@@ -7,8 +7,10 @@ import functools
 import hashlib
 import io
 import json
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -17,6 +19,7 @@ from sqlalchemy import Connection
 from policyengine.batch.read import ROW
 from policyengine.store import rows as R
 from policyengine.store import schema as S
+from policyengine.store import staging
 
 if TYPE_CHECKING:
     from policyengine.batch.score import Scored
@@ -83,30 +86,32 @@ def copy_text(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _insert_prepared(conn: Connection, columns: Sequence[str], payload: bytes | list[tuple[Any, ...]]) -> None:
-    """A chunk of rows (`columns`) as `_prepare` made them: COPY text on PostgreSQL, tuples on SQLite."""
+def _insert_prepared(conn: Connection, columns: Sequence[str], payload: bytes | Path) -> None:
+    """A chunk of rows (`columns`) as `_prepare` made them: COPY text on PostgreSQL; on SQLite a staged file,
+    attached as `stage` (`Store._retry(attach=...)`), copied by SQL."""
+    names = ", ".join(f'"{c}"' for c in columns)
     if isinstance(payload, bytes):
-        names = ", ".join(f'"{c}"' for c in columns)
         driver: Any = conn.connection.driver_connection
         with driver.cursor() as cur, cur.copy(f"COPY decisions ({names}) FROM STDIN") as copy:
             copy.write(payload)
     else:
-        insert(conn, "decisions", columns, payload)
+        conn.exec_driver_sql(f"INSERT INTO decisions ({names}) SELECT {names} FROM stage.{staging.TABLE}")
 
 
-Prepared = tuple[bytes, list[str], "bytes | list[tuple[Any, ...]]"]
+Prepared = tuple[bytes, list[str], "bytes | Path"]
 """A block ready to insert: its rows' digests (joined, for the chain), the columns, the rows (`_insert_prepared`)."""
 
 
-def _prepare(run: int, postgresql: bool, block: pl.DataFrame) -> Prepared:
-    """A built block's digests and its rows as the database takes them (made in the thread that built it)."""
+def _prepare(run: int, postgresql: bool, folder: Path | None, block: pl.DataFrame) -> Prepared:
+    """A built block's digests and its rows as the database takes them (made in the thread that built it):
+    COPY text for PostgreSQL, a staged file (`policyengine.store.staging`) in `folder` for SQLite."""
     digests = R.digests(block)
     part = block.select(pl.lit(run, dtype=pl.Int64).alias("run_id"), *R.COLUMNS).with_columns(digests)
     if postgresql:
         return b"".join(digests.to_list()), part.columns, copy_text(part)
-    # the columns as lists, zipped: about a sixth quicker than DataFrame.rows()
-    rows = list(zip(*(c.to_list() for c in part.get_columns()), strict=True))
-    return b"".join(digests.to_list()), part.columns, rows
+    assert folder is not None
+    first = int(block.get_column("row")[0]) if block.height else 0
+    return b"".join(digests.to_list()), part.columns, staging.stage(part, folder / f"rows-{first}.db")
 
 
 def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
@@ -123,8 +128,18 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
     store._retry(lambda conn: conn.execute(S.runs.update().where(S.runs.c.id == run).values(
         fact_names=names, outcome_layout=layout)))
     chain = chain_start(run)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyengine-store") as writer:
+    postgresql = store.dialect == "postgresql"
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyengine-store") as writer, \
+            tempfile.TemporaryDirectory(prefix="policyengine-stage-") as folder:
         pending: list[tuple[Future[None], int]] = []
+
+        def store_chunk(columns: list[str], payload: bytes | Path) -> None:
+            try:
+                store._retry(functools.partial(_insert_prepared, columns=columns, payload=payload),
+                             attach=None if isinstance(payload, bytes) else payload)
+            finally:
+                if isinstance(payload, Path):
+                    staging.discard(payload)
 
         def wait_pending() -> None:
             while pending:
@@ -133,12 +148,11 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
                 if progress is not None:
                     progress(rows)
         try:
-            make = functools.partial(_prepare, run, store.dialect == "postgresql")
+            make = functools.partial(_prepare, run, postgresql, None if postgresql else Path(folder))
             for digests, columns, payload in R.built(scored, make, positional=True, size=CHUNK_ROWS):
                 chain.update(digests)
                 wait_pending()   # one chunk in flight at a time
-                pending.append((writer.submit(store._retry, functools.partial(
-                    _insert_prepared, columns=columns, payload=payload)), len(digests) // 16))
+                pending.append((writer.submit(store_chunk, columns, payload), len(digests) // 16))
             wait_pending()
         except BaseException:
             writer.shutdown(wait=True, cancel_futures=True)
