@@ -212,6 +212,29 @@ def test_a_decision_with_facts_of_another_version_replays(huangzuan16: Package) 
     assert result.ok, result.differences
 
 
+def test_the_replay_command_replays_an_audit_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from policyengine.cli import main
+
+    pkg = _municipal_with_a_2022(tmp_path)
+    lines, _ = _municipal_audit(tmp_path, pkg)
+    audit = tmp_path / "m.jsonl"
+    done = CliRunner().invoke(main, ["replay", str(audit)])   # the rules from the folder each line names
+    assert done.exit_code == 0, done.output
+    assert done.output == "4 条记录复核一致 4 records replayed, each gives its recorded outcome\n"
+    old = tmp_path / "old.jsonl"   # format 3 (its 2022 row: under the package given, 2022 now applies), a change
+    old.write_text("\n".join([*FORMAT3_LINES, lines[0].replace('"iEi",100000,', '"iEi",90000,')]) + "\n",
+                   encoding="utf-8")
+    done = CliRunner().invoke(main, ["replay", str(old), "--package", str(tmp_path / "rules" / "municipal")])
+    assert done.exit_code == 1
+    assert done.output.splitlines() == [
+        "old.jsonl line 2: row 3: municipal version: stored None, replayed 2022",
+        "old.jsonl line 3: row 2: municipal m02: stored eligible 90000 (computed 100000), replayed eligible 100000 "
+        "(computed 100000)",
+        "3 条记录中 2 条复核不一致 2 of 3 records differ from their replay"]
+
+
 def test_the_default_backend_leaves_what_rete_cannot_hold_to_the_interpreter(huangzuan16: Package) -> None:
     pytest.importorskip("durable_rules_engine")
     from policyengine.engines.rete import ReteUnsupportedValue

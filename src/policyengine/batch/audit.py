@@ -185,6 +185,14 @@ def _packages(data: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[list
     return out, []
 
 
+def named_packages(record: Mapping[str, Any]) -> tuple[str, Callable[[], tuple[list[Package], list[str]]]]:
+    """What a compact record's rules are loaded from (a key: records with the same key load the same packages)
+    and the loading (`replay()` without packages): the packages, or the problems loading them."""
+    sources = _rules(record)[1]
+    key = json.dumps([sorted(sources.items()), sorted(k.partition("@")[0] for k in record["outcome"])])
+    return key, lambda: _packages(record, sources)
+
+
 def read_outcome(outcome: Mapping[str, Any], versions: Mapping[str, PolicyVersion]) -> dict[str, Any]:
     """A format-4 outcome (`"pkg@version": [total, "letters", amounts...]`, `"pkg": [total]`) as the object
     format 3 gave and `policyengine.store.rows.outcome_of` gives, the letters read against the clauses of the
