@@ -55,21 +55,153 @@ def test_an_audit_line_names_only_its_own_rules_and_the_folder_of_rules_not_bund
     audit = tmp_path / "a.jsonl"
     run(Job(EXAMPLE_CSV, tmp_path / "o.csv", [pkg], audit=audit))
     record = json.loads(audit.read_text(encoding="utf-8").splitlines()[0])
-    version = pkg.version(record["outcome"]["huangzuan16"]["v"])
-    assert record["format"] == "policyengine-audit/3"
+    (key,) = record["outcome"]
+    version = pkg.version(key.partition("@")[2])
+    assert record["format"] == "policyengine-audit/4"
+    assert list(record) == ["format", "row", "facts", "facts_hash", "outcome", "total", "rules", "sources", "run"]
     assert record["rules"] == {version.key: version.content_hash}     # not every version of the package
     assert record["sources"] == {version.key: str(version.source)}    # not bundled: its folder too
     assert "rules" not in record["run"]
     assert replay(json.dumps(record, ensure_ascii=False)).ok          # the rules found from the line alone
-    # the format before (every version of the run with its folder, in `run`) still replays
-    old = {**record, "format": "policyengine-audit/2",
-           "run": {**record["run"], "rules": {v.key: {"content_hash": v.content_hash, "source": str(v.source)}
-                                              for v in pkg.versions}}}
-    del old["rules"], old["sources"]
-    assert replay(old).ok
-    old["run"]["rules"][version.key]["content_hash"] = "sha256:0"
-    assert replay(old).differences[0] == f"{version.key}: rules changed since the record (content hash " \
+    record["rules"][version.key] = "sha256:0"
+    assert replay(record).differences[0] == f"{version.key}: rules changed since the record (content hash " \
         f"sha256:0 → {version.content_hash})"
+
+
+def _uscc(i: int) -> str:
+    from policyengine.facts.uscc import check_character
+
+    body = f"9121010500{i:07d}"
+    return body + check_character(body)
+
+
+def _municipal_with_a_2022(tmp_path: Path) -> Package:
+    """The bundled municipal package and a 2022 version of it without m02 and with m03 first (article 1): its
+    own clauses, in its own order, unlike 2019's."""
+    import shutil
+
+    from policyengine import load_package
+
+    folder = tmp_path / "rules" / "municipal"
+    shutil.copytree(ROOT / "rules" / "municipal", folder)
+    shutil.copy(ROOT / "rules" / "facts.yaml", tmp_path / "rules" / "facts.yaml")
+    (folder / "2022").mkdir()
+    text = (folder / "2019" / "policy.yaml").read_text(encoding="utf-8")
+    text = text.replace('version: "2019"', 'version: "2022"').replace("{from: 2019, to: 2021}", "{from: 2022}")
+    text = text[:text.index("  - id: m02")] + text[text.index("  - id: m03"):]
+    text = text.replace("article: 1", "article: 2").replace("article: 3", "article: 1")
+    (folder / "2022" / "policy.yaml").write_text(text, encoding="utf-8")
+    pkg = load_package(folder)
+    assert [(v.version, [c.id for c in v.clauses]) for v in pkg.versions] == \
+        [("2019", ["m01", "m02", "m03"]), ("2022", ["m03", "m01"])]
+    return pkg
+
+
+MUNICIPAL_ROWS = [   # 申报年度, 高新技术企业认定类型, 高新技术企业认定年份, 高新技术企业培育库入库年份
+    ("2021", "重新认定", "2020", ""), ("2022", "无", "", "2021"), ("2018", "无", "", "2017"),
+    ("2022", "首次认定", "2021", "")]
+
+
+def _municipal_audit(tmp_path: Path, pkg: Package) -> tuple[list[str], list[dict[str, object]]]:
+    """The audit lines of MUNICIPAL_ROWS scored under `pkg`, and each row's cells."""
+    header = "统一社会信用代码,企业名称,申报年度,注册地所在市,是否列入严重失信主体名单,高新技术企业认定类型," \
+             "高新技术企业认定年份,高新技术企业培育库入库年份"
+    rows = [[_uscc(i), f"企业{i}", year, "沈阳市", "否", status, cert, pool]
+            for i, (year, status, cert, pool) in enumerate(MUNICIPAL_ROWS)]
+    src = tmp_path / "m.csv"
+    src.write_text("\n".join([header, *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    audit = tmp_path / "m.jsonl"
+    run(Job(src, tmp_path / "m.out.csv", [pkg], audit=audit))
+    names = header.split(",")
+    return audit.read_text(encoding="utf-8").splitlines(), [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def test_a_format4_line_keeps_each_version_s_own_clauses_and_replays_on_its_own(tmp_path: Path) -> None:
+    from policyengine.batch.audit import read_outcome, write_outcome
+    from policyengine.store.rows import outcome_of
+
+    pkg = _municipal_with_a_2022(tmp_path)
+    lines, cells = _municipal_audit(tmp_path, pkg)
+    records = [json.loads(line) for line in lines]
+    # per package the version decided under, its total, one letter per clause of that version in its order
+    # (2022: m03, m01), and the amounts of the upper-case ones; no version: the package's total alone
+    assert [r["outcome"] for r in records] == [
+        {"municipal@2019": [100000, "iEi", 100000, 100000]}, {"municipal@2022": [100000, "Ei", 100000, 100000]},
+        {"municipal": [0]}, {"municipal@2022": [200000, "iE", 200000, 200000]}]
+    assert [r["total"] for r in records] == [100000, 100000, 0, 200000]
+    assert all(r["format"] == "policyengine-audit/4" and "reasons" not in r for r in records)
+    versions = {v.key: v for v in pkg.versions}
+    for record, row in zip(records, cells, strict=True):
+        own = evaluate(pkg, {k: v or None for k, v in row.items()}, backend="interpreter")
+        assert record["outcome"] == write_outcome(outcome_of(own), versions)
+        assert read_outcome(record["outcome"], versions) == outcome_of(own)
+        assert record["facts_hash"] == own.facts_hash
+    assert records[2]["rules"] == {} and records[1]["rules"] == {"municipal@2022": pkg.version("2022").content_hash}
+    for line in lines:   # each line on its own: the rules from the folder it names (else the bundled package)
+        result = replay(line)
+        assert result.ok, result.differences
+    assert replay(lines[1]).decision.package("municipal").clause("m03").amount == 100000  # type: ignore[union-attr]
+
+
+def test_a_changed_format4_line_is_reported(tmp_path: Path) -> None:
+    pkg = _municipal_with_a_2022(tmp_path)
+    lines, _ = _municipal_audit(tmp_path, pkg)
+
+    def changed(old: str, new: str, line: int = 1) -> list[str]:
+        assert old in lines[line]
+        return replay(lines[line].replace(old, new, 1), [pkg]).differences
+
+    assert changed('[100000,"Ei",100000,100000]', '[100000,"Ei",100001,100000]') == [
+        "row 3: municipal m03: stored eligible 100001 (computed 100000), replayed eligible 100000 (computed 100000)"]
+    assert changed('"Ei"', '"Ex"') == [
+        "row 3: municipal m01: stored excluded 0 (computed None), replayed ineligible 0 (computed None)"]
+    assert changed('[100000,"Ei",100000,100000]', '[100001,"Ei",100000,100000]') == [
+        "row 3: municipal total: stored 100001, replayed 100000"]
+    assert changed('"Ei"', '"EI"') == ["outcome: cannot be read: municipal@2022 m01: its amounts are missing"]
+    assert changed('"municipal@2022":', '"municipal@2019":', 1) == [
+        "outcome: cannot be read: municipal@2019: not a positional outcome of 3 clauses"]
+    assert changed('"municipal":[0]', '"municipal":[5]', 2) == ["row 4: municipal total: stored 5, replayed 0"]
+    facts = changed('"cultivation_pool_year":"2021"', '"cultivation_pool_year":"2020"')
+    assert facts[0].startswith("facts_hash: recorded sha256:") and facts[1:] == [
+        "row 3: municipal m03: stored eligible 100000 (computed 100000), replayed ineligible 0 (computed None)",
+        "row 3: municipal total: stored 100000, replayed 0", "row 3: total: stored 100000, replayed 0"]
+    assert changed('"municipal@2022":', '"municipal@2030":') == ["municipal@2030: not given"]
+
+
+FORMAT3_LINES = [   # written by format 3's code (commit 063006a), `score --package rules/municipal --audit`
+    '{"format":"policyengine-audit/3","row":2,"facts":{"application_year":"2021","hightech_cert_year":"2020",'
+    '"hightech_status":"重新认定","name":"沈阳甲科技有限公司","registered_city":"沈阳市","serious_dishonesty":"false",'
+    '"uscc":"91350100M000100Y43"},"facts_hash":"sha256:0cc672128fa1b2432ade36a24ea3b8879c499ad2c650960726ec99929fa3'
+    '497d","outcome":{"municipal":{"v":"2019","t":100000,"c":{"m01":["i",0,null],"m02":["e",100000,100000],"m03":'
+    '["i",0,null]}}},"total":100000,"reasons":"","rules":{"municipal@2019":"sha256:50e648add3b5865f2ea09c6b0ac83dbc'
+    'baaf505d2d0c11ecd2b6ca36b691ab68"},"run":{"version":null,"proration":[]}}',
+    '{"format":"policyengine-audit/3","row":3,"facts":{"application_year":"2022","hightech_cert_year":"2021",'
+    '"hightech_status":"重新认定","name":"沈阳甲科技有限公司","registered_city":"沈阳市","serious_dishonesty":"false",'
+    '"uscc":"91350100M000100Y43"},"facts_hash":"sha256:2b8951f6187c3a6c334dd7d04dccd896631fcf18afed082d6df0c2f7cf62'
+    '0a56","outcome":{"municipal":{"v":null,"t":0,"c":{}}},"total":0,"reasons":"municipal: no version of municipal '
+    'covers application year 2022 (versions: 2019 (2019–2021))","rules":{},"run":{"version":null,"proration":[]}}']
+
+
+def test_format3_and_format2_lines_still_replay() -> None:
+    """(The bundled municipal 2019 these lines were decided under: a change to it is reported, as it should.)"""
+    for line, total in zip(FORMAT3_LINES, [100000, 0], strict=True):
+        result = replay(line)
+        assert result.ok, result.differences
+        assert result.decision is not None and result.decision.total == total
+    tampered = FORMAT3_LINES[0].replace('"m02":["e",100000,100000]', '"m02":["e",100001,100000]')
+    assert replay(tampered).differences == [
+        "row 2: municipal m02: stored eligible 100001 (computed 100000), replayed eligible 100000 (computed 100000)"]
+    # format 2: every version of the run with its content hash and folder, in `run`
+    pkg = next(p for p in load_bundled() if p.id == "municipal")
+    old = json.loads(FORMAT3_LINES[0])
+    old = {**old, "format": "policyengine-audit/2",
+           "run": {**old["run"], "rules": {v.key: {"content_hash": v.content_hash, "source": str(v.source)}
+                                           for v in pkg.versions}}}
+    del old["rules"]
+    assert replay(old).ok
+    old["run"]["rules"]["municipal@2019"]["content_hash"] = "sha256:0"
+    assert replay(old).differences[0] == "municipal@2019: rules changed since the record (content hash " \
+        f"sha256:0 → {pkg.version('2019').content_hash})"
 
 
 def test_a_decision_with_facts_of_another_version_replays(huangzuan16: Package) -> None:
@@ -78,6 +210,29 @@ def test_a_decision_with_facts_of_another_version_replays(huangzuan16: Package) 
     assert decision.facts["invention_patents"] == "3"
     result = replay(decision.audit_record())
     assert result.ok, result.differences
+
+
+def test_the_replay_command_replays_an_audit_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from policyengine.cli import main
+
+    pkg = _municipal_with_a_2022(tmp_path)
+    lines, _ = _municipal_audit(tmp_path, pkg)
+    audit = tmp_path / "m.jsonl"
+    done = CliRunner().invoke(main, ["replay", str(audit)])   # the rules from the folder each line names
+    assert done.exit_code == 0, done.output
+    assert done.output == "4 条记录复核一致 4 records replayed, each gives its recorded outcome\n"
+    old = tmp_path / "old.jsonl"   # format 3 (its 2022 row: under the package given, 2022 now applies), a change
+    old.write_text("\n".join([*FORMAT3_LINES, lines[0].replace('"iEi",100000,', '"iEi",90000,')]) + "\n",
+                   encoding="utf-8")
+    done = CliRunner().invoke(main, ["replay", str(old), "--package", str(tmp_path / "rules" / "municipal")])
+    assert done.exit_code == 1
+    assert done.output.splitlines() == [
+        "old.jsonl line 2: row 3: municipal version: stored None, replayed 2022",
+        "old.jsonl line 3: row 2: municipal m02: stored eligible 90000 (computed 100000), replayed eligible 100000 "
+        "(computed 100000)",
+        "3 条记录中 2 条复核不一致 2 of 3 records differ from their replay"]
 
 
 def test_the_default_backend_leaves_what_rete_cannot_hold_to_the_interpreter(huangzuan16: Package) -> None:

@@ -153,7 +153,7 @@ def test_compact_audit_file_replays(tmp_path: Path) -> None:
     result = replay(lines[0])
     assert result.ok and result.decision is not None and result.decision.total == 5_100_000
     bad = json.loads(lines[0])
-    bad["outcome"]["huangzuan16"]["t"] += 1
+    bad["outcome"]["huangzuan16@3.0"][0] += 1
     assert replay(bad).differences == ["row 2: huangzuan16 total: stored 5000001, replayed 5000000"]
 
 

@@ -1,23 +1,27 @@
 """Compact audit records for a batch (`score --audit FILE.jsonl`): one JSON line per accepted row holding what
-was decided and on what, never the trace.
+was decided and on what, never the trace. Each line is a record on its own (no header line).
 
-    {"format": "policyengine-audit/3", "row": 2, "facts": {...canonical text...}, "facts_hash": "sha256:…",
-     "outcome": {"huangzuan16": {"v": "3.0", "t": 5000000, "c": {"a01": ["i", 0, null], ...}}, ...},
-     "total": 5100000, "reasons": "…", "rules": {"huangzuan16@3.0": "sha256:…", ...},
-     "run": {"version": null, "proration": [...]}}
+    {"format":"policyengine-audit/4","row":2,"facts":{...canonical text...},"facts_hash":"sha256:…",
+     "outcome":{"huangzuan16@3.0":[288,"iiiiiiiiiiEiiEiE",196,603445,55,171849,37,113781],"municipal":[0]},
+     "total":288,"rules":{"huangzuan16@3.0":"sha256:…"},"run":{"version":null,"proration":[...]}}
 
-`outcome` gives, per package, the version applied (`v`), the total (`t`) and per clause its status (`e`ligible,
-`i`neligible, `u`ndetermined, e`x`cluded), amount paid and amount before settlement. `rules` names the package
-versions this row was decided under with their content hashes; rules from outside the bundled rules also have
-their folder in `sources` (`{"pkg@version": folder}`, only where there are such rules). `run.version` is the
-forced version (`--version`), `run.proration` the over-subscribed funds ([package, version, year, fund,
-demand]) whose awards were scaled. The records are built column-wise from the batch's own output (no per-row
-`evaluate()`); `replay()` re-evaluates a record and checks it, and re-derives the trace. `policyengine.store`
-keeps the same rows in a database.
+`outcome` gives, per package, keyed `package@version` (the version the row was decided under), the package's
+total, then one status letter per clause of that version, in the version's own clause order (`e`ligible,
+`i`neligible, `u`ndetermined, e`x`cluded; lower case: paid 0 with no amount before settlement; upper case: its
+amount paid and amount before settlement follow, in clause order). A package no version of which applies to the
+row is keyed by its id alone, with its total only. The clause order is fixed by the version's content, which
+`rules` names with its hash (`policyengine.store.rows.read_clauses` reads the letters back). `rules` names the
+package versions this row was decided under with their content hashes; rules from outside the bundled rules
+also have their folder in `sources` (`{"pkg@version": folder}`, only where there are such rules). `run.version`
+is the forced version (`--version`), `run.proration` the over-subscribed funds ([package, version, year, fund,
+demand]) whose awards were scaled. The reasons are not kept: `replay()` re-derives them with the trace. The
+records are built column-wise from the batch's own output (no per-row `evaluate()`); `replay()` re-evaluates a
+record and checks it. `policyengine.store` keeps the same rows in a database.
 
-Format 2 (read by `replay()` still) gave every version of every package of the run with its content hash and
-folder on every line: `"run": {"rules": {"pkg@version": {"content_hash": …, "source": …}}, "version": …,
-"proration": …}`.
+Read by `replay()` still: format 3 (the outcome as objects, `{"huangzuan16": {"v": "3.0", "t": 5000000, "c":
+{"a01": ["i", 0, null], ...}}}`, and the reasons, `"reasons": "…"`), and format 2 (as 3, but giving every
+version of every package of the run with its content hash and folder on every line: `"run": {"rules":
+{"pkg@version": {"content_hash": …, "source": …}}, "version": …, "proration": …}`).
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ from policyengine.model.policy import Package, PolicyVersion
 if TYPE_CHECKING:
     from policyengine.atomic import OutputSet
 
-FORMAT = "policyengine-audit/3"
-FORMATS = ("policyengine-audit/2", FORMAT)
+FORMAT = "policyengine-audit/4"
+FORMATS = ("policyengine-audit/2", "policyengine-audit/3", FORMAT)
 """The formats `replay()` reads."""
 
 
@@ -87,12 +91,11 @@ def _line(scored: Scored) -> tuple[pl.Expr, list[pl.Expr]]:
     named = [pl.lit(',"rules":'), pl.col("rules")] if rules is not None else [pl.lit(',"rules":{}')]
     if sources is not None:
         named += [pl.lit(',"sources":'), pl.col("sources")]
-    reasons = pl.struct(pl.col("reasons").alias("x")).struct.json_encode().str.slice(5).str.head(-1)
     line = pl.concat_str([
         pl.lit('{"format":"' + FORMAT + '","row":'), pl.col("row").cast(pl.String),
         pl.lit(',"facts":'), pl.col("facts"), pl.lit(',"facts_hash":"sha256:'), pl.col("facts_hash"),
         pl.lit('","outcome":'), pl.col("outcome"), pl.lit(',"total":'), pl.col("total").cast(pl.String),
-        pl.lit(',"reasons":'), reasons.fill_null("null"), *named, pl.lit(tail)]).alias("line")
+        *named, pl.lit(tail)]).alias("line")
     return line, extra
 
 
@@ -155,7 +158,7 @@ def is_compact(record: object) -> bool:
 
 def _rules(data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """A record's rules (`pkg@version` → content hash) and the folders of those given by folder."""
-    if data["format"] == FORMAT:
+    if data["format"] != "policyengine-audit/2":
         return dict(data["rules"]), dict(data.get("sources") or {})
     listed = data["run"]["rules"]
     return ({k: r["content_hash"] for k, r in listed.items()},
@@ -170,7 +173,8 @@ def _packages(data: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[list
     folders: dict[str, Path] = {}
     for key, src in sources.items():
         folders.setdefault(key.rpartition("@")[0], Path(src).parent)
-    for pid in data["outcome"]:
+    for key in data["outcome"]:
+        pid = key.partition("@")[0]
         folders.setdefault(pid, bundled_rules_dir() / pid)
     out = []
     for pid, folder in folders.items():
@@ -179,6 +183,46 @@ def _packages(data: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[list
         except Exception as exc:
             return [], [f"{pid}: cannot load the package: {exc}"]
     return out, []
+
+
+def named_packages(record: Mapping[str, Any]) -> tuple[str, Callable[[], tuple[list[Package], list[str]]]]:
+    """What a compact record's rules are loaded from (a key: records with the same key load the same packages)
+    and the loading (`replay()` without packages): the packages, or the problems loading them."""
+    sources = _rules(record)[1]
+    key = json.dumps([sorted(sources.items()), sorted(k.partition("@")[0] for k in record["outcome"])])
+    return key, lambda: _packages(record, sources)
+
+
+def read_outcome(outcome: Mapping[str, Any], versions: Mapping[str, PolicyVersion]) -> dict[str, Any]:
+    """A format-4 outcome (`"pkg@version": [total, "letters", amounts...]`, `"pkg": [total]`) as the object
+    format 3 gave and `policyengine.store.rows.outcome_of` gives, the letters read against the clauses of the
+    version (`versions`: by `pkg@version`); `ValueError` where the record does not fit them, `KeyError` for a
+    version not in `versions`."""
+    from policyengine.store.rows import read_clauses
+
+    out: dict[str, Any] = {}
+    for key, entry in outcome.items():
+        pid, _, version = key.partition("@")
+        if not isinstance(entry, list) or not entry or (not version and len(entry) != 1):
+            raise ValueError(f"{key}: not an outcome")
+        cids = [c.id for c in versions[key].clauses] if version else []
+        out[pid] = {"v": version or None, "t": entry[0],
+                    "c": read_clauses(key, cids, entry[1], entry[2:]) if version else {}}
+    return out
+
+
+def write_outcome(outcome: Mapping[str, Any], versions: Mapping[str, PolicyVersion]) -> dict[str, Any]:
+    """An outcome object (`policyengine.store.rows.outcome_of`'s shape) in format 4's form (`read_outcome`)."""
+    from policyengine.store.rows import write_clauses
+
+    out: dict[str, Any] = {}
+    for pid, o in outcome.items():
+        if o["v"] is None:
+            out[pid] = [o["t"]]
+        else:
+            key = f"{pid}@{o['v']}"
+            out[key] = [o["t"], *write_clauses(o["c"], [c.id for c in versions[key].clauses])]
+    return out
 
 
 def replay_compact(record: str | Mapping[str, Any], packages: Sequence[Package] | None = None) -> Any:
@@ -191,11 +235,11 @@ def replay_compact(record: str | Mapping[str, Any], packages: Sequence[Package] 
 
     try:
         data = json.loads(record) if isinstance(record, str) else dict(record)
-        stored = StoredDecision(run=0, row=int(data["row"]), uscc=data["facts"].get("uscc"),
-                                name=data["facts"].get("name"), year=None, facts=data["facts"],
-                                facts_hash=data["facts_hash"], outcome=data["outcome"], total=int(data["total"]),
-                                reasons=data.get("reasons"))
+        facts, outcome = data["facts"], data["outcome"]
+        if not isinstance(facts, dict) or not isinstance(outcome, dict):
+            raise TypeError("its facts and outcome are not objects")
         rules, sources = _rules(data)
+        row, total, facts_hash, run = int(data["row"]), int(data["total"]), data["facts_hash"], dict(data["run"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PolicyEngineError(f"not an audit record: {exc}") from None
     if packages is None:
@@ -206,21 +250,30 @@ def replay_compact(record: str | Mapping[str, Any], packages: Sequence[Package] 
         pkgs = list(packages)
     differences: list[str] = []
     by_key = {v.key: v for p in pkgs for v in p.versions}
-    for pid, out in stored.outcome.items():
-        key = f"{pid}@{out.get('v')}"
-        if out.get("v") is None or key not in rules:
-            continue
+    if data["format"] == FORMAT:
+        used = [k for k in outcome if "@" in k]
+    else:
+        used = [f"{pid}@{o.get('v')}" for pid, o in outcome.items() if isinstance(o, dict) and o.get("v") is not None]
+    for key in used:
         have = by_key.get(key)
         if have is None:
             return ReplayResult(False, [f"{key}: not given"])
-        if have.content_hash != rules[key]:
+        if key in rules and have.content_hash != rules[key]:
             differences.append(f"{key}: rules changed since the record (content hash "
                                f"{rules[key]} → {have.content_hash})")
+    if data["format"] == FORMAT:   # the clause letters are read against the clauses of the version named
+        try:
+            outcome = read_outcome(outcome, by_key)
+        except (ValueError, TypeError, IndexError) as exc:
+            return ReplayResult(False, [*differences, f"outcome: cannot be read: {exc}"])
+    stored = StoredDecision(run=0, row=row, uscc=facts.get("uscc"), name=facts.get("name"), year=None,
+                            facts=facts, facts_hash=facts_hash, outcome=outcome, total=total,
+                            reasons=data.get("reasons"))
     try:
-        decision = evaluate(pkgs, stored.facts, version=data["run"].get("version"), backend="interpreter")
+        decision = evaluate(pkgs, stored.facts, version=run.get("version"), backend="interpreter")
     except FactError as exc:
         return ReplayResult(False, [f"the recorded facts cannot be read: {exc}"])
-    over = {(p, v, y): (f, d) for p, v, y, f, d in data["run"].get("proration") or []}
+    over = {(p, v, y): (f, d) for p, v, y, f, d in run.get("proration") or []}
     if over:
         decision = prorate_decision(decision, over)
     if decision.facts_hash != stored.facts_hash:

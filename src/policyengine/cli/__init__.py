@@ -13,6 +13,7 @@ main.add_command(__import__(f"{__name__}.prove", fromlist=["prove_command"]).pro
 main.add_command(__import__(f"{__name__}.advise", fromlist=["advise_command"]).advise_command)
 main.add_command(__import__(f"{__name__}.doc", fromlist=["doc_command"]).doc_command)
 main.add_command(__import__(f"{__name__}.audit", fromlist=["audit_group"]).audit_group)
+main.add_command(__import__(f"{__name__}.replay", fromlist=["replay_command"]).replay_command)
 main.add_command(__import__(f"{__name__}.serve", fromlist=["serve_command"]).serve_command)
 main.add_command(__import__(f"{__name__}.serve", fromlist=["token_group"]).token_group)
 for _name in ("lint_command", "test_command", "check_command", "diff_command", "explain_command"):  # the drafter's loop

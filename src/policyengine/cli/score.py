@@ -47,8 +47,8 @@ def _command_line() -> str:
 @click.option("--rejects", "rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Rejected rows (row, column, value, reason); default: <out stem>.rejects.csv beside --out.")
 @click.option("--audit", "audit", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write one compact audit record (JSON Lines: facts, hashes, outcome) per accepted row; "
-                   "policyengine.replay() re-derives the trace.")
+              help="Write one compact audit record (JSON Lines: facts, hashes, outcome) per accepted row, each "
+                   "line on its own; `policyengine replay FILE` checks them and re-derives the trace.")
 @click.option("--store", "store", default=None, metavar="URL",
               help="Record the run and every decision in a decision store: a file (SQLite) or postgresql://…")
 @click.option("--summary", "summary_file", type=click.Path(dir_okay=False, path_type=Path),

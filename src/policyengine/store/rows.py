@@ -7,7 +7,8 @@ The facts text and hash are `policyengine.store.facts_text`'s (prepared while th
 
 The store keeps a batch run's facts and outcomes **by position** (the run records the names once: `fact_names`,
 `outcome_layout`): the facts as a JSON array of values in `fact_names` order, the outcome as one JSON array per
-package (`outcome_positional`, read back by `read_outcome_text`). The audit file keeps the JSON objects.
+package (`outcome_positional`, read back by `read_outcome_text`). The audit file keeps the facts as a JSON
+object, the outcome by position keyed by each package's version (`outcome_versioned`).
 """
 
 from __future__ import annotations
@@ -93,61 +94,60 @@ def _status(p: Package, cid: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return code, pl.col(a_col(p.id, cid)), pl.col(c_col(p.id, cid))
 
 
-def _paid(p: Package, cid: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """A clause's status code, whether it is plain (in the outcome, paid 0, no amount before settlement: the
-    common case, written from a table of literals) and, only where it is not, its `amount,computed` text."""
-    code, amount, computed = _status(p, cid)
-    plain = ((amount == 0) & computed.is_null()).fill_null(False)
-    keep = code.is_not_null() & ~plain
-    pair = pl.concat_str([pl.when(keep).then(amount).cast(pl.String).fill_null(pl.when(keep).then(pl.lit("null"))),
-                          pl.lit(","), pl.when(keep).then(computed).cast(pl.String).fill_null("null")])
-    return code, plain, pair
-
-
-def _package_outcome(p: Package) -> pl.Expr:
-    letters = pl.Series("status", [STATUS_LETTER[s] for s in STATUS_NAMES], dtype=pl.String)
-    clauses = []
-    for cid in clause_ids(p):
-        code, _, pair = _paid(p, cid)
-        key = json.dumps(cid) + ':["'
-        plain = pl.Series("plain", [f'{key}{STATUS_LETTER[s]}",0,null]' for s in STATUS_NAMES], dtype=pl.String)
-        clauses.append(pl.coalesce(pl.concat_str([pl.lit(key), pl.lit(letters).gather(code), pl.lit('",'), pair,
-                                                  pl.lit("]")]), pl.lit(plain).gather(code)))
-    ver = pl.col(ver_col(p.id))
-    body = pl.concat_str([pl.lit('{"v":'), json_text(ver, "v").fill_null("null"), pl.lit(',"t":'),
-                          pl.col(total_col(p.id)).cast(pl.String), pl.lit(',"c":{'),
-                          pl.concat_str(clauses, separator=",", ignore_nulls=True).fill_null(""), pl.lit("}}")])
-    return pl.concat_str([pl.lit(json.dumps(p.id) + ":"), body])
-
-
-def outcome_json(scored: Scored, frame: pl.DataFrame | None = None) -> pl.Series:
-    """Each accepted row's outcome: `{"pkg":{"v":version,"t":total,"c":{"a01":["e",amount,computed],...}},...}`."""
-    pieces = [_package_outcome(p) for p in scored.packages]
-    expr = pl.lit("{") + pl.concat_str(pieces, separator=",") + pl.lit("}")
-    return (scored.accepted if frame is None else frame).select(expr.alias("outcome")).to_series()
-
-
-def _package_positional(p: Package) -> pl.Expr:
-    """`[version, total, "letters", amount, computed, ...]`: one letter per clause of `clause_ids(p)`, `-` for
-    a clause not in the row's outcome, lower case for a clause that paid 0 with no amount before settlement,
-    upper case for one whose amount and amount before settlement follow (in clause order)."""
+def _clause_items(p: Package, cids: Sequence[str]) -> list[pl.Expr]:
+    """The clauses `cids` of package `p` by position: their letters as one quoted JSON string, one letter per
+    clause (`-` for a clause not in the row's outcome, lower case for one that paid 0 with no amount before
+    settlement, upper case for one whose amount and amount before settlement follow), then those amounts (null
+    where the clause is plain, so that `concat_str(..., ignore_nulls=True)` leaves them out)."""
     n = len(STATUS_NAMES)
     table = pl.Series("letters", [*(STATUS_LETTER[s] for s in STATUS_NAMES),
                                   *(STATUS_LETTER[s].upper() for s in STATUS_NAMES), "-"], dtype=pl.String)
     letters, amounts = [], []
-    for cid in clause_ids(p):   # the amounts are items of the package's array, left out where plain
+    for cid in cids:   # the amounts are items of the package's array, left out where plain
         code, amount, computed = _status(p, cid)
         plain = ((amount == 0) & computed.is_null()).fill_null(False)
         keep = code.is_not_null() & ~plain
         letters.append(pl.lit(table).gather((code + pl.when(plain).then(0).otherwise(n)).fill_null(2 * n)))
         amounts += [pl.when(keep).then(amount.cast(pl.String).fill_null("null")),
                     pl.when(keep).then(computed.cast(pl.String).fill_null("null"))]
-    ver = json_text(pl.col(ver_col(p.id)), "v").fill_null("null")
-    total = pl.col(total_col(p.id)).cast(pl.String).fill_null("null")
     quoted = pl.concat_str([pl.lit('"'), pl.concat_str(letters, separator=""), pl.lit('"')]) if letters \
         else pl.lit('""')
-    return pl.concat_str([pl.lit("["), pl.concat_str([ver, total, quoted, *amounts], separator=",",
+    return [quoted, *amounts]
+
+
+def _package_positional(p: Package) -> pl.Expr:
+    """`[version, total, "letters", amount, computed, ...]` over the clauses of `clause_ids(p)` (`_clause_items`)."""
+    ver = json_text(pl.col(ver_col(p.id)), "v").fill_null("null")
+    total = pl.col(total_col(p.id)).cast(pl.String).fill_null("null")
+    return pl.concat_str([pl.lit("["), pl.concat_str([ver, total, *_clause_items(p, clause_ids(p))], separator=",",
                                                      ignore_nulls=True), pl.lit("]")])
+
+
+def _package_versioned(p: Package) -> pl.Expr:
+    """`"pkg@version":[total, "letters", amount, computed, ...]` over the clauses of the row's version, in that
+    version's own clause order (`_clause_items`); `"pkg":[total]` where no version applies. Versions with the
+    same clauses share one expression."""
+    ver = pl.col(ver_col(p.id))
+    keys = {v.version: json.dumps(v.key, ensure_ascii=False) + ":[" for v in p.versions}
+    key = ver.replace_strict(keys, default=json.dumps(p.id, ensure_ascii=False) + ":[", return_dtype=pl.String)
+    layouts: dict[tuple[str, ...], list[str]] = {}
+    for v in p.versions:
+        layouts.setdefault(tuple(c.id for c in v.clauses), []).append(v.version)
+    bodies = [pl.when(ver.is_not_null() if len(layouts) == 1 else ver.is_in(versions))
+              .then(pl.lit(",") + pl.concat_str(_clause_items(p, cids), separator=",", ignore_nulls=True))
+              for cids, versions in layouts.items()]
+    total = pl.col(total_col(p.id)).cast(pl.String).fill_null("null")
+    rest = (bodies[0] if len(bodies) == 1 else pl.coalesce(bodies)).fill_null("") if bodies else pl.lit("")
+    return pl.concat_str([key, total, rest, pl.lit("]")])
+
+
+def outcome_versioned(scored: Scored, frame: pl.DataFrame | None = None) -> pl.Series:
+    """Each accepted row's outcome as the audit file keeps it (`policyengine-audit/4`): a JSON object of one
+    array per package, keyed by the version the row was decided under (`_package_versioned`), e.g.
+    `{"huangzuan16@3.0":[288,"iiiiiiiiiiEiiEiE",196,603445,55,171849,37,113781],"municipal@2019":[0,"iii"]}`."""
+    expr = pl.concat_str([pl.lit("{"), pl.concat_str([_package_versioned(p) for p in scored.packages],
+                                                    separator=","), pl.lit("}")])
+    return (scored.accepted if frame is None else frame).select(expr.alias("outcome")).to_series()
 
 
 def outcome_positional(scored: Scored, frame: pl.DataFrame | None = None) -> pl.Series:
@@ -159,6 +159,46 @@ def outcome_positional(scored: Scored, frame: pl.DataFrame | None = None) -> pl.
     return (scored.accepted if frame is None else frame).select(expr.alias("outcome")).to_series()
 
 
+def read_clauses(pid: str, cids: Sequence[str], letters: Any, nums: Sequence[Any]) -> dict[str, list[Any]]:
+    """The clauses of a positional outcome (`_clause_items`: one letter per clause of `cids`, then the amounts
+    of the upper-case ones) as `{clause: [status letter, amount, computed]}`; `ValueError` if they do not fit."""
+    if not isinstance(letters, str) or len(letters) != len(cids):
+        raise ValueError(f"{pid}: not a positional outcome of {len(cids)} clauses")
+    clauses: dict[str, list[Any]] = {}
+    k = 0
+    for cid, letter in zip(cids, letters, strict=True):
+        if letter == "-":
+            continue
+        if letter.lower() not in LETTER_STATUS:
+            raise ValueError(f"{pid} {cid}: unknown status letter {letter!r}")
+        if letter.isupper():
+            if k + 2 > len(nums):
+                raise ValueError(f"{pid} {cid}: its amounts are missing")
+            clauses[cid] = [letter.lower(), nums[k], nums[k + 1]]
+            k += 2
+        else:
+            clauses[cid] = [letter, 0, None]
+    if k != len(nums):
+        raise ValueError(f"{pid}: {len(nums) - k} amounts more than its clauses")
+    return clauses
+
+
+def write_clauses(clauses: dict[str, list[Any]], cids: Sequence[str]) -> list[Any]:
+    """`["letters", amount, computed, ...]`: the clauses of an outcome (`outcome_of`'s `c`) as `read_clauses`
+    reads them."""
+    letters, nums = [], []
+    for cid in cids:
+        c = clauses.get(cid)
+        if c is None:
+            letters.append("-")
+        elif c[1] == 0 and c[2] is None:
+            letters.append(c[0])
+        else:
+            letters.append(c[0].upper())
+            nums += [c[1], c[2]]
+    return ["".join(letters), *nums]
+
+
 def read_outcome_text(text: str, layout: Layout | None) -> dict[str, Any]:
     """A stored outcome (a JSON object, or the positional arrays given the run's layout) as the object."""
     data = json.loads(text)
@@ -168,46 +208,16 @@ def read_outcome_text(text: str, layout: Layout | None) -> dict[str, Any]:
         raise ValueError("a positional outcome without its run's layout")
     out: dict[str, Any] = {}
     for (pid, cids), entry in zip(layout, data, strict=True):
-        if not isinstance(entry, list) or len(entry) < 3 or not isinstance(entry[2], str) \
-                or len(entry[2]) != len(cids):
+        if not isinstance(entry, list) or len(entry) < 3:
             raise ValueError(f"{pid}: not a positional outcome of {len(cids)} clauses")
-        version, total, letters, nums = entry[0], entry[1], entry[2], entry[3:]
-        clauses: dict[str, list[Any]] = {}
-        k = 0
-        for cid, letter in zip(cids, letters, strict=True):
-            if letter == "-":
-                continue
-            if letter.lower() not in LETTER_STATUS:
-                raise ValueError(f"{pid} {cid}: unknown status letter {letter!r}")
-            if letter.isupper():
-                if k + 2 > len(nums):
-                    raise ValueError(f"{pid} {cid}: its amounts are missing")
-                clauses[cid] = [letter.lower(), nums[k], nums[k + 1]]
-                k += 2
-            else:
-                clauses[cid] = [letter, 0, None]
-        if k != len(nums):
-            raise ValueError(f"{pid}: {len(nums) - k} amounts more than its clauses")
-        out[pid] = {"v": version, "t": total, "c": clauses}
+        out[pid] = {"v": entry[0], "t": entry[1], "c": read_clauses(pid, cids, entry[2], entry[3:])}
     return out
 
 
 def write_outcome_text(outcome: dict[str, Any], layout: Layout) -> str:
     """An outcome (`outcome_of`'s shape) in the positional form `outcome_positional` builds column-wise."""
-    entries = []
-    for pid, cids in layout:
-        out = outcome[pid]
-        letters, nums = [], []
-        for cid in cids:
-            c = out["c"].get(cid)
-            if c is None:
-                letters.append("-")
-            elif c[1] == 0 and c[2] is None:
-                letters.append(c[0])
-            else:
-                letters.append(c[0].upper())
-                nums += [c[1], c[2]]
-        entries.append([out["v"], out["t"], "".join(letters), *nums])
+    entries = [[outcome[pid]["v"], outcome[pid]["t"], *write_clauses(outcome[pid]["c"], cids)]
+               for pid, cids in layout]
     return json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -216,13 +226,14 @@ def write_outcome_text(outcome: dict[str, Any], layout: Layout) -> str:
 def frame(scored: Scored, positional: bool = False, start: int = 0, length: int | None = None,
           extra: Sequence[pl.Expr] = ()) -> pl.DataFrame:
     """The stored columns (`COLUMNS`) of the accepted rows (from `start`, `length` of them), in row order; with
-    `positional` the facts and outcome in the positional forms (the store's), else as JSON objects (the audit
-    file's); then the `extra` columns, computed on the accepted rows."""
+    `positional` the facts and outcome in the positional forms (the store's), else the facts as a JSON object
+    and the outcome keyed by version (`outcome_versioned`: the audit file's); then the `extra` columns, computed
+    on the accepted rows."""
     acc = scored.accepted.slice(start, length)
     out = scored.output.slice(start, length)
     texts = facts_texts(scored, positional, start, length)
     year = acc.get_column(YEAR) if YEAR in acc.columns else pl.repeat(None, acc.height, dtype=pl.Int64, eager=True)
-    outcome = outcome_positional(scored, acc) if positional else outcome_json(scored, acc)
+    outcome = outcome_positional(scored, acc) if positional else outcome_versioned(scored, acc)
     more = acc.select(extra).get_columns() if extra else []
     return pl.DataFrame([
         acc.get_column(ROW).alias("row"), out.get_column("uscc"), out.get_column("name"),
@@ -279,7 +290,8 @@ def reject_line(row: int, column: str, value: str, reason: str) -> bytes:
 
 
 def outcome_of(decision: Any) -> dict[str, Any]:
-    """The stored outcome of a `Decision` (the same shape as `outcome_json`'s)."""
+    """The outcome of a `Decision` as an object: `{"pkg":{"v":version,"t":total,"c":{"a01":["e",amount,computed],
+    ...}},...}` (what `read_outcome_text` gives)."""
     out: dict[str, Any] = {}
     for p in decision.packages:
         out[p.package] = {"v": p.version, "t": p.total,
