@@ -181,7 +181,7 @@ def test_migration_from_empty(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     sqlite3.connect(empty).close()
     with pstore.open(empty) as store, store.engine.connect() as conn:
-        assert S.current_version(conn) == S.SCHEMA_VERSION == 4
+        assert S.current_version(conn) == S.SCHEMA_VERSION == 5
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -202,9 +202,12 @@ def test_migration_from_an_older_version(tmp_path: Path, version: int) -> None:
                                      "chain, error, row_ranges" + (", library" if version == 2 else "")),
                             ("snapshots", "*"), ("decisions", "*"), ("rejects", "*")):
             conn.execute(f"INSERT INTO main.{table} SELECT {cols} FROM n.{table}")
+        conn.commit()
+        conn.execute("DETACH n")
+        _reseal_as_form_1(conn, objects=False)
     with pstore.open(old) as store:
         with store.engine.connect() as conn:
-            assert S.current_version(conn) == 4
+            assert S.current_version(conn) == S.SCHEMA_VERSION
             assert conn.execute(text("SELECT count(*) FROM decisions WHERE uscc = :u"), {"u": USCC}).scalar() == 1
         assert store.verify(1)[0].ok
         (stored,) = store.decisions(run=1)
@@ -223,29 +226,64 @@ def test_migration_from_an_older_version(tmp_path: Path, version: int) -> None:
     assert "newer than this policyengine understands" in cli("audit", "runs", "--store", str(old)).stderr
 
 
-def _as_version_3(db: Path) -> None:
-    """Rewrite a store's runs as schema version 3 wrote them: each outcome a JSON object (no outcome layout),
-    with the row digests and chains those rows give."""
+def _reseal_as_form_1(conn: sqlite3.Connection, objects: bool) -> None:
+    """Every run's row digests and chain recomputed as schema versions before 5 made them (digest form 1: every
+    stored column); with `objects` each positional outcome first rewritten as a JSON object (as version 3 kept
+    them)."""
+    layouts = dict(conn.execute("SELECT id, outcome_layout FROM runs").fetchall()) if objects else {}
+    for (run,) in conn.execute("SELECT id FROM runs").fetchall():
+        chain = chain_start(run)
+        rows = conn.execute('SELECT "row", uscc, name, year, facts, facts_hash, outcome, total, reasons '
+                            'FROM decisions WHERE run_id = ? ORDER BY "row"', (run,)).fetchall()
+        for values in rows:
+            outcome_text = values[6]
+            if layouts.get(run) is not None:
+                outcome = read_outcome_text(values[6], json.loads(layouts[run]))
+                outcome_text = json.dumps(outcome, ensure_ascii=False, separators=(",", ":"))
+            old = (*values[:6], outcome_text, *values[7:])
+            digest = hashlib.sha256(line(old)).digest()[:16]
+            chain.update(digest)
+            conn.execute('UPDATE decisions SET outcome = ?, digest = ? WHERE run_id = ? AND "row" = ?',
+                         (old[6], digest, run, values[0]))
+        for r in conn.execute('SELECT "row", column_name, value, reason FROM rejects WHERE run_id = ? '
+                              "ORDER BY seq", (run,)):
+            chain.update(hashlib.sha256(reject_line(*(v or "" for v in r))).digest()[:16])
+        ranges = json.loads(conn.execute("SELECT row_ranges FROM runs WHERE id = ?", (run,)).fetchone()[0])
+        conn.execute("UPDATE runs SET chain = ? WHERE id = ?", (seal(chain, ranges), run))
+
+
+def _as_older_version(db: Path, version: int) -> None:
+    """Rewrite a store's runs as schema `version` (3 or 4) wrote them (`_reseal_as_form_1`; version 3: outcomes
+    as JSON objects, no outcome layout)."""
     with sqlite3.connect(db) as conn:
-        for run, layout_text in conn.execute("SELECT id, outcome_layout FROM runs").fetchall():
-            chain = chain_start(run)
-            rows = conn.execute('SELECT "row", uscc, name, year, facts, facts_hash, outcome, total, reasons '
-                                'FROM decisions WHERE run_id = ? ORDER BY "row"', (run,)).fetchall()
-            for values in rows:
-                outcome = json.loads(values[6])
-                if layout_text is not None:
-                    outcome = read_outcome_text(values[6], json.loads(layout_text))
-                old = (*values[:6], json.dumps(outcome, ensure_ascii=False, separators=(",", ":")), *values[7:])
-                digest = hashlib.sha256(line(old)).digest()[:16]
-                chain.update(digest)
-                conn.execute('UPDATE decisions SET outcome = ?, digest = ? WHERE run_id = ? AND "row" = ?',
-                             (old[6], digest, run, values[0]))
-            for r in conn.execute('SELECT "row", column_name, value, reason FROM rejects WHERE run_id = ? '
-                                  "ORDER BY seq", (run,)):
-                chain.update(hashlib.sha256(reject_line(*(v or "" for v in r))).digest()[:16])
-            ranges = json.loads(conn.execute("SELECT row_ranges FROM runs WHERE id = ?", (run,)).fetchone()[0])
-            conn.execute("UPDATE runs SET chain = ? WHERE id = ?", (seal(chain, ranges), run))
-        conn.executescript("ALTER TABLE runs DROP COLUMN outcome_layout; UPDATE policyengine_store SET version = 3;")
+        _reseal_as_form_1(conn, objects=version == 3)
+        conn.executescript("ALTER TABLE runs DROP COLUMN digest_form;"
+                           + ("ALTER TABLE runs DROP COLUMN outcome_layout;" if version == 3 else "")
+                           + f"UPDATE policyengine_store SET version = {version};")
+
+
+def test_migration_from_version_4(tmp_path: Path) -> None:
+    # the previous schema version: a batch run whose row digests cover the facts text verifies as it was
+    # recorded; a run recorded after the migration digests the facts hash instead
+    db = tmp_path / "v4.db"
+    _score(tmp_path, str(db))
+    with pstore.open(db) as store:
+        before = store.decisions(run=1)
+    _as_older_version(db, 4)
+    with pstore.open(db) as store:
+        with store.engine.connect() as conn:
+            assert S.current_version(conn) == S.SCHEMA_VERSION == 5
+        assert store.run(1).digest_form == 1 and store.decisions(run=1) == before
+        assert store.verify(1)[0].ok
+    _score(tmp_path, str(db))
+    with pstore.open(db) as store:
+        assert store.run(2).digest_form == 2
+        assert [r.ok for r in store.verify()] == [True, True]
+    with sqlite3.connect(db) as conn:   # a changed row of the old run is still found, by its digest
+        conn.execute('UPDATE decisions SET name = name || \'x\' WHERE run_id = 1 AND "row" = 5')
+    with pstore.open(db) as store:
+        report = store.verify(1)[0]
+    assert not report.ok and any("row 5: changed since the run" in p for p in report.problems)
 
 
 def test_migration_from_version_3(tmp_path: Path) -> None:
@@ -254,12 +292,12 @@ def test_migration_from_version_3(tmp_path: Path) -> None:
     _score(tmp_path, str(db))
     with pstore.open(db) as store:
         before = store.decisions(run=1)
-    _as_version_3(db)
+    _as_older_version(db, 3)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT outcome FROM decisions LIMIT 1").fetchone()[0].startswith('{"huangzuan16":')
     with pstore.open(db) as store:
         with store.engine.connect() as conn:
-            assert S.current_version(conn) == 4
+            assert S.current_version(conn) == S.SCHEMA_VERSION
         assert store.forms(1)[1] is None and store.decisions(run=1) == before
         assert store.verify(1)[0].ok
     _score(tmp_path, str(db))   # a new run beside it keeps its outcomes by position; both verify
@@ -276,9 +314,10 @@ def test_postgres_migration_from_version_1(postgres_server: str) -> None:  # noq
     _sql(url, "ALTER TABLE runs DROP COLUMN library")
     _sql(url, "ALTER TABLE runs DROP COLUMN fact_names")
     _sql(url, "ALTER TABLE runs DROP COLUMN outcome_layout")
+    _sql(url, "ALTER TABLE runs DROP COLUMN digest_form")
     _sql(url, "UPDATE policyengine_store SET version = 1")
     with pstore.open(url) as store, store.engine.connect() as conn:
-        assert S.current_version(conn) == 4
+        assert S.current_version(conn) == S.SCHEMA_VERSION
         assert conn.execute(text("SELECT count(library) FROM runs")).scalar() == 0
 
 

@@ -58,6 +58,8 @@ class Run:
     proration: list[list[Any]]
     chain: str | None
     error: str | None
+    digest_form: int = 1
+    """What its rows' digests are made of (`policyengine.store.rows.DIGESTED`)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ def _run(r: Any) -> Run:
                rows_in=m["rows_in"], decided=m["decided"], rejected=m["rejected"], status=m["status"],
                backend=m["backend"], packages=json.loads(m["packages"]),
                version_choice=json.loads(m["version_choice"]) if m["version_choice"] else None,
-               proration=json.loads(m["proration"]) if m["proration"] else [], chain=m["chain"], error=m["error"])
+               proration=json.loads(m["proration"]) if m["proration"] else [], chain=m["chain"], error=m["error"],
+               digest_form=m["digest_form"] or 1)
 
 
 def _decision(r: Any, names: Sequence[str] | None, layout: Layout | None = None) -> StoredDecision:

@@ -272,15 +272,26 @@ def built(scored: Scored, make: Callable[[pl.DataFrame], T], positional: bool = 
                 waiting.cancel()
 
 
-def line(values: Sequence[Any]) -> bytes:
-    """The canonical text of one stored decision (the `COLUMNS` in order), as hashed into the chain."""
-    return "\x1f".join("" if v is None else str(v) for v in values).encode("utf-8")
+DIGESTED: dict[int, tuple[str, ...]] = {1: COLUMNS, 2: tuple(c for c in COLUMNS if c != "facts")}
+"""The columns a row's digest is made of, by its run's digest form (`runs.digest_form`): 1 (runs recorded before
+schema version 5) every stored column; 2 every one but the facts text, which the facts hash beside it stands
+for (`audit verify` checks the facts against their hash, row by row)."""
+
+DIGEST_FORM = 2
+"""The digest form of the runs this version records."""
 
 
-def digests(rows: pl.DataFrame) -> pl.Series:
+def line(values: Sequence[Any], form: int = 1) -> bytes:
+    """The canonical text of one stored decision (`values`: the `COLUMNS` in order), as hashed into the chain:
+    the columns of `DIGESTED[form]`."""
+    picked = values if form == 1 else [v for c, v in zip(COLUMNS, values, strict=True) if c in DIGESTED[form]]
+    return "\x1f".join("" if v is None else str(v) for v in picked).encode("utf-8")
+
+
+def digests(rows: pl.DataFrame, form: int = DIGEST_FORM) -> pl.Series:
     """Each stored row's digest: the first 16 bytes of the SHA-256 of its canonical line (`line`; the lines are
     joined column-wise and hashed in polars)."""
-    line = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in COLUMNS], separator="\x1f")
+    line = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in DIGESTED[form]], separator="\x1f")
     return rows.select(line.alias("line")).select(
         plh.col("line").chash.sha2_256().str.head(32).str.decode("hex").alias("digest")).to_series()
 

@@ -13,7 +13,9 @@ run's decisions) and an index on decisions by USCC (for `audit show --uscc`). Ve
 this large wastes most of its pages); its rows are copied over as they are, so older runs still verify.
 Version 4: `runs.outcome_layout` (each package's clause ids, in order: a batch run's rows keep their outcome as
 positional arrays, see `policyengine.store.rows.read_outcome_text`); rows recorded before keep their JSON
-objects and read as before.
+objects and read as before. Version 5: `runs.digest_form` (what a run's row digests are made of: the facts hash
+stands for the facts text from now on, see `policyengine.store.rows.DIGESTED`); older runs (null) verify as
+they were recorded.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sqlalchemy import (
 
 from policyengine.errors import PolicyEngineError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -65,6 +67,7 @@ runs = Table(
     Column("library", Text),                       # v2: JSON of library versions
     Column("fact_names", Text),                    # v3: JSON list: the order of the positional facts
     Column("outcome_layout", Text),                # v4: JSON [[package, [clause ids]], ...] of positional outcomes
+    Column("digest_form", Integer),                # v5: what the rows' digests are made of (null: 1)
 )
 
 snapshots = Table(
@@ -154,7 +157,11 @@ def _v4(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN outcome_layout TEXT")
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
+def _v5(conn: Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN digest_form INTEGER")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
 
 
 def current_version(conn: Connection) -> int:

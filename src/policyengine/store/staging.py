@@ -2,15 +2,18 @@
 SQLite file by the ADBC SQLite driver (Arrow in, rows out, all in C: no Python object per row, and the
 interpreter's lock released), then copied into the store by one `INSERT … SELECT` (`Store.copy_staged`).
 
-The staged file belongs to one chunk and is used by one library at a time: the ADBC driver (its own build of
-SQLite) creates, fills and closes it before the store's connection attaches it, so two builds of SQLite never
-hold the same file open at once. It is written with no journal and no syncing: a chunk lost with its process
-is written again by nobody (the run is then `failed` or `running`), and the store itself is written only by
-the copy, in its own transaction.
+A staged file holds one chunk at a time and is used by one library at a time: the ADBC driver (its own build
+of SQLite) fills and closes it before the store's connection attaches it, so two builds of SQLite never hold
+the same file open at once. It is written with no journal and no syncing: a chunk lost with its process is
+written again by nobody (the run is then `failed` or `running`), and the store itself is written only by the
+copy, in its own transaction. Once copied, a file is given back (`Staging`) and refilled by a later chunk:
+its pages are rewritten where they are, which costs far less than new files' (fresh pages for every chunk).
 """
 
 from __future__ import annotations
 
+import itertools
+import queue
 from pathlib import Path
 
 import adbc_driver_sqlite
@@ -20,9 +23,29 @@ from adbc_driver_manager import AdbcConnection, AdbcStatement
 TABLE = "staged"
 
 
+class Staging:
+    """The staged files of one run's chunks, in `folder`: `take` one (a free one, else a new one), `stage` a
+    chunk into it, copy it, `give_back` it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._free: queue.SimpleQueue[Path] = queue.SimpleQueue()
+        self._made = itertools.count()
+
+    def take(self) -> Path:
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            return self.folder / f"chunk-{next(self._made)}.db"
+
+    def give_back(self, path: Path) -> None:
+        self._free.put(path)
+
+
 def stage(frame: pl.DataFrame, path: Path) -> Path:
-    """`frame`'s rows as the table `TABLE` of a new SQLite file at `path` (its columns' types: INTEGER, TEXT,
-    BLOB as polars' Int64, String, Binary)."""
+    """`frame`'s rows as the table `TABLE` of the SQLite file at `path` (made, or its table replaced; the
+    columns' types INTEGER, TEXT, BLOB as polars' Int64, String, Binary)."""
+    mode = "adbc.ingest.mode.replace" if path.exists() else "adbc.ingest.mode.create"
     database = adbc_driver_sqlite.connect(str(path))
     try:
         connection = AdbcConnection(database)
@@ -32,8 +55,7 @@ def stage(frame: pl.DataFrame, path: Path) -> Path:
                 for pragma in ("PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF"):
                     statement.set_sql_query(pragma)
                     statement.execute_update()
-                statement.set_options(**{"adbc.ingest.target_table": TABLE,
-                                         "adbc.ingest.mode": "adbc.ingest.mode.create"})
+                statement.set_options(**{"adbc.ingest.target_table": TABLE, "adbc.ingest.mode": mode})
                 statement.bind_stream(frame)
                 statement.execute_update()
             finally:
@@ -45,7 +67,3 @@ def stage(frame: pl.DataFrame, path: Path) -> Path:
     return path
 
 
-def discard(path: Path) -> None:
-    """Remove a staged file (once copied, or when its chunk is abandoned)."""
-    for leftover in (path, path.with_name(path.name + "-journal")):
-        leftover.unlink(missing_ok=True)

@@ -102,16 +102,15 @@ Prepared = tuple[bytes, list[str], "bytes | Path"]
 """A block ready to insert: its rows' digests (joined, for the chain), the columns, the rows (`_insert_prepared`)."""
 
 
-def _prepare(run: int, postgresql: bool, folder: Path | None, block: pl.DataFrame) -> Prepared:
+def _prepare(run: int, postgresql: bool, files: staging.Staging | None, block: pl.DataFrame) -> Prepared:
     """A built block's digests and its rows as the database takes them (made in the thread that built it):
-    COPY text for PostgreSQL, a staged file (`policyengine.store.staging`) in `folder` for SQLite."""
+    COPY text for PostgreSQL, a staged file (`policyengine.store.staging`) of `files` for SQLite."""
     digests = R.digests(block)
     part = block.select(pl.lit(run, dtype=pl.Int64).alias("run_id"), *R.COLUMNS).with_columns(digests)
     if postgresql:
         return b"".join(digests.to_list()), part.columns, copy_text(part)
-    assert folder is not None
-    first = int(block.get_column("row")[0]) if block.height else 0
-    return b"".join(digests.to_list()), part.columns, staging.stage(part, folder / f"rows-{first}.db")
+    assert files is not None
+    return b"".join(digests.to_list()), part.columns, staging.stage(part, files.take())
 
 
 def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
@@ -126,20 +125,19 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
     layout = json.dumps(R.outcome_layout(scored.packages), ensure_ascii=False)
     # the forms come first, in their own transaction: rows stored before an interruption stay readable
     store._retry(lambda conn: conn.execute(S.runs.update().where(S.runs.c.id == run).values(
-        fact_names=names, outcome_layout=layout)))
+        fact_names=names, outcome_layout=layout, digest_form=R.DIGEST_FORM)))
     chain = chain_start(run)
     postgresql = store.dialect == "postgresql"
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyengine-store") as writer, \
             tempfile.TemporaryDirectory(prefix="policyengine-stage-") as folder:
         pending: list[tuple[Future[None], int]] = []
+        files = None if postgresql else staging.Staging(Path(folder))
 
         def store_chunk(columns: list[str], payload: bytes | Path) -> None:
-            try:
-                store._retry(functools.partial(_insert_prepared, columns=columns, payload=payload),
-                             attach=None if isinstance(payload, bytes) else payload)
-            finally:
-                if isinstance(payload, Path):
-                    staging.discard(payload)
+            store._retry(functools.partial(_insert_prepared, columns=columns, payload=payload),
+                         attach=None if isinstance(payload, bytes) else payload)
+            if files is not None and isinstance(payload, Path):
+                files.give_back(payload)
 
         def wait_pending() -> None:
             while pending:
@@ -148,7 +146,7 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
                 if progress is not None:
                     progress(rows)
         try:
-            make = functools.partial(_prepare, run, postgresql, None if postgresql else Path(folder))
+            make = functools.partial(_prepare, run, postgresql, files)
             for digests, columns, payload in R.built(scored, make, positional=True, size=CHUNK_ROWS):
                 chain.update(digests)
                 wait_pending()   # one chunk in flight at a time
@@ -211,7 +209,7 @@ def write_decision(store: Store, decision: Decision, packages: Sequence[Package]
     uscc, name = decision.facts.get("uscc"), decision.facts.get("name")
     values = (1, uscc, name, decision.application_year, facts, decision.facts_hash.removeprefix("sha256:"),
               R.canonical_json(R.outcome_of(decision)), decision.total, reasons_text(decision, packages))
-    digest = hashlib.sha256(R.line(values)).digest()[:16]
+    digest = hashlib.sha256(R.line(values, R.DIGEST_FORM)).digest()[:16]
     chain = chain_start(run)
     chain.update(digest)
     sealed = seal(chain, [[1, 1]])
@@ -221,6 +219,6 @@ def write_decision(store: Store, decision: Decision, packages: Sequence[Package]
         insert(conn, "decisions", S.DECISION_COLUMNS, [(run, *values, digest)])
         conn.execute(S.runs.update().where(S.runs.c.id == run).values(
             status="complete", ended_at=_now(), chain=sealed, rows_in=1, decided=1, rejected=0,
-            proration="[]", row_ranges="[[1, 1]]", version_choice=json.dumps(versions)))
+            proration="[]", row_ranges="[[1, 1]]", version_choice=json.dumps(versions), digest_form=R.DIGEST_FORM))
     store._retry(work)
     return run
