@@ -107,7 +107,7 @@ def _lines(scored: Scored) -> Iterator[pl.DataFrame]:
     return R.built(scored, lambda block: block.select(line), extra=extra)
 
 
-def _texts(scored: Scored) -> Iterator[bytes]:
+def _texts(scored: Scored) -> Iterator[memoryview]:
     """The records, a block of rows at a time, as the file's text, made in the threads that build the blocks."""
     from policyengine.store import rows as R
 
@@ -115,12 +115,12 @@ def _texts(scored: Scored) -> Iterator[bytes]:
     return R.built(scored, lambda block: _text(block.select(line)), extra=extra)
 
 
-def _text(block: pl.DataFrame) -> bytes:
+def _text(block: pl.DataFrame) -> memoryview:
     """A block of records as the file's text (polars writes into memory: a file object's write, called from
-    polars, could swallow a Ctrl-C)."""
+    polars, could swallow a Ctrl-C), without a copy."""
     buffer = io.BytesIO()
     block.write_csv(buffer, include_header=False, quote_style="never", line_terminator="\n")
-    return buffer.getvalue()
+    return buffer.getbuffer()
 
 
 def records(scored: Scored) -> Iterator[str]:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,9 +142,10 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
         tick = bar.update if bar is not None else None
         labels = job.labels or default_labels(job.out)
         with OutputSet() as outputs:
-            # the raw cells are kept where a later step reads them: audit records, the store, Chinese sentences
+            # the raw cells are kept where a later step reads them: Chinese sentences, advice (the audit records'
+            # and the store's facts text is prepared while the rows are decided, `prepare`)
             scored = score_table(table, job.packages, version=job.version, backend=job.backend, progress=tick,
-                                 keep_cells=job.audit is not None or store is not None or labels == "zh" or job.advise,
+                                 keep_cells=labels == "zh" or job.advise,
                                  prepare=_prepare(job.audit is not None, store is not None))
             if bar is not None:  # every input row is decided or rejected by now
                 bar.update(max(0, table.rows_in - bar.n))
@@ -152,13 +154,23 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
 
                 with_advice(scored, labels, tick)
             files = {"output": outputs.path(job.out), "rejects": outputs.path(rejects)}
-            write_scored(scored, job.out, rejects, outputs, labels, source=str(job.input), audit=job.audit)
             if job.audit is not None:
                 files["audit"] = outputs.path(job.audit)
-                audit_records.write(scored, job.audit, outputs)
-            if store is not None and stored_run is not None:
-                store.write_scored(stored_run, scored, tick)
-                stored_run = None   # complete
+            # the decisions' file is written (by polars, mostly off the interpreter's lock) while the audit
+            # records and the store are; all of it is done, or has failed, before the outputs are committed
+            # or discarded
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyengine-out") as pool:
+                written = pool.submit(write_scored, scored, job.out, rejects, outputs, labels,
+                                      source=str(job.input), audit=job.audit)
+                try:
+                    if job.audit is not None:
+                        audit_records.write(scored, job.audit, outputs)
+                    if store is not None and stored_run is not None:
+                        store.write_scored(stored_run, scored, tick)
+                        stored_run = None   # complete
+                finally:
+                    wait([written])
+                written.result()
             data = summary(scored, source=str(job.input), output=str(job.out), rejects=str(rejects),
                            audit=str(job.audit) if job.audit else None)
             if job.summary is not None:
