@@ -264,13 +264,13 @@ class Preparation:
 
     def _run(self, frame: pl.DataFrame, size: int) -> pl.DataFrame:
         parts = []
-        for start in range(0, frame.height, size):
+        for start in range(0, max(frame.height, 1), size):   # (an empty frame: one empty block, for the columns)
             if self._stopped.is_set():
                 raise CancelledError
             block = frame.slice(start, size)
             parts.append(pl.concat([block.select(ROW), build(block, self.src, positional=self.positional,
                                                              keep_object=self.keep_object)], how="horizontal"))
-        return pl.concat(parts) if parts else frame.select(ROW).clear()
+        return pl.concat(parts)
 
     def stop(self) -> None:
         """No more blocks (the scoring failed or was interrupted): the thread ends after the one it builds."""
