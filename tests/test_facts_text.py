@@ -36,7 +36,8 @@ PACKAGES = load_bundled()
 # text that JSON escapes, yes/no spellings, and junk that rejects the row
 CELLS = st.sampled_from(["", " ", "0", "-5", "-0.01", "0.01", "12.5万", "1,234.56", "3.14159", "0.000001",
                          "0.5", "-12.5", "85万元", "2019", "2020", "是", "否", "true", "国家级", "无",
-                         '带"引号', "换\n行", "tab\there", "back\\slash", "控制\x01字符", "N/A", "1e3"])
+                         '带"引号', "换\n行", "tab\there", "back\\slash", "控制\x01字符", "N/A", "1e3",
+                         "99999999999999"])
 
 
 def _check_prepared(src: Path) -> int:
@@ -84,12 +85,22 @@ def test_prepared_facts_text_of_the_example(tmp_path: Path) -> None:
     ("上年度研发费用", ["-12.5", "0.01", "", "85万元"]),       # negative, fractional, blank money
     ("载体入驻率", ["0.000001", "-0.5", "", "1"]),             # rates to the millionth
     ("高新技术企业迁入年份", ["", "", "", ""]),                 # None in every row
+    ("上年度研发费用", ["99999999999999", "1", "", "2"]),      # too large for a column: read by read_facts
 ])
 def test_prepared_facts_text_of_chosen_cells(tmp_path: Path, column: str, cells: list[str]) -> None:
     frame = pl.read_csv(EXAMPLE, encoding="gbk", infer_schema=False).head(len(cells))
     src = tmp_path / "chosen.csv"
     frame.with_columns(pl.Series(column, cells)).write_csv(src)
     assert _check_prepared(src) >= len(cells) - 1
+
+
+def test_rows_too_large_for_the_columns_are_prepared_from_their_cells(tmp_path: Path) -> None:
+    frame = pl.read_csv(EXAMPLE, encoding="gbk", infer_schema=False).head(3)
+    src = tmp_path / "large.csv"
+    frame.with_columns(pl.Series("上年度研发费用", ["99999999999999", "1", "2"])).write_csv(src)
+    scored = score_table(read_table(src, None), PACKAGES, keep_cells=True, prepare="object")
+    assert scored.accepted.get_column("__fallback").to_list() == [True, False, False]
+    assert _check_prepared(src) == 3
 
 
 def test_a_file_of_rejects_only_is_stored_and_audited(tmp_path: Path) -> None:
