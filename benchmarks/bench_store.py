@@ -5,7 +5,9 @@
 
 Each variant runs in its own process; the variants take turns, round after round (`--repeat`), so that a
 changing load on a shared machine slows them alike. Reported per variant: the best wall time, the CPU time
-(user + system) of that run, both over plain `score`'s, and the load average before and after. Bytes per
+(user + system) of that run, both over plain `score`'s best, the median over the rounds of the wall time over
+the same round's plain `score` (the steadier figure on a shared machine), and the load average before and
+after. Bytes per
 decision are the store's size on disk (SQLite: the file after a checkpoint; PostgreSQL: pg_database_size less
 an empty database's) over the decisions stored, and the audit file's size over its lines. PostgreSQL uses a
 temporary server (initdb + pg_ctl on a Unix socket, as the tests do), a new database each round.
@@ -17,6 +19,7 @@ import argparse
 import os
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,12 +82,17 @@ def main() -> None:
                 return [*base, "--store", pg_urls[-1]]
             variants["score --store postgresql"] = pg
         best: dict[str, tuple[float, float]] = {}
+        ratios: dict[str, list[float]] = {}   # each round's wall time over that round's plain `score`
         try:
             for i in range(a.repeat):
+                this_round: dict[str, float] = {}
                 for name, args in variants.items():
                     t = timed(args(i))
+                    this_round[name] = t[0]
                     if name not in best or t[0] < best[name][0]:
                         best[name] = t
+                for name, t in this_round.items():
+                    ratios.setdefault(name, []).append(t / this_round["score"])
             sizes: dict[str, str] = {}
             db = d / "s0.db"
             with sqlite3.connect(db) as conn:
@@ -108,9 +116,12 @@ def main() -> None:
                 next(gen, None)
         plain, plain_cpu = best["score"]
         print(f"load average after: {load()}")
-        print(f"{'variant':<28}{'wall s':>9}{'× plain':>9}{'CPU s':>9}{'× plain':>9}  size")
+        print(f"{'variant':<28}{'wall s':>9}{'× plain':>9}{'median ×':>9}{'CPU s':>9}{'× plain':>9}  size")
         for name, (t, cpu) in best.items():
-            print(f"{name:<28}{t:>9.2f}{t / plain:>9.2f}{cpu:>9.2f}{cpu / plain_cpu:>9.2f}  {sizes.get(name, '')}")
+            print(f"{name:<28}{t:>9.2f}{t / plain:>9.2f}{statistics.median(ratios[name]):>9.2f}{cpu:>9.2f}"
+                  f"{cpu / plain_cpu:>9.2f}  {sizes.get(name, '')}")
+        print("(wall s and CPU s: the best run; × plain: over the best plain run; median ×: the median over the "
+              "rounds of each round's wall time over that round's plain `score`)")
 
 
 if __name__ == "__main__":
