@@ -262,49 +262,36 @@ def _as_older_version(db: Path, version: int) -> None:
                            + f"UPDATE policyengine_store SET version = {version};")
 
 
-def test_migration_from_version_4(tmp_path: Path) -> None:
-    # the previous schema version: a batch run whose row digests cover the facts text verifies as it was
-    # recorded; a run recorded after the migration digests the facts hash instead
-    db = tmp_path / "v4.db"
+@pytest.mark.parametrize("version", [3, 4])
+def test_migration_from_version(tmp_path: Path, version: int) -> None:
+    # a batch run as version 3 or 4 kept it (facts by position; version 3: outcomes as JSON objects; both: row
+    # digests that cover the facts text) stays readable and verifies as it was recorded; a run recorded after
+    # the migration keeps outcomes by position and digests the facts hash instead, and both verify
+    db = tmp_path / f"v{version}.db"
     _score(tmp_path, str(db))
     with pstore.open(db) as store:
         before = store.decisions(run=1)
-    _as_older_version(db, 4)
+    _as_older_version(db, version)
+    with sqlite3.connect(db) as conn:
+        outcome = conn.execute("SELECT outcome FROM decisions LIMIT 1").fetchone()[0]
+        assert outcome.startswith('{"huangzuan16":' if version == 3 else "[[")
     with pstore.open(db) as store:
         with store.engine.connect() as conn:
             assert S.current_version(conn) == S.SCHEMA_VERSION == 5
-        assert store.run(1).digest_form == 1 and store.decisions(run=1) == before
-        assert store.verify(1)[0].ok
+        assert (store.forms(1)[1] is None) == (version == 3) and store.decisions(run=1) == before
+        assert store.run(1).digest_form == 1 and store.verify(1)[0].ok
     _score(tmp_path, str(db))
+    done = cli("audit", "verify", "--store", str(db))
+    assert "run 1: ok — 57 decisions replayed" in done.stdout and "run 2: ok — 57 decisions replayed" in done.stdout
     with pstore.open(db) as store:
         assert store.run(2).digest_form == 2
-        assert [r.ok for r in store.verify()] == [True, True]
-    with sqlite3.connect(db) as conn:   # a changed row of the old run is still found, by its digest
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT outcome FROM decisions WHERE run_id = 2 LIMIT 1").fetchone()[0].startswith("[[")
+        # a changed row of the old run is still found, by its digest
         conn.execute('UPDATE decisions SET name = name || \'x\' WHERE run_id = 1 AND "row" = 5')
     with pstore.open(db) as store:
         report = store.verify(1)[0]
     assert not report.ok and any("row 5: changed since the run" in p for p in report.problems)
-
-
-def test_migration_from_version_3(tmp_path: Path) -> None:
-    # a batch run as version 3 kept it (facts by position, outcomes as JSON objects) stays readable and verifies
-    db = tmp_path / "v3.db"
-    _score(tmp_path, str(db))
-    with pstore.open(db) as store:
-        before = store.decisions(run=1)
-    _as_older_version(db, 3)
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT outcome FROM decisions LIMIT 1").fetchone()[0].startswith('{"huangzuan16":')
-    with pstore.open(db) as store:
-        with store.engine.connect() as conn:
-            assert S.current_version(conn) == S.SCHEMA_VERSION
-        assert store.forms(1)[1] is None and store.decisions(run=1) == before
-        assert store.verify(1)[0].ok
-    _score(tmp_path, str(db))   # a new run beside it keeps its outcomes by position; both verify
-    done = cli("audit", "verify", "--store", str(db))
-    assert "run 1: ok — 57 decisions replayed" in done.stdout and "run 2: ok — 57 decisions replayed" in done.stdout
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT outcome FROM decisions WHERE run_id = 2 LIMIT 1").fetchone()[0].startswith("[[")
 
 
 def test_postgres_migration_from_version_1(postgres_server: str) -> None:  # noqa: F811
