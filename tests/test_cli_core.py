@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from policyengine.cli import main
+from policyengine.cli.common import POLARS_ALLOCATOR
 
 from .support import FIXTURES, ROOT, VALID_USCC
 
@@ -84,3 +87,23 @@ def test_evaluate_backend_option(tmp_path: Path) -> None:
     assert decision["audit"]["backend"] == "interpreter" and decision["total"] == 200000
     code, _, err = run("evaluate", str(facts), "--backend", "bogus")
     assert code == 2 and "bogus" in err
+
+
+@pytest.mark.parametrize("given, polars_first", [(None, False), ("dirty_decay_ms:0", False), (None, True)])
+def test_the_command_line_tunes_polars_allocator_before_it_loads(given: str | None, polars_first: bool) -> None:
+    # before polars loads, the command line's own setting (polars sets its own 0.5 s, ahead of it, when it loads);
+    # a setting of the user's is kept, and once polars is loaded nothing is changed (it would be too late)
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if given is not None:
+        env["_RJEM_MALLOC_CONF"] = given
+    code = ("import os, sys\n" + ("import polars\n" if polars_first else "")
+            + "before = os.environ.get('_RJEM_MALLOC_CONF')\n"
+            + "from policyengine.cli.common import _tune_allocator\n_tune_allocator()\nimport polars\n"
+            + "print(before, os.environ.get('_RJEM_MALLOC_CONF'), sep='|')")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    before, after = done.stdout.strip().split("|")
+    if polars_first:
+        assert after == before != "None" and after != POLARS_ALLOCATOR
+    else:
+        # polars puts its own defaults first: jemalloc reads the options in order, the last of each wins
+        assert before == str(given) and after.endswith(given or POLARS_ALLOCATOR)

