@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from policyengine.store.verify import Report
 
 T = TypeVar("T")
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 50_000
 """Decisions per transaction: a run's rows are stored in whole chunks or not at all."""
 
 
