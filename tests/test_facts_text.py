@@ -134,7 +134,7 @@ def test_many_chunks_through_reused_staged_files(tmp_path: Path, monkeypatch: py
         assert store.decisions(run=run) == whole
         (report,) = store.verify(run)
         assert report.ok and report.rows == 57
-    assert len(made) == 12 and 1 < len(set(made)) <= 4      # files taken back and filled again
+    assert len(made) == 12 and len(set(made)) <= 4     # files taken back and filled again (how many: by timing)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("policyengine-stage-")]
 
 
