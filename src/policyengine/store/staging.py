@@ -1,6 +1,7 @@
 """A chunk of a batch's decisions staged for a SQLite store: written from its polars frame into a private
 SQLite file by the ADBC SQLite driver (Arrow in, rows out, all in C: no Python object per row, and the
-interpreter's lock released), then copied into the store by one `INSERT … SELECT` (`Store.copy_staged`).
+interpreter's lock released), then copied into the store by one `INSERT … SELECT` in the chunk's transaction
+(`store.write`, with the file attached by `Store._retry(attach=...)`).
 
 A staged file holds one chunk at a time and is used by one library at a time: the ADBC driver (its own build
 of SQLite) fills and closes it before the store's connection attaches it, so two builds of SQLite never hold
