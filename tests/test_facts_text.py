@@ -20,6 +20,7 @@ from policyengine import score
 from policyengine.batch.read import read_table
 from policyengine.batch.score import row_facts, score_table
 from policyengine.decide.evaluate import fact_index
+from policyengine.errors import PolicyEngineError
 from policyengine.facts.applicant import read_facts
 from policyengine.model.bundled import load_bundled
 from policyengine.store import db as store_db
@@ -136,6 +137,17 @@ def test_many_chunks_through_reused_staged_files(tmp_path: Path, monkeypatch: py
         assert report.ok and report.rows == 57
     assert len(made) == 12 and len(set(made)) <= 4     # files taken back and filled again (how many: by timing)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("policyengine-stage-")]
+
+
+def test_a_chunk_that_cannot_be_staged_fails_the_run_in_one_line(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # a folder that cannot be written (here: gone) is a PolicyEngineError naming it, and the run is `failed`
+    monkeypatch.setattr(staging.Staging, "take", lambda self: tmp_path / "gone" / "chunk.db")
+    with pstore.open(tmp_path / "s.db") as store:
+        with pytest.raises(PolicyEngineError, match=r"cannot stage decisions for the store in .*gone: "):
+            store.record_run(score(EXAMPLE).scored)
+        (run,) = store.runs()
+        assert run.status == "failed" and "cannot stage decisions" in (run.error or "")
 
 
 def test_a_staged_file_is_replaced_not_appended(tmp_path: Path) -> None:

@@ -172,7 +172,11 @@ class Store:
         with self.engine.connect() as conn:
             raw: Any = conn.connection.driver_connection   # (no transaction is open on it: ATTACH needs none)
             if attach is not None:
-                raw.execute("ATTACH DATABASE ? AS stage", (str(attach),))
+                try:
+                    raw.execute("ATTACH DATABASE ? AS stage", (str(attach),))
+                except sqlite3.Error as exc:
+                    raise PolicyEngineError(f"store {self.shown}: cannot read the staged decisions in "
+                                            f"{attach}: {_first_line(exc)}") from None
             try:
                 conn = conn.execution_options(immediate=True)
                 with conn.begin():

@@ -17,11 +17,35 @@ import itertools
 import queue
 from pathlib import Path
 
+import adbc_driver_manager
 import adbc_driver_sqlite
 import polars as pl
 from adbc_driver_manager import AdbcConnection, AdbcStatement
 
+from policyengine.errors import PolicyEngineError
+
 TABLE = "staged"
+
+
+def _ingest(frame: pl.DataFrame, path: Path, mode: str) -> None:
+    database = adbc_driver_sqlite.connect(str(path))
+    try:
+        connection = AdbcConnection(database)
+        try:
+            statement = AdbcStatement(connection)
+            try:
+                for pragma in ("PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF"):
+                    statement.set_sql_query(pragma)
+                    statement.execute_update()
+                statement.set_options(**{"adbc.ingest.target_table": TABLE, "adbc.ingest.mode": mode})
+                statement.bind_stream(frame)
+                statement.execute_update()
+            finally:
+                statement.close()
+        finally:
+            connection.close()
+    finally:
+        database.close()
 
 
 class Staging:
@@ -47,24 +71,11 @@ def stage(frame: pl.DataFrame, path: Path) -> Path:
     """`frame`'s rows as the table `TABLE` of the SQLite file at `path` (made, or its table replaced; the
     columns' types INTEGER, TEXT, BLOB as polars' Int64, String, Binary)."""
     mode = "adbc.ingest.mode.replace" if path.exists() else "adbc.ingest.mode.create"
-    database = adbc_driver_sqlite.connect(str(path))
     try:
-        connection = AdbcConnection(database)
-        try:
-            statement = AdbcStatement(connection)
-            try:
-                for pragma in ("PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF"):
-                    statement.set_sql_query(pragma)
-                    statement.execute_update()
-                statement.set_options(**{"adbc.ingest.target_table": TABLE, "adbc.ingest.mode": mode})
-                statement.bind_stream(frame)
-                statement.execute_update()
-            finally:
-                statement.close()
-        finally:
-            connection.close()
-    finally:
-        database.close()
+        _ingest(frame, path, mode)
+    except adbc_driver_manager.Error as exc:   # a full disk, a folder that cannot be written
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PolicyEngineError(f"cannot stage decisions for the store in {path.parent}: {reason}") from None
     return path
 
 
