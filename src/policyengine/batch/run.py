@@ -128,7 +128,8 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
     if job.store is not None:
         from policyengine.store import open as open_store
 
-        store = open_store(job.store)   # a bad URL or an unreachable database fails before any work
+        # a bad URL or an unreachable database fails before any work; this run is the store's only user here
+        store = open_store(job.store, exclusive=True)
     stored_run: int | None = None
     bar = _bar(job.progress)
     try:

@@ -120,8 +120,11 @@ def _decision(r: Any, names: Sequence[str] | None, layout: Layout | None = None)
 class Store:
     """A decision store. Open it with `policyengine.store.open(url)`."""
 
-    def __init__(self, url: str | Path) -> None:
+    def __init__(self, url: str | Path, *, exclusive: bool = False) -> None:
         self.url = parse(url)
+        self.exclusive = exclusive
+        """Only one thread of this process uses the store, for one run at a time (the command line): a SQLite
+        batch's rows go straight into the file through the ADBC driver (`policyengine.store.staging`)."""
         self.shown = redact(self.url)
         self.dialect = self.url.get_backend_name()
         self._forms: dict[int, tuple[list[str] | None, Layout | None]] = {}
@@ -468,7 +471,8 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
 
 
-def open(url: str | Path) -> Store:
+def open(url: str | Path, *, exclusive: bool = False) -> Store:
     """Open (creating or migrating) the decision store at `url`: a file path or sqlite:///FILE, or a
-    postgresql:// URL."""
-    return Store(url)
+    postgresql:// URL. `exclusive`: nothing else in this process uses it while a batch is written (the command
+    line), so a SQLite batch is written by the ADBC driver straight into the file (quicker than staging it)."""
+    return Store(url, exclusive=exclusive)

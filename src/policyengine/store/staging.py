@@ -13,6 +13,7 @@ its pages are rewritten where they are, which costs far less than new files' (fr
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
 from pathlib import Path
@@ -48,6 +49,54 @@ def _ingest(frame: pl.DataFrame, path: Path, mode: str) -> None:
         database.close()
 
 
+class Direct:
+    """A SQLite store's file written by the ADBC driver itself, a chunk a transaction (`append`), for a store
+    nothing else in this process holds open meanwhile (`Store.exclusive`; its pool is emptied first): the two
+    builds of SQLite still never hold the file open at once. Other processes may write the file too: SQLite's
+    file locks are shared by every build, and a busy file is waited for (60 s)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._database = adbc_driver_sqlite.connect(str(path))
+            self._connection = AdbcConnection(self._database)
+            statement = AdbcStatement(self._connection)
+            try:
+                for pragma in ("PRAGMA busy_timeout = 60000", "PRAGMA synchronous = NORMAL",
+                               "PRAGMA cache_size = -65536"):
+                    statement.set_sql_query(pragma)
+                    statement.execute_update()
+            finally:
+                statement.close()
+            self._connection.set_autocommit(False)
+        except adbc_driver_manager.Error as exc:
+            raise _failed(f"cannot write the store {path}", exc) from None
+
+    def append(self, frame: pl.DataFrame, table: str) -> None:
+        """`frame`'s rows added to `table` (its columns by name) in one transaction: all of them, or none."""
+        statement = AdbcStatement(self._connection)
+        try:
+            statement.set_options(**{"adbc.ingest.target_table": table, "adbc.ingest.mode": "adbc.ingest.mode.append"})
+            statement.bind_stream(frame)
+            statement.execute_update()
+            self._connection.commit()
+        except adbc_driver_manager.Error as exc:
+            with contextlib.suppress(adbc_driver_manager.Error):
+                self._connection.rollback()
+            raise _failed(f"cannot write the store {self.path}", exc) from None
+        finally:
+            statement.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(adbc_driver_manager.Error):
+            self._connection.close()
+            self._database.close()
+
+
+def _failed(what: str, exc: Exception) -> PolicyEngineError:
+    return PolicyEngineError(f"{what}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+
+
 class Staging:
     """The staged files of one run's chunks, in `folder`: `take` one (a free one, else a new one), `stage` a
     chunk into it, copy it, `give_back` it."""
@@ -74,8 +123,7 @@ def stage(frame: pl.DataFrame, path: Path) -> Path:
     try:
         _ingest(frame, path, mode)
     except adbc_driver_manager.Error as exc:   # a full disk, a folder that cannot be written
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise PolicyEngineError(f"cannot stage decisions for the store in {path.parent}: {reason}") from None
+        raise _failed(f"cannot stage decisions for the store in {path.parent}", exc) from None
     return path
 
 

@@ -86,7 +86,7 @@ def copy_text(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _insert_prepared(conn: Connection, columns: Sequence[str], payload: bytes | Path) -> None:
+def _insert_prepared(conn: Connection, columns: Sequence[str], payload: bytes | Path | pl.DataFrame) -> None:
     """A chunk of rows (`columns`) as `_prepare` made them: COPY text on PostgreSQL; on SQLite a staged file,
     attached as `stage` (`Store._retry(attach=...)`), copied by SQL."""
     names = ", ".join(f'"{c}"' for c in columns)
@@ -94,22 +94,24 @@ def _insert_prepared(conn: Connection, columns: Sequence[str], payload: bytes | 
         driver: Any = conn.connection.driver_connection
         with driver.cursor() as cur, cur.copy(f"COPY decisions ({names}) FROM STDIN") as copy:
             copy.write(payload)
-    else:
+    elif isinstance(payload, Path):
         conn.exec_driver_sql(f"INSERT INTO decisions ({names}) SELECT {names} FROM stage.{staging.TABLE}")
 
 
-Prepared = tuple[bytes, list[str], "bytes | Path"]
+Prepared = tuple[bytes, list[str], "bytes | Path | pl.DataFrame"]
 """A block ready to insert: its rows' digests (joined, for the chain), the columns, the rows (`_insert_prepared`)."""
 
 
 def _prepare(run: int, postgresql: bool, files: staging.Staging | None, block: pl.DataFrame) -> Prepared:
     """A built block's digests and its rows as the database takes them (made in the thread that built it):
-    COPY text for PostgreSQL, a staged file (`policyengine.store.staging`) of `files` for SQLite."""
+    COPY text for PostgreSQL; for SQLite a staged file (`policyengine.store.staging`) of `files`, or without
+    `files` the rows themselves (written by `staging.Direct`)."""
     digests = R.digests(block)
     part = block.select(pl.lit(run, dtype=pl.Int64).alias("run_id"), *R.COLUMNS).with_columns(digests)
     if postgresql:
         return b"".join(digests.to_list()), part.columns, copy_text(part)
-    assert files is not None
+    if files is None:
+        return b"".join(digests.to_list()), part.columns, part
     return b"".join(digests.to_list()), part.columns, staging.stage(part, files.take())
 
 
@@ -131,11 +133,21 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyengine-store") as writer, \
             tempfile.TemporaryDirectory(prefix="policyengine-stage-") as folder:
         pending: list[tuple[Future[None], int]] = []
-        files = None if postgresql else staging.Staging(Path(folder))
+        direct = None
+        pool: Any = store.engine.pool
+        if store.dialect == "sqlite" and store.exclusive and store.url.database not in (None, "", ":memory:") \
+                and pool.checkedout() == 0:   # (a connection in use would stay open through dispose())
+            store.engine.dispose()   # no connection of this process's SQLite holds the file while the driver's does
+            direct = staging.Direct(Path(str(store.url.database)))
+        files = None if postgresql or direct is not None else staging.Staging(Path(folder))
 
-        def store_chunk(columns: list[str], payload: bytes | Path) -> None:
+        def store_chunk(columns: list[str], payload: bytes | Path | pl.DataFrame) -> None:
+            if isinstance(payload, pl.DataFrame):
+                assert direct is not None
+                direct.append(payload, "decisions")
+                return
             store._retry(functools.partial(_insert_prepared, columns=columns, payload=payload),
-                         attach=None if isinstance(payload, bytes) else payload)
+                         attach=payload if isinstance(payload, Path) else None)
             if files is not None and isinstance(payload, Path):
                 files.give_back(payload)
 
@@ -155,6 +167,10 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
         except BaseException:
             writer.shutdown(wait=True, cancel_futures=True)
             raise
+        finally:
+            if direct is not None:
+                writer.shutdown(wait=True)
+                direct.close()
     rejects = [(run, i, r.row, r.column, r.value, r.reason) for i, r in enumerate(scored.rejects)]
     for r in rejects:
         chain.update(hashlib.sha256(R.reject_line(*r[2:])).digest()[:16])
