@@ -6,7 +6,6 @@ import hashlib
 import json
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,21 +156,12 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
             files = {"output": outputs.path(job.out), "rejects": outputs.path(rejects)}
             if job.audit is not None:
                 files["audit"] = outputs.path(job.audit)
-            # the decisions' file is written (by polars, mostly off the interpreter's lock) while the audit
-            # records and the store are; all of it is done, or has failed, before the outputs are committed
-            # or discarded
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyengine-out") as pool:
-                written = pool.submit(write_scored, scored, job.out, rejects, outputs, labels,
-                                      source=str(job.input), audit=job.audit)
-                try:
-                    if job.audit is not None:
-                        audit_records.write(scored, job.audit, outputs)
-                    if store is not None and stored_run is not None:
-                        store.write_scored(stored_run, scored, tick)
-                        stored_run = None   # complete
-                finally:
-                    wait([written])
-                written.result()
+            write_scored(scored, job.out, rejects, outputs, labels, source=str(job.input), audit=job.audit)
+            if job.audit is not None:
+                audit_records.write(scored, job.audit, outputs)
+            if store is not None and stored_run is not None:
+                store.write_scored(stored_run, scored, tick)
+                stored_run = None   # complete
             data = summary(scored, source=str(job.input), output=str(job.out), rejects=str(rejects),
                            audit=str(job.audit) if job.audit else None)
             if job.summary is not None:
