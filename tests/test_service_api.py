@@ -79,9 +79,10 @@ def as_role(tokens: tuple[Path, dict[str, str]]) -> dict[str, dict[str, str]]:
     return {role: bearer(t) for role, t in tokens[1].items()}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def first(client: TestClient, as_role: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The first decision the module's service records (run 1), so that every route has something to show."""
+    """The first decision the module's service records (run 1), so that every route has something to show:
+    made before any test of the module runs, whichever of them a pytest-xdist worker is given first."""
     r = client.post("/v1/evaluate", json={"facts": FACTS}, headers=as_role["clerk"])
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
