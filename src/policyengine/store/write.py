@@ -3,6 +3,7 @@ with the run's chain; and single `evaluate()` decisions."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -86,7 +87,7 @@ def copy_text(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _insert_prepared(conn: Connection, columns: Sequence[str], payload: bytes | Path | pl.DataFrame) -> None:
+def _insert_prepared(conn: Connection, columns: Sequence[str], payload: bytes | Path) -> None:
     """A chunk of rows (`columns`) as `_prepare` made them: COPY text on PostgreSQL; on SQLite a staged file,
     attached as `stage` (`Store._retry(attach=...)`), copied by SQL."""
     names = ", ".join(f'"{c}"' for c in columns)
@@ -94,7 +95,7 @@ def _insert_prepared(conn: Connection, columns: Sequence[str], payload: bytes | 
         driver: Any = conn.connection.driver_connection
         with driver.cursor() as cur, cur.copy(f"COPY decisions ({names}) FROM STDIN") as copy:
             copy.write(payload)
-    elif isinstance(payload, Path):
+    else:
         conn.exec_driver_sql(f"INSERT INTO decisions ({names}) SELECT {names} FROM stage.{staging.TABLE}")
 
 
@@ -115,6 +116,18 @@ def _prepare(run: int, postgresql: bool, files: staging.Staging | None, block: p
     return b"".join(digests.to_list()), part.columns, staging.stage(part, files.take())
 
 
+def _direct(store: Store) -> staging.Direct | None:
+    """The ADBC driver's own writer on a SQLite store's file, when the store is this process's to write alone
+    (`Store.exclusive`, a file, no connection in use): the store's pooled connections are closed first, so that
+    the driver's build of SQLite and this process's never hold the file open at once."""
+    pool: Any = store.engine.pool
+    if store.dialect != "sqlite" or not store.exclusive or store.url.database in (None, "", ":memory:") \
+            or pool.checkedout():   # (a connection in use would stay open through dispose())
+        return None
+    store.engine.dispose()
+    return staging.Direct(Path(str(store.url.database)))
+
+
 def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
     """Store the decisions and rejects of `scored` under `run` and mark it complete; returns its chain.
 
@@ -131,15 +144,13 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
     chain = chain_start(run)
     postgresql = store.dialect == "postgresql"
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="policyengine-store") as writer, \
-            tempfile.TemporaryDirectory(prefix="policyengine-stage-") as folder:
+            contextlib.ExitStack() as later:
         pending: list[tuple[Future[None], int]] = []
-        direct = None
-        pool: Any = store.engine.pool
-        if store.dialect == "sqlite" and store.exclusive and store.url.database not in (None, "", ":memory:") \
-                and pool.checkedout() == 0:   # (a connection in use would stay open through dispose())
-            store.engine.dispose()   # no connection of this process's SQLite holds the file while the driver's does
-            direct = staging.Direct(Path(str(store.url.database)))
-        files = None if postgresql or direct is not None else staging.Staging(Path(folder))
+        direct = None if postgresql else _direct(store)
+        files = None
+        if not postgresql and direct is None:   # staged files, in a folder of this run's own
+            folder = later.enter_context(tempfile.TemporaryDirectory(prefix="policyengine-stage-"))
+            files = staging.Staging(Path(folder))
 
         def store_chunk(columns: list[str], payload: bytes | Path | pl.DataFrame) -> None:
             if isinstance(payload, pl.DataFrame):
