@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from policyengine.errors import PolicyEngineError
-from policyengine.store.rows import LETTER_STATUS, canonical_json, read_facts_text, read_outcome_text
+from policyengine.store.facts_text import canonical_json
+from policyengine.store.rows import LETTER_STATUS, read_facts_text, read_outcome_text
 
 if TYPE_CHECKING:
     from policyengine.store.db import Store

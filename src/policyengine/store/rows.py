@@ -28,9 +28,7 @@ from policyengine.batch.score import Scored, c_col, clause_ids
 from policyengine.batch.settle import YEAR, a_col, s_col, total_col, ver_col
 from policyengine.engines.columnar import STATUS_NAMES
 from policyengine.model.policy import Package
-from policyengine.store.facts_text import FactsSource, build, canonical_json, json_text, positional_json
-
-__all__ = ["canonical_json", "positional_json"]   # also read from here by the store's other modules
+from policyengine.store.facts_text import FactsSource, build, json_text
 
 STATUS_LETTER = {"eligible": "e", "ineligible": "i", "undetermined": "u", "excluded": "x"}
 LETTER_STATUS = {v: k for k, v in STATUS_LETTER.items()}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from policyengine.errors import PolicyEngineError
 from policyengine.store import rows as R
+from policyengine.store.facts_text import canonical_json
 from policyengine.store.write import chain_start, seal
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def verify_run(store: Store, run: Run) -> Report:
         except PolicyEngineError as exc:
             report.add(str(exc))
             continue
-        if hashlib.sha256(R.canonical_json(stored.facts).encode("utf-8")).hexdigest() != m["facts_hash"]:
+        if hashlib.sha256(canonical_json(stored.facts).encode("utf-8")).hexdigest() != m["facts_hash"]:
             report.add(f"row {stored.row}: the facts do not match the facts hash")
         if packages is not None:
             try:

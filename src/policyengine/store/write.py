@@ -21,6 +21,7 @@ from policyengine.batch.read import ROW
 from policyengine.store import rows as R
 from policyengine.store import schema as S
 from policyengine.store import staging
+from policyengine.store.facts_text import canonical_json
 
 if TYPE_CHECKING:
     from policyengine.batch.score import Scored
@@ -232,10 +233,10 @@ def write_decision(store: Store, decision: Decision, packages: Sequence[Package]
     """One decision as a complete run of one row (row 1)."""
     run = store.begin_run(packages, command=command or "evaluate", user=user,
                           backend=decision.audit.backend)
-    facts = R.canonical_json(decision.facts)
+    facts = canonical_json(decision.facts)
     uscc, name = decision.facts.get("uscc"), decision.facts.get("name")
     values = (1, uscc, name, decision.application_year, facts, decision.facts_hash.removeprefix("sha256:"),
-              R.canonical_json(R.outcome_of(decision)), decision.total, reasons_text(decision, packages))
+              canonical_json(R.outcome_of(decision)), decision.total, reasons_text(decision, packages))
     digest = hashlib.sha256(R.line(values, R.DIGEST_FORM)).digest()[:16]
     chain = chain_start(run)
     chain.update(digest)
