@@ -37,21 +37,13 @@ _LITERALS = (A.Num, A.Money, A.Percent, A.Str, A.Bool)
 _SHAREABLE = (A.Lookup, A.Neg, A.Not, A.Arith, A.Compare, A.BoolOp, A.In, A.Call, A.IfElse)
 
 
-def _kleene_and(values: list[Value]) -> Value:
-    result: Value = True
+def _kleene(values: list[Value], dominant: bool) -> Value:
+    """Three-valued `and` (`dominant` False: any false makes it false) or `or` (`dominant` True): the dominant
+    value if any operand has it, else unknown if any operand is unknown, else the other value."""
+    result: Value = not dominant
     for v in values:
-        if v is False:
-            return False
-        if v is UNKNOWN:
-            result = UNKNOWN
-    return result
-
-
-def _kleene_or(values: list[Value]) -> Value:
-    result: Value = False
-    for v in values:
-        if v is True:
-            return True
+        if v is dominant:
+            return dominant
         if v is UNKNOWN:
             result = UNKNOWN
     return result
@@ -332,9 +324,10 @@ class _Closures:
 
     def boolop(self, e: A.BoolOp) -> Fn:
         operands = [self.of(x) for x in e.operands]
-        combine = _kleene_and if e.op == "and" else _kleene_or
+        dominant = e.op == "or"
         # every operand is computed (no short cut), so an error in any of them is never hidden
-        return lambda env: combine([f(env) for f in operands])
+        return lambda env: _kleene([f(env) for f in operands], dominant)
+
     def in_(self, e: A.In) -> Fn:
         item, options, negated = self.of(e.item), [self.of(o) for o in e.options], e.negated
 
