@@ -364,6 +364,36 @@ def test_a_run_killed_while_writing_keeps_whole_chunks(tmp_path: Path) -> None:
         assert second.status in ("running", "complete")
 
 
+def test_a_run_whose_files_cannot_be_put_in_place_is_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           ) -> None:
+    # the store's rows are written before the command's files are moved into place; the run is complete only
+    # once they are, so a command that fails at the end leaves a failed run (its rows kept, as recorded)
+    from click.testing import CliRunner
+
+    from policyengine.atomic import OutputError, OutputSet
+    from policyengine.cli import main
+
+    db = tmp_path / "f.db"
+    out = tmp_path / "o.csv"
+
+    def full_disk(self: OutputSet) -> None:
+        raise OutputError(f"{out}: cannot write: No space left on device")
+    monkeypatch.setattr(OutputSet, "commit", full_disk)
+    result = CliRunner().invoke(main, ["score", str(EXAMPLE), "--out", str(out), "--store", str(db), "-q"])
+    assert result.exit_code == 2 and "No space left on device" in result.output
+    assert not out.exists()
+    with pstore.open(db) as store:
+        (run,) = store.runs()
+        assert run.status == "failed" and run.ended_at is not None
+        assert "No space left on device" in (run.error or "")
+        assert len(store.decisions(run=run.id)) == 57
+    monkeypatch.undo()
+    _score(tmp_path, str(db))
+    with pstore.open(db) as store:
+        assert [r.status for r in store.runs()] == ["failed", "complete"]
+        assert store.verify(store.runs()[1].id)[0].ok
+
+
 def test_two_writers_to_one_sqlite_file(tmp_path: Path) -> None:
     url = str(tmp_path / "shared.db")
     src = population(400, tmp_path / "p.csv")

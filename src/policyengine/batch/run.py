@@ -159,15 +159,17 @@ def run(job: Job) -> tuple[Scored, dict[str, Any]]:
             write_scored(scored, job.out, rejects, outputs, labels, source=str(job.input), audit=job.audit)
             if job.audit is not None:
                 audit_records.write(scored, job.audit, outputs)
-            if store is not None and stored_run is not None:
-                store.write_scored(stored_run, scored, tick)
-                stored_run = None   # complete
+            if store is not None and stored_run is not None:   # complete once the files are in place too
+                store.write_scored(stored_run, scored, tick, complete=False)
             data = summary(scored, source=str(job.input), output=str(job.out), rejects=str(rejects),
                            audit=str(job.audit) if job.audit else None)
             if job.summary is not None:
                 data["run"] = run_manifest(files)
                 write_json(data, job.summary, outputs)
             outputs.commit()
+            if store is not None and stored_run is not None:
+                store.finish_run(stored_run, status="complete")
+                stored_run = None
             if bar is not None:
                 bar.update(max(0, bar.total - bar.n))   # ends at 100%
     except BaseException as exc:

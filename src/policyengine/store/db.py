@@ -274,11 +274,13 @@ class Store:
                       library=json.dumps(library_versions()))
         return int(self._retry(lambda c: c.execute(_INSERT_RUN, values).inserted_primary_key[0]))  # type: ignore[index]
 
-    def write_scored(self, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
-        """Store a scored batch's decisions and rejects under `run`, in chunks; returns the run's chain."""
+    def write_scored(self, run: int, scored: Scored, progress: Callable[[int], None] | None = None, *,
+                     complete: bool = True) -> str:
+        """Store a scored batch's decisions and rejects under `run`, in chunks, and (`complete`) mark it
+        complete; returns the run's chain."""
         from policyengine.store.write import write_scored
 
-        return write_scored(self, run, scored, progress)
+        return write_scored(self, run, scored, progress, complete=complete)
 
     def finish_run(self, run: int, *, status: str, chain: str | None = None, rows_in: int | None = None,
                    decided: int | None = None, rejected: int | None = None, proration: Any = None,

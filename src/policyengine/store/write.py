@@ -129,8 +129,11 @@ def _direct(store: Store) -> staging.Direct | None:
     return staging.Direct(Path(str(store.url.database)))
 
 
-def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int], None] | None = None) -> str:
-    """Store the decisions and rejects of `scored` under `run` and mark it complete; returns its chain.
+def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int], None] | None = None, *,
+                 complete: bool = True) -> str:
+    """Store the decisions and rejects of `scored` under `run` with its chain and counts, and (`complete`) mark
+    it complete; returns its chain. Without `complete` the run stays `running` until its caller, whose other
+    work (writing its files) must succeed too, marks it (`Store.finish_run`).
 
     Each chunk of rows is built (column-wise) while the one before is being written, by one writer thread, in
     its own transaction; an error or an interruption waits for the chunk being written (it is stored whole, or
@@ -193,10 +196,10 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
 
     def finish(conn: Connection) -> None:
         insert(conn, "rejects", S.REJECT_COLUMNS, rejects)
+        ended = {"status": "complete", "ended_at": _now()} if complete else {}
         conn.execute(S.runs.update().where(S.runs.c.id == run).values(
-            status="complete", ended_at=_now(), chain=sealed, rows_in=scored.rows_in,
-            decided=scored.accepted.height, rejected=scored.rows_rejected, proration=json.dumps(proration),
-            row_ranges=json.dumps(ranges)))
+            chain=sealed, rows_in=scored.rows_in, decided=scored.accepted.height, rejected=scored.rows_rejected,
+            proration=json.dumps(proration), row_ranges=json.dumps(ranges), **ended))
     store._retry(finish)
     return sealed
 
