@@ -6,7 +6,10 @@ driver, many chunks through the same reused files."""
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -136,7 +139,36 @@ def test_many_chunks_through_reused_staged_files(tmp_path: Path, monkeypatch: py
         (report,) = store.verify(run)
         assert report.ok and report.rows == 57
     assert len(made) == 12 and len(set(made)) <= 4     # files taken back and filled again (how many: by timing)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("policyengine-stage-")]
+    assert {p.parent.parent for p in made} == {tmp_path}
+    assert all(p.parent.name.startswith(".policyengine-stage.") for p in made)
+    assert not [p for p in tmp_path.iterdir() if "policyengine-stage" in p.name]
+
+
+def test_the_staged_files_of_a_killed_run_are_removed_by_the_next(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # a process killed while it stages leaves its folder; the next run that stages removes it, but never the
+    # folder of a run still alive
+    hold = ("import sys, time; from policyengine.store import staging\n"
+            "with staging.folder() as files:\n"
+            "    files.take().write_bytes(b'x' * 1000); print(files.folder, flush=True); time.sleep(60)")
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT / "src")}
+    killed, alive = (subprocess.Popen([sys.executable, "-c", hold], env=env, stdout=subprocess.PIPE, text=True)
+                     for _ in range(2))
+    try:
+        left, live = (Path(p.stdout.readline().strip()) for p in (killed, alive))   # type: ignore[union-attr]
+        killed.kill()
+        killed.wait(timeout=30)
+        assert left.is_dir() and live.is_dir() and left.name.startswith(".policyengine-stage.")
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        with pstore.open(tmp_path / "s.db") as store:
+            run = store.record_run(score(EXAMPLE).scored)
+            assert store.verify(run)[0].ok
+        assert not left.exists() and live.is_dir()
+        assert [p.name for p in tmp_path.iterdir() if "policyengine-stage" in p.name] == [live.name]
+    finally:
+        for p in (killed, alive):
+            p.kill()
+            p.wait(timeout=30)
 
 
 def test_a_chunk_that_cannot_be_staged_fails_the_run_in_one_line(tmp_path: Path,

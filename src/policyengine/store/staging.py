@@ -9,6 +9,11 @@ the same file open at once. It is written with no journal and no syncing: a chun
 written again by nobody (the run is then `failed` or `running`), and the store itself is written only by the
 copy, in its own transaction. Once copied, a file is given back (`Staging`) and refilled by a later chunk:
 its pages are rewritten where they are, which costs far less than new files' (fresh pages for every chunk).
+
+A run's staged files live in a private folder of the system's temporary folder (`folder`), named and locked
+as `policyengine.atomic` names its temporary files (`.policyengine-stage.<pid>.<token>.tmp`), and removed when
+the run ends; the folders of runs that were killed (SIGKILL, a power cut) are removed by the next run that
+stages, once their lock and their process are proven gone.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import queue
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import adbc_driver_manager
@@ -23,9 +30,13 @@ import adbc_driver_sqlite
 import polars as pl
 from adbc_driver_manager import AdbcConnection, AdbcStatement
 
+from policyengine.atomic import remove_stale, scratch_folder
 from policyengine.errors import PolicyEngineError
 
 TABLE = "staged"
+
+FOLDER = "policyengine-stage"
+"""The name the staging folders of runs are made beside (in the system's temporary folder)."""
 
 
 def _ingest(frame: pl.DataFrame, path: Path, mode: str) -> None:
@@ -127,3 +138,13 @@ def stage(frame: pl.DataFrame, path: Path) -> Path:
     return path
 
 
+
+
+@contextlib.contextmanager
+def folder() -> Iterator[Staging]:
+    """A run's staged files, in a private folder of the system's temporary folder removed when the block ends;
+    the folders that runs killed before left there are removed first."""
+    target = Path(tempfile.gettempdir()) / FOLDER
+    remove_stale(target)
+    with scratch_folder(target) as path:
+        yield Staging(path)

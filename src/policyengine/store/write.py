@@ -8,7 +8,6 @@ import functools
 import hashlib
 import io
 import json
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -153,8 +152,7 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
         direct = None if postgresql else _direct(store)
         files = None
         if not postgresql and direct is None:   # staged files, in a folder of this run's own
-            folder = later.enter_context(tempfile.TemporaryDirectory(prefix="policyengine-stage-"))
-            files = staging.Staging(Path(folder))
+            files = later.enter_context(staging.folder())
 
         def store_chunk(columns: list[str], payload: bytes | Path | pl.DataFrame) -> None:
             if isinstance(payload, pl.DataFrame):
