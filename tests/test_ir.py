@@ -112,6 +112,9 @@ def test_deferred_trace_is_the_same_whether_read_first_or_serialised_first(mini:
     assert c.conditions and c.conditions[0].condition  # read first: built on access
     assert d.model_dump_json() == serialised_first
     assert json.loads(serialised_first)["packages"][0]["clauses"][0]["conditions"]
+    facts_first = evaluate(mini, facts, backend="interpreter")   # the facts read first: traces still built later
+    assert facts_first.facts_hash.startswith("sha256:") and facts_first.facts["uscc"] == facts["uscc"]
+    assert facts_first.model_dump_json() == serialised_first
 
 
 def test_parse_gives_only_nodes_of_the_language() -> None:

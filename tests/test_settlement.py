@@ -97,3 +97,24 @@ def test_proration_uses_integer_floor(mini: Package) -> None:
     amounts = [d.package("mini").clause("c04").amount for d in settled]
     assert amounts == [400000 * 1000000 // 1200000] * 3 == [333333] * 3
     assert settled[0].package("mini").steps[-1].step == "proration"
+
+
+def test_prorating_one_decision_copies_it_or_changes_it_in_place(mini: Package) -> None:
+    # a decision no proration touches comes back as it is; one that is touched is a copy (the original kept),
+    # or with copy=False the decision itself, changed exactly as the copy is
+    from policyengine.decide.settlement import prorate_decision
+
+    facts = mini_facts(level="无", spend="10万", share="90%")
+    year = evaluate(mini, facts, backend="interpreter").package("mini")
+    key = (year.package, year.version, year.application_year)
+    untouched = evaluate(mini, facts, backend="interpreter")
+    assert prorate_decision(untouched, {("mini", "other", 1999): (1, 2)}) is untouched
+    original = evaluate(mini, facts, backend="interpreter")
+    copied = prorate_decision(original, {key: (1000000, 1200000)})
+    assert copied is not original and original.model_dump() == untouched.model_dump()
+    assert copied.package("mini").clause("c04").amount == 333333
+    assert copied.package("mini").steps[-1].step == "proration"
+    in_place = evaluate(mini, facts, backend="interpreter")
+    assert prorate_decision(in_place, {key: (1000000, 1200000)}, copy=False) is in_place
+    assert in_place.model_dump() == copied.model_dump()
+    assert in_place.model_dump_json() == copied.model_dump_json()

@@ -275,7 +275,7 @@ def replay_compact(record: str | Mapping[str, Any], packages: Sequence[Package] 
         return ReplayResult(False, [f"the recorded facts cannot be read: {exc}"])
     over = {(p, v, y): (f, d) for p, v, y, f, d in run.get("proration") or []}
     if over:
-        decision = prorate_decision(decision, over)
+        decision = prorate_decision(decision, over, copy=False)   # (this decision is ours alone)
     if decision.facts_hash != stored.facts_hash:
         differences.append(f"facts_hash: recorded {stored.facts_hash}, now {decision.facts_hash}")
     differences += compare(stored, decision)

@@ -267,6 +267,11 @@ class Decision(_Model):
         return d
 
     def _materialise(self) -> None:
+        self._make_facts()
+        for p in self.packages:
+            p._materialise()
+
+    def _make_facts(self) -> None:
         private = self.__pydantic_private__
         facts = private.get("_facts") if private else None
         if facts is not None:
@@ -280,12 +285,10 @@ class Decision(_Model):
             ordered.update((name, value) for name, value in fields.items() if name not in ordered)
             fields.clear()
             fields.update(ordered)
-        for p in self.packages:
-            p._materialise()
 
     def __getattr__(self, name: str) -> Any:
-        if name in _DEFERRED_FACTS:
-            self._materialise()
+        if name in _DEFERRED_FACTS:   # the facts alone: each clause's trace is still made when it is read
+            self._make_facts()
             if name in self.__dict__:
                 return self.__dict__[name]
         return super().__getattr__(name)  # type: ignore[misc]

@@ -105,13 +105,20 @@ def prorate(decisions: Sequence[Decision]) -> list[Decision]:
     return [prorate_decision(d, over) for d in decisions]
 
 
-def prorate_decision(decision: Decision, over: Mapping[FundKey, tuple[int, int]]) -> Decision:
+def prorate_decision(decision: Decision, over: Mapping[FundKey, tuple[int, int]], *, copy: bool = True,
+                     ) -> Decision:
     """One decision with proration applied: `over` maps each over-subscribed key to (fund, demand).
 
     This is `prorate` for one member of a population whose demand is already known (a batch scores millions
-    of applicants and cannot hold their decisions at once).
+    of applicants and cannot hold their decisions at once). A decision that no proration touches is given back
+    as it is; one that is touched is a copy, or with `copy=False` (for a caller that owns `decision`) is
+    changed in place.
     """
-    d2 = decision.model_copy(deep=True)
+    touched = [p for p in decision.packages if (key := _fund_key(p)) is not None and key in over
+               and any(r.amount for r in p.clauses)]
+    if not touched:
+        return decision
+    d2 = decision.model_copy(deep=True) if copy else decision
     for p in d2.packages:
         key = _fund_key(p)
         if key is None or key not in over:
