@@ -133,9 +133,10 @@ def write(scored: Scored, target: Path, outputs: OutputSet | None = None) -> int
     """The records as a JSON Lines file, written from the blocks as they are (UTF-8, one record a line),
     atomically or as part of `outputs`; returns the number of records."""
     from policyengine.atomic import OutputError, atomic_path
+    from policyengine.direct_write import sequential
 
     def into(path: Path) -> None:
-        with path.open("wb") as fh:
+        with sequential(path) as fh:   # around the page cache where the system can (`direct_write`)
             for text in _texts(scored):
                 fh.write(text)
     try:
