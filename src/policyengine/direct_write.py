@@ -11,6 +11,7 @@ tmpfs on older kernels), the file is written the ordinary way; either way the by
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import os
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ class DirectWriter:
                 self._flush(BUFFER)
 
     def _flush(self, size: int) -> None:
+        """Write the buffer's first `size` bytes (the bytes it holds, padded to `ALIGN`); the file's length grows
+        by the bytes it held."""
         done = 0
         while done < size:
             written = os.write(self._fd, self._view[done:size])
@@ -77,7 +80,7 @@ def _open_direct(path: Path) -> int | None:
     try:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | flag, 0o666)
     except OSError as exc:
-        if exc.errno in (22, 95):   # EINVAL, EOPNOTSUPP: this file system has no direct I/O
+        if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):   # this file system has no direct I/O
             return None
         raise
 

@@ -114,9 +114,8 @@ def prorate_decision(decision: Decision, over: Mapping[FundKey, tuple[int, int]]
     as it is; one that is touched is a copy, or with `copy=False` (for a caller that owns `decision`) is
     changed in place.
     """
-    touched = [p for p in decision.packages if (key := _fund_key(p)) is not None and key in over
-               and any(r.amount for r in p.clauses)]
-    if not touched:
+    if not any((key := _fund_key(p)) is not None and key in over and any(r.amount for r in p.clauses)
+               for p in decision.packages):
         return decision
     d2 = decision.model_copy(deep=True) if copy else decision
     for p in d2.packages:

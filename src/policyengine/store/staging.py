@@ -138,8 +138,6 @@ def stage(frame: pl.DataFrame, path: Path) -> Path:
     return path
 
 
-
-
 @contextlib.contextmanager
 def folder() -> Iterator[Staging]:
     """A run's staged files, in a private folder of the system's temporary folder removed when the block ends;
