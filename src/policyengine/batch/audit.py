@@ -49,8 +49,7 @@ FORMATS = ("policyengine-audit/2", "policyengine-audit/3", FORMAT)
 def run_info(scored: Scored) -> dict[str, Any]:
     return {
         "version": scored.version,
-        "proration": [[b.package, b.version, b.application_year, b.fund, b.demand]
-                      for b in scored.budgets if b.prorated and b.fund is not None],
+        "proration": scored.proration,
     }
 
 
@@ -229,7 +228,7 @@ def write_outcome(outcome: Mapping[str, Any], versions: Mapping[str, PolicyVersi
 def replay_compact(record: str | Mapping[str, Any], packages: Sequence[Package] | None = None) -> Any:
     """`replay()` of a compact record: re-evaluate its facts under its rules and compare the outcome."""
     from policyengine.decide.evaluate import ReplayResult, evaluate
-    from policyengine.decide.settlement import prorate_decision
+    from policyengine.decide.settlement import prorate_decision, recorded_over
     from policyengine.errors import FactError, PolicyEngineError
     from policyengine.store.db import StoredDecision
     from policyengine.store.verify import compare
@@ -274,7 +273,7 @@ def replay_compact(record: str | Mapping[str, Any], packages: Sequence[Package] 
         decision = evaluate(pkgs, stored.facts, version=run.get("version"), backend="interpreter")
     except FactError as exc:
         return ReplayResult(False, [f"the recorded facts cannot be read: {exc}"])
-    over = {(p, v, y): (f, d) for p, v, y, f, d in run.get("proration") or []}
+    over = recorded_over(run.get("proration") or [])
     if over:
         decision = prorate_decision(decision, over, copy=False)   # (this decision is ours alone)
     if decision.facts_hash != stored.facts_hash:

@@ -96,6 +96,13 @@ class Scored:
     def rows_rejected(self) -> int:
         return len({r.row for r in self.rejects})
 
+    @property
+    def proration(self) -> list[list[Any]]:
+        """The over-subscribed funds whose awards were scaled, as a run records them: `[package, version,
+        application year, fund, demand]` each (`policyengine.decide.settlement.recorded_over` reads them)."""
+        return [[b.package, b.version, b.application_year, b.fund, b.demand]
+                for b in self.budgets if b.prorated and b.fund is not None]
+
 
 def clause_ids(package: Package) -> list[str]:
     """Every clause id of any version of the package, in first-seen order (the output's column order)."""

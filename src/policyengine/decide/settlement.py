@@ -6,7 +6,8 @@ The first three apply to one applicant (`settle`); proration applies to a popula
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from policyengine.decide.decision import ClauseResult, Decision, PackageResult, SettlementStep
 from policyengine.facts.money import prorate as prorate_amount
@@ -83,6 +84,12 @@ def settle(version: PolicyVersion, results: Sequence[ClauseResult]) -> tuple[lis
 
 FundKey = tuple[str, str, int]
 """(package, version, application year): the unit a fund is paid from."""
+
+
+def recorded_over(rows: Iterable[Sequence[Any]]) -> dict[FundKey, tuple[int, int]]:
+    """The over-subscribed funds a run records (`[package, version, year, fund, demand]` each, as
+    `Scored.proration` gives them) as `prorate_decision` takes them."""
+    return {(p, v, y): (f, d) for p, v, y, f, d in rows}
 
 def prorate(decisions: Sequence[Decision]) -> list[Decision]:
     """Scale every award so no package's annual fund is over-subscribed.

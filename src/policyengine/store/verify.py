@@ -41,22 +41,18 @@ class Report:
             self.more += 1
 
 
-def _over(run: Run) -> dict[tuple[str, str, int], tuple[int, int]]:
-    return {(p, v, y): (f, d) for p, v, y, f, d in run.proration}
-
-
 def replay_row(store: Store, run: Run, stored: StoredDecision, packages: list[Package] | None = None
                ) -> tuple[Decision, list[str]]:
     """Re-evaluate one stored decision from its facts and the run's snapshots; the differences, row named."""
     from policyengine.decide.evaluate import evaluate
-    from policyengine.decide.settlement import prorate_decision
+    from policyengine.decide.settlement import prorate_decision, recorded_over
 
     pkgs = packages if packages is not None else store.packages(run)
     try:
         decision = evaluate(pkgs, stored.facts, version=run.version_choice, backend="interpreter")
     except PolicyEngineError as exc:
         raise PolicyEngineError(f"run {run.id} row {stored.row}: the stored facts cannot be read: {exc}") from None
-    over = _over(run)
+    over = recorded_over(run.proration)
     if over:
         decision = prorate_decision(decision, over, copy=False)   # (this decision is ours alone)
     problems = compare(stored, decision)

@@ -189,8 +189,7 @@ def write_scored(store: Store, run: int, scored: Scored, progress: Callable[[int
         chain.update(hashlib.sha256(R.reject_line(*r[2:])).digest()[:16])
     ranges = ranges_of(scored.accepted.get_column(ROW))
     sealed = seal(chain, ranges)
-    proration = [[b.package, b.version, b.application_year, b.fund, b.demand]
-                 for b in scored.budgets if b.prorated and b.fund is not None]
+    proration = scored.proration
 
     def finish(conn: Connection) -> None:
         insert(conn, "rejects", S.REJECT_COLUMNS, rejects)
